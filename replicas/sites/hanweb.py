@@ -1,0 +1,179 @@
+"""Family D: Hanweb JCMS (大汉版通) with the jpage ``dataproxy.jsp`` (国家医疗保障局).
+
+Columns ``/col/col<N>/index.html`` embed the first group of records (3 display pages of 15) in a
+``<script type="text/xml"><datastore>`` island followed by ``$('#unit').jpage({totalRecord, perPage})``;
+further windows come from ``/module/web/jpage/dataproxy.jsp?startrecord=s&endrecord=e&perpage=p``
+(POST form or GET, 1-based inclusive windows) as XML with ``totalrecord``/``totalpage``. Like
+nhsa.gov.cn, each window after the first starts with one look-ahead record: the previous window's
+last row again. ``?uid=<unit>&pageNum=N`` serves static pages too. Articles
+``/art/YYYY/M/D/art_<col>_<id>.html`` with a ``table.xxgk_table`` inside ``#zoom``; attachments
+``/module/download/downfile.jsp?classid=0&filename=<hex>.pdf`` → 302 ``/attach/0/<hex>.pdf``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+from ..model import Attachment, Document
+from .base import NOT_FOUND, Page, Req, Site, esc, page_count
+
+COLUMNS = {"col104": (104, "356383"), "col109": (109, "356391"), "col110": (110, "356402")}
+PER_PAGE = 15
+GROUP = 3 * PER_PAGE
+WEBNAME = "国家医疗保障局"
+_COL = re.compile(r"^/col/(?P<col>col\d+)/(?:index\.html)?$")
+
+
+def _file_hex(doc: Document, att: Attachment) -> str:
+    return hashlib.md5(f"{doc.doc_id}-{att.file_id}".encode()).hexdigest()
+
+
+class HanwebSite(Site):
+    family = "hanweb"
+    robots_default = "disallow"
+    robots_disallow = ("/jcms/", "/module/visitcount/")
+    lookahead_duplicate = True
+
+    def column_path(self, key: str) -> str:
+        return f"/col/{key}/index.html"
+
+    def doc_paths(self, doc: Document) -> dict[str, str]:
+        d = doc.published_at
+        return {"main": f"/art/{d.year}/{d.month}/{d.day}/art_{COLUMNS[doc.column][0]}_{doc.doc_id}.html"}
+
+    def attachment_path(self, doc: Document, att: Attachment) -> str:
+        return f"/attach/0/{_file_hex(doc, att)}.{att.ext}"
+
+    def download_link(self, doc: Document, att: Attachment) -> str:
+        return f"/module/download/downfile.jsp?classid=0&filename={_file_hex(doc, att)}.{att.ext}"
+
+    def route(self, req: Req) -> Page | None:
+        match = _COL.match(req.path)
+        if match and match["col"] in COLUMNS:
+            return self.column_page(match["col"], req.query)
+        if req.path in ("/module/web/jpage/dataproxy.jsp", "/module/jpage/dataproxy.jsp"):
+            return self.dataproxy({**req.query, **req.form})
+        if req.path == "/module/download/downfile.jsp":
+            target = "/attach/0/" + req.query.get("filename", "")
+            if target in self.files:
+                return Page(302, "", headers={"Location": target})
+            return Page(404, NOT_FOUND)
+        return None
+
+    def record(self, doc: Document) -> str:
+        title = doc.display_title
+        shown = title if len(title) <= 30 else title[:28] + "..."
+        return (
+            f"<li><a href='{self.primary_path(doc)}' title='{esc(title)}' target=\"_blank\">{esc(shown)}</a>"
+            f"<span class=\"time\">{doc.published_at:%Y-%m-%d}</span></li>"
+        )
+
+    def nextgroup(self, key: str, page: int) -> str:
+        col, unit = COLUMNS[key]
+        webname = quote(quote(WEBNAME))  # double-encoded, as the real pages print it
+        return (
+            f'<a href="/module/web/jpage/dataproxy.jsp?page={page}&appid=1&webid=1&path=/&columnid={col}'
+            f'&unitid={unit}&webname={webname}&permissiontype=0"></a>'
+        )
+
+    def column_page(self, key: str, query: dict[str, str]) -> Page:
+        col, unit = COLUMNS[key]
+        docs = [] if self.broken_layout else self.listed(key)
+        try:
+            page_num = max(1, int(query.get("pageNum", "1")))
+        except ValueError:
+            page_num = 1
+        if "pageNum" in query:
+            chunk = docs[(page_num - 1) * PER_PAGE : page_num * PER_PAGE]
+        else:
+            chunk = docs[:GROUP]
+        records = "\n".join(f"<record><![CDATA[{self.record(d)}]]></record>" for d in chunk)
+        etag, stamp = self.list_validators(chunk)
+        name = self.column(key).name
+        html = f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{esc(name)}-{WEBNAME}</title>
+<meta name="Generator" content="大汉版通"><meta name="Author" content="大汉网络">
+<meta name="ColumnName" content="{esc(name)}">
+<script src="/module/jslib/jquery/jquery.js"></script><script src="/script/pagecontrol.js"></script></head>
+<body><div class="top">{self.today_bar()}</div>
+<div class="path">当前位置：<a href="/">首页</a> &gt; <a href="/col/col100/index.html">政务公开</a> &gt; {esc(name)}</div>
+<div class="list">
+<div id="{unit}"><script type="text/xml"><datastore>
+<nextgroup><![CDATA[{self.nextgroup(key, 1)}]]></nextgroup>
+<recordset>
+{records}
+</recordset>
+</datastore></script></div>
+<script>var param_{unit} = {{col:1, webid:1, path:'/', columnid:{col}, sourceContentType:1, unitid:'{unit}', webname:'{WEBNAME}', permissiontype:0}};
+$('#{unit}').jpage({{ dataStore: null, totalRecord: {len(docs)}, perPage: {PER_PAGE}, groupSize: 3, proxyUrl: '/module/web/jpage/dataproxy.jsp' }});</script>
+</div>
+<iframe src="/module/visitcount/visit.jsp?type=1&i_webid=1&i_columnid={col}" style="display:none"></iframe>
+<a href="http://www.hanweb.com" style="display:none">Produced By 大汉网络 大汉版通发布系统</a>
+</body></html>"""
+        return Page(text=html, etag=etag, last_modified=stamp)
+
+    def dataproxy(self, params: dict[str, str]) -> Page:
+        key = next((k for k, (col, _) in COLUMNS.items() if str(col) == params.get("columnid")), None)
+        if key is None:
+            return Page(text='<?xml version="1.0" encoding="UTF-8"?><datastore></datastore>',
+                        content_type="text/xml")
+        docs = [] if self.broken_layout else self.listed(key)
+        try:
+            per = max(1, int(params.get("perpage", PER_PAGE)))
+            if "startrecord" in params:
+                start, end = int(params["startrecord"]), int(params.get("endrecord", params["startrecord"]))
+            else:
+                page = max(1, int(params.get("page", "1")))
+                start, end = (page - 1) * GROUP + 1, page * GROUP
+        except ValueError:
+            return Page(400, "bad window", content_type="text/plain")
+        first = start - 1 if (self.lookahead_duplicate and start > 1) else start
+        chunk = docs[max(0, first - 1) : max(0, end)]
+        records = "\n".join(f"<record><![CDATA[{self.record(d)}]]></record>" for d in chunk)
+        next_page = end // GROUP + 1
+        xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<datastore>
+<nextgroup><![CDATA[{self.nextgroup(key, next_page)}]]></nextgroup>
+<recordset>
+{records}
+</recordset>
+<totalrecord>{len(docs)}</totalrecord>
+<totalpage>{page_count(len(docs), per)}</totalpage>
+</datastore>"""
+        etag, stamp = self.list_validators(chunk)
+        return Page(text=xml, content_type="text/xml", etag=etag, last_modified=stamp)
+
+    def render_detail(self, doc: Document, variant: str) -> str:
+        name = self.column(doc.column).name
+        meta = (
+            ("索引号", doc.index_no or "", "主题分类", "医疗保障"),
+            ("发文机关", doc.bureau, "成文日期", doc.generated_on or ""),
+            ("发文字号", doc.doc_no_raw or "", "发布日期", doc.published_on),
+        )
+        table = "".join(
+            f"<tr><th>{a}：</th><td>{esc(b)}</td><th>{c}：</th><td>{esc(d)}</td></tr>" for a, b, c, d in meta
+        )
+        files = "".join(
+            f'<p><a href="{self.download_link(doc, a)}" target="_blank">{esc(a.name)}</a></p>' for a in doc.attachments
+        )
+        return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{esc(doc.display_title)}</title>
+<meta name="Generator" content="大汉版通"><meta name="Author" content="大汉网络">
+{self.meta_tags(doc, name)}
+</head>
+<body><div class="top">{self.today_bar()}</div>
+<div class="path">当前位置：<a href="/">首页</a> &gt; <a href="/col/{doc.column}/index.html">{esc(name)}</a></div>
+<div class="article">
+<div class="atitle">{esc(doc.display_title)}</div>
+<div class="ainfo">发布时间：{doc.published_at:%Y-%m-%d %H:%M}　来源：{WEBNAME}　浏览次数：{doc.visits}　【字体：<a>大</a> <a>中</a> <a>小</a>】</div>
+<div id="zoom">
+<table class="xxgk_table">{table}</table>
+{self.paragraphs(doc.blocks)}
+{files}
+</div>
+<div class="aprint"><a href="javascript:window.print()">【打印本页】</a> <a href="javascript:window.close()">【关闭窗口】</a></div>
+</div>
+<a href="http://www.hanweb.com" style="display:none">Produced By 大汉网络 大汉版通发布系统</a>
+</body></html>"""
