@@ -1,0 +1,114 @@
+"""``yibao``: the command line. Entry point only: parse arguments, wire, call library functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from .registry import ConfigError, load_registry
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    if getattr(args, "config", None):
+        settings.set("YIBAO_CONFIG", args.config, priority="cmdline")
+    if getattr(args, "db", None):
+        settings.set("YIBAO_DB", args.db, priority="cmdline")
+    if getattr(args, "full", False):
+        settings.set("YIBAO_FULL", True, priority="cmdline")
+    if getattr(args, "fast", False):  # politeness off: for replicas and benchmarks only
+        settings.set("DOWNLOAD_DELAY", 0, priority="cmdline")
+        settings.set("AUTOTHROTTLE_ENABLED", False, priority="cmdline")
+        settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", 8, priority="cmdline")
+    settings.set("LOG_LEVEL", args.log_level, priority="cmdline")
+    return settings
+
+
+def cmd_portals(args: argparse.Namespace) -> int:
+    config = load_registry(args.config)
+    if args.json:
+        print(json.dumps([{"id": p.id, "name": p.name, "family": p.family, "region_code": p.region_code,
+                           "level": p.level, "enabled": p.enabled, "schedule": p.schedule,
+                           "columns": [c.__dict__ for c in p.columns]} for p in config.portals.values()],
+                         ensure_ascii=False, indent=2))
+        return 0
+    for p in config.portals.values():
+        flag = "" if p.enabled else " (disabled)"
+        print(f"{p.id:22s} {p.name:12s} {p.family:8s} {p.region_code} {len(p.columns)} columns{flag}")
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    from storage import last_runs, open_db
+
+    from .dbpath import archive_path
+
+    settings = _settings(args)
+    config = load_registry(settings.get("YIBAO_CONFIG"))
+    portals = [config.get(pid) for pid in args.portals] if args.portals else config.enabled()
+    process = CrawlerProcess(settings)
+    for portal in portals:
+        process.crawl(portal.id)
+    process.start()
+    db = open_db(archive_path(settings))
+    summary = {}
+    for portal in portals:
+        runs = last_runs(db, portal.id, limit=1)
+        stats = runs[0].stats if runs else {}
+        summary[portal.id] = {
+            "health": runs[0].health if runs else "failed",
+            "requests": stats.get("downloader/request_count", 0),
+            "not_modified": stats.get("yibao/not_modified", 0),
+            "new": stats.get("yibao/events/new", 0),
+            "edited": stats.get("yibao/events/edited", 0) + stats.get("yibao/events/metadata_changed", 0)
+            + stats.get("yibao/events/validity_changed", 0),
+            "withdrawn": stats.get("yibao/events/withdrawn", 0),
+            "errors": sum(v for k, v in stats.items() if k.startswith("yibao/errors/")),
+        }
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(f"{'portal':22s} {'health':9s} {'requests':>8s} {'304':>5s} {'new':>5s} {'edited':>6s} {'withdrawn':>9s} {'errors':>6s}")
+        for pid, s in summary.items():
+            print(f"{pid:22s} {s['health']:9s} {s['requests']:8d} {s['not_modified']:5d} {s['new']:5d} "
+                  f"{s['edited']:6d} {s['withdrawn']:9d} {s['errors']:6d}")
+    return 1 if any(s["health"] in ("failed", "blocked") for s in summary.values()) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="yibao", description="Yibao Watch: 医保局 portal crawler and change monitor")
+    parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG or ./yibao.toml)")
+    parser.add_argument("--log-level", default="WARNING")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("portals", help="list the portal registry")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_portals)
+    p = sub.add_parser("crawl", help="crawl the given (or all enabled) portals into the archive")
+    p.add_argument("portals", nargs="*")
+    p.add_argument("--full", action="store_true", help="read every list page and re-fetch every document")
+    p.add_argument("--db", help="archive path (default: [archive] path of the config, else data/archive.db)")
+    p.add_argument("--fast", action="store_true", help="politeness off (replicas and benchmarks only)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_crawl)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"yibao: config error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

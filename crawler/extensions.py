@@ -1,0 +1,44 @@
+"""RunRecorder: closes the run row with stats and health, then settles listings and withdrawals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import signals
+
+from crawler.dbpath import archive_path
+from crawler.health import OK, classify
+from crawler.runcontext import run_context
+from storage import finish_run, note_gone, note_listed
+
+
+class RunRecorder:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> RunRecorder:
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any) -> None:
+        run_context(self.crawler, archive_path(self.crawler.settings))
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        ctx = run_context(self.crawler, archive_path(self.crawler.settings))
+        stats = self.crawler.stats.get_stats()
+        stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
+        health = classify(stats, reason)
+        stats["yibao/health"] = health
+        now = datetime.now(UTC)
+        finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
+        if health == OK:
+            note_listed(ctx.db, spider.portal.id, sorted(spider.listed_urls), run_id=ctx.run_id, now=now)
+            required = self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS")
+            for url in ctx.gone:
+                event = note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required)
+                if event is not None:
+                    self.crawler.stats.inc_value("yibao/events/withdrawn")
+        ctx.db.close()

@@ -1,0 +1,134 @@
+"""Document kind (``crawler.records.KINDS``) from title, tag, column and body signals (spec §12.3)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..records import (
+    KIND_INTERPRETATION,
+    KIND_NOTICE,
+    KIND_POLICY,
+    KIND_PROPOSAL_REPLY,
+    KIND_REPORT,
+    KIND_SUGGESTION_REPLY,
+    Meeting,
+)
+from .people import ROLE_DEPUTY, ROLE_MEMBER, ROLE_ORGANISATION, Salutation
+from .reply import parse_reply_title, split_title_tag
+from .text import fold
+
+__all__ = ["classify", "is_reply_tag", "reply_kind"]
+
+_REPLY_TAG_RE = re.compile(r"建议|提案|议案")
+_LOOSE_REPLY_TITLE_RE = re.compile(r"(?:建议|提案|议案|批评和意见).{0,12}(?:答复|复函|办理情况|会办意见|协办意见)")
+_INTERPRETATION_RE = re.compile(r"解读|答记者问|政策问答|问答|一图读懂|图解|一图看懂|新闻发布会")
+# The head noun at the end of a title decides between report and policy/notice.
+_REPORT_TITLE_RE = re.compile(
+    r"(?:总结|报告|要点|计划|规划|情况|工作安排|年报|统计公报)(?:\s*\(\s*[^()]{0,20}\s*\))?$"
+)
+_POLICY_NOUN_RE = re.compile(r"(?:办法|规定|细则|意见|方案|标准|目录|规则|条例|规程|指南|决定|批复)(?:\s*\(\s*[^()]{0,20}\s*\))?$")
+_REPORT_BODY_RE = re.compile(r"(?:上|下)半年|年度工作|工作(?:总结|计划|安排|要点)|重点工作|主要工作|存在(?:的)?问题")
+_REPLY_COLUMN_RE = re.compile(r"建议|提案|议案|replies")
+
+
+def is_reply_tag(tag: str | None) -> bool:
+    """``建议提案`` / ``人大建议`` / ``政协提案`` … (a 【tag】 on Zhongshan titles)."""
+    return bool(tag and _REPLY_TAG_RE.search(tag))
+
+
+def reply_kind(
+    *,
+    title_kind: str | None = None,
+    meeting: Meeting | None = None,
+    salutation: Salutation | None = None,
+    proposal_title: str | None = None,
+    title: str = "",
+    tag: str | None = None,
+) -> str:
+    """建议 (NPC) or 提案 (CPPCC) for a document already known to be a reply.
+
+    Evidence in order of strength: the session (政协 → CPPCC), the kind word in the title
+    (提案 vs 建议/议案), the addressee (委员 or an organisation → CPPCC, 代表 → NPC), the tag, the
+    proposal title's last word. Defaults to a suggestion reply.
+    """
+    if meeting is not None:
+        return KIND_PROPOSAL_REPLY if meeting.body == "cppcc" else KIND_SUGGESTION_REPLY
+    if title_kind:
+        return KIND_PROPOSAL_REPLY if title_kind == "提案" else KIND_SUGGESTION_REPLY
+    if salutation is not None:
+        if salutation.role in (ROLE_MEMBER, ROLE_ORGANISATION):
+            return KIND_PROPOSAL_REPLY
+        if salutation.role == ROLE_DEPUTY:
+            return KIND_SUGGESTION_REPLY
+    for text in (title, tag or "", proposal_title or ""):
+        folded = fold(text)
+        has_proposal, has_suggestion = "提案" in folded, ("建议" in folded or "议案" in folded)
+        if has_proposal != has_suggestion:
+            return KIND_PROPOSAL_REPLY if has_proposal else KIND_SUGGESTION_REPLY
+    return KIND_SUGGESTION_REPLY
+
+
+def classify(
+    title: str,
+    *,
+    title_tag: str | None = None,
+    column_kind: str | None = None,
+    column: str | None = None,
+    salutation: Salutation | None = None,
+    received: bool = False,
+    doc_no: str | None = None,
+    meeting: Meeting | None = None,
+    proposal_title: str | None = None,
+    paragraphs: Sequence[str] = (),
+) -> str:
+    """Return one of ``crawler.records.KINDS``.
+
+    1. Reply when the title matches ``REPLY_TITLE``, or carries a 【建议提案】-style tag, or
+       names a 建议/提案 answer (``…建议的答复``), or the body opens with an addressee line plus
+       ``…收悉`` (any column: that pair does not occur outside reply letters), or the column is a
+       replies column and either of those two body signals is present.
+    2. Interpretation when the title says 解读/答记者问/问答/图解.
+    3. Report when the title ends in 总结/报告/要点/计划/规划/情况…, or the column is a reports
+       column and the title is not a policy noun.
+    4. Policy when there is a 文号 or the title ends in a policy noun (办法, 规定, 意见, 方案…).
+    5. Report when there is no usable title but the body reads like a work report
+       (上半年/下半年/工作总结/重点工作/存在问题 in two or more paragraphs).
+    6. Otherwise notice.
+    """
+    bare_title, tag_in_title = split_title_tag(title or "")
+    tag = title_tag or tag_in_title
+    parsed = parse_reply_title(bare_title)
+    folded_title = "".join(fold(bare_title).split())
+    replies_column = bool(
+        (column_kind and _REPLY_COLUMN_RE.search(column_kind)) or (column and _REPLY_COLUMN_RE.search(column))
+    )
+    is_reply = (
+        parsed is not None
+        or is_reply_tag(tag)
+        or bool(_LOOSE_REPLY_TITLE_RE.search(folded_title))
+        or (salutation is not None and received)
+        or (replies_column and (salutation is not None or received))
+    )
+    if is_reply:
+        return reply_kind(
+            title_kind=parsed.kind if parsed else None,
+            meeting=meeting,
+            salutation=salutation,
+            proposal_title=proposal_title,
+            title=bare_title,
+            tag=tag,
+        )
+    if _INTERPRETATION_RE.search(folded_title):
+        return KIND_INTERPRETATION
+    if folded_title and _REPORT_TITLE_RE.search(folded_title):
+        return KIND_REPORT
+    if column_kind == "reports" and not _POLICY_NOUN_RE.search(folded_title):
+        return KIND_REPORT
+    if doc_no or (folded_title and _POLICY_NOUN_RE.search(folded_title)):
+        return KIND_POLICY
+    if not folded_title or column_kind == "reports":
+        hits = sum(1 for p in paragraphs[:80] if _REPORT_BODY_RE.search(fold(p)))
+        if hits >= 2:
+            return KIND_REPORT
+    return KIND_NOTICE

@@ -1,0 +1,188 @@
+"""Date parsing (→ ISO ``YYYY-MM-DD``) and the signature block at the end of a letter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from .text import fold, normalize_ws
+
+__all__ = [
+    "CN_TZ",
+    "cn_numeral_to_int",
+    "find_signature",
+    "parse_date",
+    "parse_timestamp",
+]
+
+CN_TZ = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+_CN_DIGITS = {
+    "〇": 0, "○": 0, "零": 0, "O": 0, "o": 0, "0": 0,
+    "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}  # fmt: skip
+
+
+def cn_numeral_to_int(text: str) -> int | None:
+    """``十六`` → 16, ``二十一`` → 21, ``三十`` → 30, ``元`` (month) → 1, ``二〇二五`` → 2025, ``16`` → 16.
+
+    Only the small numbers found in dates and session names are supported (no 百/千).
+    """
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    if text == "元":
+        return 1
+    if "十" in text:
+        head, _, tail = text.partition("十")
+        if "十" in tail:
+            return None
+        tens = _CN_DIGITS.get(head) if head else 1
+        ones = _CN_DIGITS.get(tail) if tail else 0
+        if tens is None or ones is None:
+            return None
+        return tens * 10 + ones
+    value = 0
+    for ch in text:
+        digit = _CN_DIGITS.get(ch)
+        if digit is None:
+            return None
+        value = value * 10 + digit
+    return value
+
+
+_DATE_ISO_RE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})(?!\d)"
+)
+_DATE_AR_RE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
+)
+_CN_YEAR = "[〇○零O0一二三四五六七八九]"
+_DATE_CN_RE = re.compile(
+    rf"(?P<y>{_CN_YEAR}{{4}})\s*年\s*(?P<m>元|十[一二]?|[一二三四五六七八九])\s*月\s*"
+    r"(?P<d>三十一?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|[一二三四五六七八九])\s*[日号]"
+)
+_COMPACT_RE = re.compile(r"(?P<y>(?:19|20)\d{2})(?P<m>[01]\d)(?P<d>[0-3]\d)")
+_TIMESTAMP_RE = re.compile(r"\d{9,10}(?:\.\d+)?|\d{12,13}")
+
+
+def _iso(year: int | None, month: int | None, day: int | None) -> str | None:
+    if year is None or month is None or day is None:
+        return None
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def parse_timestamp(value: float | str) -> str | None:
+    """Unix seconds (or milliseconds when > 1e11) → ISO date in China time (UTC+8).
+
+    gkmlpt's ``date``/``create_time`` are midnight Beijing time, i.e. 16:00 UTC the day before.
+    """
+    try:
+        ts = float(value)
+    except (TypeError, ValueError):
+        return None
+    if ts > 1e11:
+        ts /= 1000.0
+    if not 1e8 <= ts <= 4.2e9:
+        return None
+    return dt.datetime.fromtimestamp(ts, CN_TZ).date().isoformat()
+
+
+def parse_date(value: object) -> str | None:
+    """Find the first date in ``value`` and return it as ``YYYY-MM-DD``.
+
+    Accepts ``2025-05-07 16:18``, ``2025/5/7``, ``2025.05.07``, ``2025年9月8日``, ``2025年09月08日``,
+    ``二〇二五年九月八日``, ``二○二三年十二月三十一日``, a bare ``20250507``, unix timestamps (int,
+    float or a string of 9–10 / 12–13 digits) and ``datetime``/``date`` objects. Full-width digits
+    and punctuation are folded first. Impossible dates (2025-02-30) give ``None``.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return parse_timestamp(value)
+    if not isinstance(value, str):
+        return None
+    text = fold(value).strip()
+    if not text:
+        return None
+    if _TIMESTAMP_RE.fullmatch(text):
+        return parse_timestamp(text)
+    if m := _COMPACT_RE.fullmatch(text):
+        return _iso(int(m["y"]), int(m["m"]), int(m["d"]))
+    candidates = []
+    for regex in (_DATE_ISO_RE, _DATE_AR_RE, _DATE_CN_RE):
+        m = regex.search(text)
+        if m:
+            candidates.append(m)
+    for m in sorted(candidates, key=lambda m: m.start()):
+        iso = _iso(cn_numeral_to_int(m["y"]), cn_numeral_to_int(m["m"]), cn_numeral_to_int(m["d"]))
+        if iso:
+            return iso
+    return None
+
+
+# --------------------------------------------------------------------------- signature
+
+_ORG_SUFFIX = r"(?:局|委员会|委|厅|办公室|办|政府|中心|署|院|部|会)"
+_ORG_RE = re.compile(rf"[\u4e00-\u9fa5()]{{2,40}}?{_ORG_SUFFIX}")
+_DATE_LINE_RE = re.compile(
+    r"(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
+    rf"|{_CN_YEAR}{{4}}\s*年\s*[元一二三四五六七八九十]{{1,2}}\s*月\s*[一二三四五六七八九十]{{1,3}}\s*日)"
+)
+_SIGNATURE_WINDOW = 40  # paragraphs from the end that may hold the signature
+_LONE_DATE_WINDOW = 6  # a date line without an org line counts only this close to the end
+
+
+def _org_of(line: str) -> str | None:
+    """The signing organisation if ``line`` is nothing but one (or several, space-separated)."""
+    parts = fold(line).split()
+    if parts and all(_ORG_RE.fullmatch(p) for p in parts):
+        # Joint replies list several orgs; the first one is the lead handler.
+        return line.split()[0]
+    return None
+
+
+def _date_of(line: str) -> str | None:
+    folded = fold(line).strip()
+    if _DATE_LINE_RE.fullmatch(folded):
+        return parse_date(folded)
+    return None
+
+
+def find_signature(paragraphs: Sequence[str]) -> tuple[str | None, str | None]:
+    """Return ``(org, iso_date)`` of the **last** signature block.
+
+    A signature block is an organisation line (ending in 局/委员会/厅/办公室/政府/中心/…) followed
+    by a line that is only a date (blank lines in between are skipped; trailing EN/EM-space
+    padding as on Ningde pages is ignored). ``org date`` on one line is accepted too. When no such
+    pair exists, a lone date line near the end gives ``(None, date)``; otherwise ``(None, None)``.
+    """
+    lines = [normalize_ws(p) for p in paragraphs[-_SIGNATURE_WINDOW:]]
+    lines = [line for line in lines if line]
+    lone_date: str | None = None
+    for i in range(len(lines) - 1, -1, -1):
+        line = lines[i]
+        date = _date_of(line)
+        if date is not None:
+            if i > 0:
+                org = _org_of(lines[i - 1])
+                if org:
+                    return org, date
+            if lone_date is None and i >= len(lines) - _LONE_DATE_WINDOW:
+                lone_date = date
+            continue
+        # ``中山市医疗保障局 2025年9月8日`` on one line
+        head, _, tail = line.rpartition(" ")
+        if head and (date := _date_of(tail)) and (org := _org_of(head)):
+            return org, date
+    return None, lone_date

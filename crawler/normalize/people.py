@@ -1,0 +1,92 @@
+"""The addressee line of a reply letter (``黄彩欢代表：``) → deputies / members / organisation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .text import fold, normalize_ws
+
+__all__ = [
+    "ROLE_DEPUTY",
+    "ROLE_MEMBER",
+    "ROLE_ORGANISATION",
+    "ROLE_OTHER",
+    "Salutation",
+    "find_salutation",
+    "parse_salutation",
+]
+
+ROLE_DEPUTY = "代表"  # NPC deputy → 建议
+ROLE_MEMBER = "委员"  # CPPCC member → 提案
+ROLE_ORGANISATION = "organisation"  # a party committee, 界别, 专委会 … → 提案
+ROLE_OTHER = "同志"
+
+
+@dataclass(frozen=True)
+class Salutation:
+    """``names`` are the addressed people (or the one organisation); ``text`` is the line as displayed."""
+
+    names: list[str] = field(default_factory=list)
+    role: str = ROLE_DEPUTY
+    text: str = ""
+
+
+_SALUTATION_RE = re.compile(
+    r"(?:尊敬的)?\s*(?P<names>[^\n:]{2,400}?)\s*(?:等\s*(?:\d+|[一二三四五六七八九十]+)\s*[位名])?"
+    r"(?P<role>代表|委员|同志)(?:们)?\s*:"
+)
+_ORG_SALUTATION_RE = re.compile(
+    r"(?:尊敬的)?\s*(?P<org>[^\n:]{1,60}?(?:委员会|委|总支|支部|小组|界别|党派|联合会|工商联|专委会))\s*:"
+)
+_NAME_SPLIT_RE = re.compile(r"[、,，;；\s]+")
+_NAME_RE = re.compile(r"[\u4e00-\u9fa5·]{2,10}")
+_ORG_NAME_RE = re.compile(r"[\u4e00-\u9fa5()·]{2,60}")
+_NOT_NAMES = frozenset(("各位", "全体", "有关", "各", "诸位", "相关"))
+_TRAILING_DENG_RE = re.compile(r"等$")
+
+
+def _split_names(names: str) -> list[str] | None:
+    out = []
+    for part in _NAME_SPLIT_RE.split(names):
+        part = _TRAILING_DENG_RE.sub("", part.strip())
+        if not part:
+            continue
+        if part in _NOT_NAMES or not _NAME_RE.fullmatch(part):
+            return None
+        out.append(part)
+    return out or None
+
+
+def parse_salutation(line: str) -> Salutation | None:
+    """Parse one line: ``黄彩欢代表：``, ``林洪棋、李英妹、…黄银义代表：`` (every co-signer),
+    ``刘建辉委员：``, ``民盟中山市委员会：`` → ``names=[org]``, role :data:`ROLE_ORGANISATION`.
+
+    The whole line must be the salutation (letters put it on a line of its own), which keeps
+    ``联 系 人：`` and ``现答复如下：`` out. Names are 2–10 Han characters (``·`` allowed).
+    """
+    display = normalize_ws(line)
+    folded = fold(display)
+    if not folded.endswith(":"):
+        return None
+    m = _SALUTATION_RE.fullmatch(folded)
+    if m:
+        names = _split_names(display[m.start("names") : m.end("names")])
+        if names:
+            return Salutation(names=names, role=m["role"], text=display)
+    m = _ORG_SALUTATION_RE.fullmatch(folded)
+    if m:
+        if _ORG_NAME_RE.fullmatch(m["org"]):
+            org = display[m.start("org") : m.end("org")]
+            return Salutation(names=[org], role=ROLE_ORGANISATION, text=display)
+    return None
+
+
+def find_salutation(paragraphs: Sequence[str], limit: int = 25) -> Salutation | None:
+    """The first salutation line among the first ``limit`` paragraphs."""
+    for para in paragraphs[:limit]:
+        found = parse_salutation(para)
+        if found:
+            return found
+    return None

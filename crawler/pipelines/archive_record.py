@@ -1,0 +1,52 @@
+"""ArchiveRecordPipeline: store records and fetch outcomes (one transaction per page).
+
+Documents and 304s are written as they arrive. Gone URLs are only noted here and handed to the
+run recorder, which counts them after the run has been judged healthy (an unhealthy run never
+withdraws anything).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.dbpath import archive_path
+from crawler.items import FetchOutcome
+from crawler.runcontext import run_context
+from storage import record, touch
+
+
+class ArchiveRecordPipeline:
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ArchiveRecordPipeline:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.ctx = run_context(self.crawler, archive_path(self.crawler.settings))
+
+    def process_item(self, item: Any) -> Any:
+        stats = self.crawler.stats
+        now = datetime.now(UTC)
+        if isinstance(item, FetchOutcome):
+            if item.outcome == "not_modified":
+                touch(self.ctx.db, item.url, run_id=self.ctx.run_id, now=now)
+                stats.inc_value("yibao/not_modified")
+            elif item.outcome == "gone":
+                self.ctx.gone.append(item.url)
+                stats.inc_value("yibao/gone")
+            else:
+                stats.inc_value("yibao/errors/fetch")
+            return item
+        if not isinstance(item, tuple):
+            return item
+        page, rec = item
+        event = record(self.ctx.db, rec, run_id=self.ctx.run_id, now=now, etag=page.etag,
+                       last_modified=page.last_modified, column=page.column)
+        stats.inc_value("yibao/documents")
+        if event is not None:
+            stats.inc_value(f"yibao/events/{event.kind}")
+        self.ctx.record_coverage(rec)
+        return item

@@ -1,0 +1,59 @@
+"""Scrapy settings for Yibao Watch, and every YIBAO_* setting with its default.
+
+Politeness is the default: robots.txt obeyed, one request at a time per domain, AutoThrottle,
+retries with backoff for 5xx/timeouts, a descriptive User-Agent. Per-portal overrides come from
+the registry's ``settings`` table (applied at spider priority).
+"""
+
+BOT_NAME = "yibao"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+SPIDER_LOADER_CLASS = "crawler.spiderloader.PortalSpiderLoader"
+
+USER_AGENT = "YibaoWatch/0.1 (+https://github.com/yibao-watch/yibao-watch; policy monitor; contact: ops@example.org)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+FEED_EXPORT_ENCODING = "utf-8"
+
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.BlockedPageMiddleware": 560,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.normalize_record.NormalizeRecordPipeline": 300,
+    "crawler.pipelines.archive_record.ArchiveRecordPipeline": 800,
+}
+EXTENSIONS = {
+    "crawler.extensions.RunRecorder": 100,
+}
+
+# -- Yibao Watch settings (documented in docs/settings.md) ---------------------------------------
+YIBAO_CONFIG = None  # user config file (yibao.toml); None: $YIBAO_CONFIG or ./yibao.toml
+YIBAO_DB = None  # archive path; None: [archive] path from the config, else data/archive.db
+YIBAO_RUN_ID = None  # set by the scheduler; a manual `scrapy crawl` opens its own run
+YIBAO_FULL = False  # full re-crawl: read every list page and re-fetch every document
+YIBAO_LOOKBACK_PAGES = 1  # list pages always read before "nothing new" stops paging
+YIBAO_MAX_LIST_PAGES = 500  # hard cap on list pages per column
+YIBAO_REVISIT_BUDGET = 200  # known documents re-fetched (conditionally) per run
+YIBAO_REVISIT_YOUNG_DAYS = 14  # documents first seen within this many days are revisited every run
+YIBAO_REVISIT_OLD_INTERVAL_DAYS = 7  # older documents are revisited at most this often
+YIBAO_WITHDRAW_CHECKS = 2  # consecutive gone checks (404/soft-404) before "withdrawn"
+YIBAO_FETCH_ATTACHMENTS = True  # fetch, hash and extract text of PDF attachments
+YIBAO_MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024

@@ -1,0 +1,247 @@
+"""``PortalSpider``: what every family spider shares.
+
+A family spider turns list pages (or list APIs) into detail URLs; this base class does the rest:
+incremental paging (stop when a page brings nothing new, after a look-back), the revisit policy
+with conditional GET, detail extraction by shared traits, attachments, 304/404/soft-404 outcomes,
+and the hard rule that only the portal's own hosts are ever requested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from lxml import html as lxml_html
+from parsel import Selector
+from scrapy.http import Response, TextResponse
+
+from crawler.items import FetchOutcome
+from crawler.records import Attachment, RawPage
+from crawler.registry import Column, Portal
+
+from . import extract
+from .state import CrawlState, load_state
+
+DETAIL_STATUSES = [304, 404, 410]
+
+
+class PortalSpider(scrapy.Spider):
+    """Base of the family spiders; ``for_portal`` binds one to a registry entry."""
+
+    family: ClassVar[str] = ""
+    portal: ClassVar[Portal]
+
+    @classmethod
+    def for_portal(cls, portal: Portal) -> type[PortalSpider]:
+        attrs = {"name": portal.id, "portal": portal, "allowed_domains": list(portal.allowed_domains),
+                 "custom_settings": dict(portal.settings)}
+        return type(f"{cls.__name__}_{portal.id}", (cls,), attrs)
+
+    def __init__(self, *args: Any, full: str | bool | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._full_arg = full
+        self.allowed_netlocs = {urlsplit(c.url).netloc for c in self.portal.columns}
+        if self.portal.base_url:
+            self.allowed_netlocs.add(urlsplit(self.portal.base_url).netloc)
+        self.listed_urls: set[str] = set()
+        self.state = CrawlState()
+
+    # -- setup ---------------------------------------------------------------------------------
+
+    @property
+    def full(self) -> bool:
+        if self._full_arg is not None:
+            return str(self._full_arg).lower() in ("1", "true", "yes")
+        return self.settings.getbool("YIBAO_FULL")
+
+    def allowed(self, url: str) -> bool:
+        ok = urlsplit(url).netloc in self.allowed_netlocs
+        if not ok:
+            self.crawler.stats.inc_value("yibao/offsite_skipped")
+        return ok
+
+    async def start(self) -> AsyncIterator[Any]:
+        self.state = load_state(self.settings, self.portal.id)
+        for column in self.portal.columns:
+            for request in self.column_requests(column):
+                yield request
+        if not self.full:
+            for url in self.state.due_revisits(self.settings, datetime.now(UTC)):
+                yield self.detail_request(url, None, {}, revisit=True)
+
+    def column_requests(self, column: Column) -> Iterable[scrapy.Request]:
+        """First request(s) of a column; families override when the column URL is not the list."""
+        yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column, "page": 0},
+                             dont_filter=True)
+
+    def parse_list(self, response: Response, column: Column, page: int) -> Iterator[Any]:
+        raise NotImplementedError
+
+    # -- list handling shared by families -----------------------------------------------------------
+
+    def follow_listing(
+        self,
+        column: Column,
+        page: int,
+        entries: list[tuple[str, dict[str, Any]]],
+        next_request: scrapy.Request | None,
+    ) -> Iterator[scrapy.Request]:
+        """Detail requests for new entries; the next list page unless this one brought nothing new."""
+        new = 0
+        for url, listing in entries:
+            if not self.allowed(url):
+                continue
+            self.listed_urls.add(url)
+            if self.full or url not in self.state.known:
+                new += 1
+                yield self.detail_request(url, column, listing)
+        self.crawler.stats.inc_value("yibao/list_pages")
+        self.crawler.stats.inc_value("yibao/listed", len(entries))
+        lookback = self.settings.getint("YIBAO_LOOKBACK_PAGES")
+        more = self.full or new > 0 or page + 1 < lookback
+        if next_request is not None and more and page + 1 < self.settings.getint("YIBAO_MAX_LIST_PAGES"):
+            if self.allowed(next_request.url):
+                yield next_request
+
+    def detail_request(
+        self, url: str, column: Column | None, listing: dict[str, Any], *, revisit: bool = False
+    ) -> scrapy.Request:
+        headers = {}
+        known = self.state.known.get(url)
+        if known and not self.full:
+            if known.etag:
+                headers["If-None-Match"] = known.etag
+            if known.last_modified:
+                headers["If-Modified-Since"] = known.last_modified
+        column = column or self.column_of(known.column if known else None)
+        meta = {"handle_httpstatus_list": DETAIL_STATUSES, "revisit": revisit}
+        return scrapy.Request(url, callback=self.parse_detail, headers=headers, meta=meta,
+                              cb_kwargs={"column": column, "listing": listing}, errback=self.detail_failed)
+
+    def column_of(self, name: str | None) -> Column:
+        return next((c for c in self.portal.columns if c.name == name), self.portal.columns[0])
+
+    # -- details ---------------------------------------------------------------------------------
+
+    def parse_detail(self, response: Response, column: Column, listing: dict[str, Any]) -> Iterator[Any]:
+        if response.status == 304:
+            yield FetchOutcome(self.portal.id, response.url, "not_modified", 304, listed=response.url in self.listed_urls)
+            return
+        if response.status in (404, 410):
+            yield FetchOutcome(self.portal.id, response.url, "gone", response.status,
+                               listed=response.url in self.listed_urls)
+            return
+        if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("yibao/errors/not_html")
+            yield FetchOutcome(self.portal.id, response.url, "error", response.status, error="not an HTML page")
+            return
+        page = self.extract_page(response, column, listing)
+        if page is None:
+            yield FetchOutcome(self.portal.id, response.url, "gone", response.status, soft_404=True,
+                               listed=response.url in self.listed_urls)
+            return
+        yield from self.with_attachments(page)
+
+    def extract_page(self, response: TextResponse, column: Column, listing: dict[str, Any]) -> RawPage | None:
+        """A RawPage from a detail page, or None for a soft-404 page."""
+        sel = Selector(text=response.text)
+        root = lxml_html.fromstring(response.text or "<html></html>")
+        body = extract.body_html(root)
+        body_text = lxml_html.fromstring(body).text_content() if body else ""
+        if extract.is_soft_404(response.text, body_text):
+            return None
+        tags = extract.meta_tags(sel)
+        page = RawPage(
+            portal_id=self.portal.id,
+            column=column.name,
+            column_kind=column.kind,
+            url=response.url,
+            status=response.status,
+            html="",
+            encoding=response.encoding,
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            final_url=response.url,
+            meta_table=extract.metadata_block(sel),
+            meta_tags=tags,
+            listing=listing,
+            body_html=body,
+            title=extract.page_title(sel, tags),
+            attachments=extract.attachments(sel, response.url),
+            etag=_header(response, b"ETag"),
+            last_modified=_header(response, b"Last-Modified"),
+        )
+        page.html = response.text if self.settings.getbool("YIBAO_KEEP_HTML") else ""
+        self.enrich(page, response, sel)
+        if not page.body_html:
+            self.crawler.stats.inc_value("yibao/errors/no_body")
+        return page
+
+    def enrich(self, page: RawPage, response: TextResponse, sel: Selector) -> None:
+        """Family hook: add what this family's pages carry beyond the shared traits."""
+
+    # -- attachments -----------------------------------------------------------------------------
+
+    def with_attachments(self, page: RawPage) -> Iterator[Any]:
+        wanted = [a for a in page.attachments if self.allowed(a.url)] if self.settings.getbool("YIBAO_FETCH_ATTACHMENTS") else []
+        if not wanted:
+            yield page
+            return
+        yield self.attachment_request(page, wanted, 0)
+
+    def attachment_request(self, page: RawPage, todo: list[Attachment], index: int) -> scrapy.Request:
+        return scrapy.Request(todo[index].url, callback=self.parse_attachment, errback=self.attachment_failed,
+                              cb_kwargs={"page": page, "todo": todo, "index": index},
+                              meta={"handle_httpstatus_list": [404]})
+
+    def parse_attachment(self, response: Response, page: RawPage, todo: list[Attachment], index: int) -> Iterator[Any]:
+        att = todo[index]
+        if response.status == 200:
+            data = response.body
+            todo[index] = Attachment(att.name, att.url, hashlib.sha256(data).hexdigest(), len(data), _pdf_text(data))
+            self.crawler.stats.inc_value("yibao/attachments")
+        yield from self._next_attachment(page, todo, index)
+
+    def attachment_failed(self, failure: Any) -> Iterator[Any]:
+        kwargs = failure.request.cb_kwargs
+        self.crawler.stats.inc_value("yibao/errors/attachment")
+        yield from self._next_attachment(kwargs["page"], kwargs["todo"], kwargs["index"])
+
+    def _next_attachment(self, page: RawPage, todo: list[Attachment], index: int) -> Iterator[Any]:
+        if index + 1 < len(todo):
+            yield self.attachment_request(page, todo, index + 1)
+            return
+        by_url = {a.url: a for a in todo}
+        page.attachments = [by_url.get(a.url, a) for a in page.attachments]
+        yield page
+
+    def detail_failed(self, failure: Any) -> Iterator[Any]:
+        request = failure.request
+        self.crawler.stats.inc_value("yibao/errors/detail")
+        self.logger.warning("detail fetch failed: %s (%s)", request.url, failure.getErrorMessage())
+        yield FetchOutcome(self.portal.id, request.url, "error", None, error=failure.getErrorMessage()[:300])
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _pdf_text(data: bytes) -> str | None:
+    if not data.startswith(b"%PDF"):
+        return None
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data))
+        return "\n".join((p.extract_text() or "") for p in reader.pages)[:20000]
+    except Exception:  # a broken PDF is recorded without text, never fatal
+        return None
+
+
+def absolute(response: Response, href: str) -> str:
+    return urljoin(response.url, href)

@@ -1,0 +1,120 @@
+"""Detail-page extraction by the traits every family shares, never by one site's class names.
+
+- the standard ``<meta name="ArticleTitle">`` / ``PubDate`` / ``ContentSource`` / ``ColumnName`` tags;
+- the 信息公开 metadata block, found by its labels (索引号, 文号/发文字号, 发布机构, 生成日期/成文日期, 有效性 …)
+  in any layout (grid table, bullets, label/value cells), label padding with any kind of space;
+- the article body: the element whose direct paragraphs carry the most text (text density);
+- attachments: links to document files or to a download script.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+from lxml import html as lxml_html
+from parsel import Selector
+
+from crawler.records import Attachment
+
+_SPACES = re.compile(r"[\s\u00a0\u2002\u2003\u3000•·:：]+")
+META_LABELS = {
+    "索引号", "主题分类", "分类", "主题词", "发布机构", "发文机关", "发文单位", "文号", "发文字号", "生成日期",
+    "成文日期", "发布日期", "标题", "名称", "有效性", "效力状态", "时效性",
+}
+SOFT_404 = re.compile(r"页面不存在|您访问的页面不存在|找不到该页面|页面已被删除|信息已被删除|404 Not Found")
+ATTACHMENT_HREF = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)(?:$|\?)|downfile\.jsp", re.I)
+_BLOCK_TAGS = {"p", "div", "section", "td", "article"}
+
+
+def label_key(text: str) -> str:
+    """``索\u2002引\u2002号：`` → ``索引号``."""
+    return _SPACES.sub("", text)
+
+
+def meta_tags(sel: Selector) -> dict[str, str]:
+    tags = {}
+    for node in sel.xpath("//meta[@name and @content]"):
+        name = node.attrib.get("name", "")
+        if name and name not in tags:
+            tags[name] = node.attrib.get("content", "").strip()
+    return tags
+
+
+def metadata_block(sel: Selector) -> dict[str, str]:
+    """Label → value pairs of the 信息公开 block, labels canonicalised (``索 引 号`` → ``索引号``)."""
+    tokens = [
+        t.strip()
+        for t in sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()
+        if t.strip() and t.strip() not in ("•", "·")
+    ]
+    found: dict[str, str] = {}
+    for i, token in enumerate(tokens):
+        key = label_key(token)
+        if key not in META_LABELS or key in found or len(token) > 12:
+            continue
+        value = ""
+        if i + 1 < len(tokens) and label_key(tokens[i + 1]) not in META_LABELS:
+            value = tokens[i + 1].strip(" \u00a0\u2002\u2003\u3000：:")
+        found[key] = value
+    return found
+
+
+def _density(node: lxml_html.HtmlElement) -> int:
+    return sum(len(p.text_content().strip()) for p in node if isinstance(p.tag, str) and p.tag == "p")
+
+
+def body_node(root: lxml_html.HtmlElement) -> lxml_html.HtmlElement | None:
+    """The element whose direct ``<p>`` children hold the most text."""
+    best, best_score = None, 0
+    for node in root.iter(*_BLOCK_TAGS):
+        score = _density(node)
+        if score > best_score:
+            best, best_score = node, score
+    return best
+
+
+def strip_metadata_tables(node: lxml_html.HtmlElement) -> None:
+    """Drop tables inside the body that are the metadata block (Hanweb puts it inside #zoom)."""
+    for table in node.xpath(".//table"):
+        cells = {label_key(t) for t in table.xpath(".//th//text()|.//td//text()")}
+        if len(cells & META_LABELS) >= 2:
+            table.getparent().remove(table)
+
+
+def body_html(root: lxml_html.HtmlElement) -> str:
+    node = body_node(root)
+    if node is None:
+        return ""
+    strip_metadata_tables(node)
+    return lxml_html.tostring(node, encoding="unicode")
+
+
+def attachments(sel: Selector, base_url: str) -> list[Attachment]:
+    out, seen = [], set()
+    for a in sel.xpath("//a[@href]"):
+        href = a.attrib["href"]
+        if not ATTACHMENT_HREF.search(href):
+            continue
+        url = urljoin(base_url, href)
+        if url in seen:
+            continue
+        seen.add(url)
+        name = " ".join(a.xpath(".//text()").getall()).strip() or url.rsplit("/", 1)[-1]
+        out.append(Attachment(name=name, url=url))
+    return out
+
+
+def page_title(sel: Selector, tags: dict[str, str]) -> str:
+    for candidate in (
+        tags.get("ArticleTitle"),
+        sel.xpath("normalize-space(//h1)").get(),
+        sel.xpath("normalize-space(//title)").get(),
+    ):
+        if candidate:
+            return candidate.strip()
+    return ""
+
+
+def is_soft_404(text: str, body: str) -> bool:
+    return bool(SOFT_404.search(text)) and len(body) < 400
