@@ -1,0 +1,111 @@
+"""End to end: `yibao crawl` subprocesses over the running replica portals into a real SQLite archive."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from replicas.server import ReplicaServer
+
+
+def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
+    lines = [f'[archive]\npath = "{tmp_path / "archive.db"}"\n']
+    for portal_id, url in server.urls.items():
+        lines.append(f'[[portals]]\nid = "{portal_id}"\nbase_url = "{url}"\n')
+    path = tmp_path / "yibao.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def crawl(config: Path, *portals: str) -> dict:
+    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--fast", "--json", *portals]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def query(tmp_path: Path, sql: str, *params: object) -> list[tuple]:
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def world_and_config(make_replicas, tmp_path):
+    server = make_replicas(docs=40, seed=11)
+    return server, write_config(tmp_path, server)
+
+
+def test_first_crawl_archives_every_document_once(world_and_config, tmp_path):
+    server, config = world_and_config
+    world = server.world
+    summary = crawl(config)
+    assert all(s["health"] == "ok" for s in summary.values()), summary
+    identities = {d.identity for d in world.docs()}
+    (documents,) = query(tmp_path, "SELECT COUNT(*) FROM documents")[0]
+    assert documents == len(identities)
+    # Zhongshan replies are listed by gkmlpt and by the NFCMS column: two postings, one document
+    (two_urls,) = query(tmp_path, "SELECT COUNT(*) FROM (SELECT document_id FROM postings GROUP BY document_id"
+                                  " HAVING COUNT(*) > 1)")[0]
+    zs_replies = [d for d in world.docs("guangdong_zhongshan") if d.column == "qtwj"]
+    assert two_urls == len(zs_replies)
+    (events,) = query(tmp_path, "SELECT COUNT(*) FROM events WHERE kind = 'new'")[0]
+    assert events == documents
+
+
+def test_rerun_unchanged_costs_lists_and_304s_only(world_and_config, tmp_path):
+    server, config = world_and_config
+    world = server.world
+    crawl(config)
+    world.reset_stats()
+    summary = crawl(config)
+    assert query(tmp_path, "SELECT COUNT(*) FROM events WHERE kind != 'new'")[0][0] == 0
+    assert query(tmp_path, "SELECT COUNT(*) FROM versions")[0][0] == query(tmp_path, "SELECT COUNT(*) FROM documents")[0][0]
+    stats = world.stats()
+    for portal_id, s in stats.items():
+        statuses = s["statuses"]
+        assert set(statuses) <= {"200", "304", "403", "404"}, (portal_id, statuses)
+        postings = query(tmp_path, "SELECT COUNT(*) FROM postings WHERE portal_id = ?", portal_id)[0][0]
+        if portal_id != "sichuan":  # Sichuan has no ETag but answers Last-Modified: 304 as well
+            assert statuses.get("304", 0) == postings
+        assert summary[portal_id]["new"] == 0
+
+
+def test_edit_noise_withdraw_and_repost(world_and_config, tmp_path):
+    server, config = world_and_config
+    world = server.world
+    crawl(config)
+    xm = sorted(world.docs("fujian_xiamen"), key=lambda d: d.doc_id)
+    edited, withdrawn, reposted = xm[1], xm[2], xm[3]
+    world.edit(edited.doc_id)
+    world.set_metadata(xm[4].doc_id, validity="失效")
+    world.withdraw(withdrawn.doc_id)
+    world.repost(reposted.doc_id, portal_id="fujian_ningde")
+    crawl(config)
+    kinds = dict(query(tmp_path, "SELECT kind, COUNT(*) FROM events WHERE kind != 'new' GROUP BY kind"))
+    assert kinds == {"edited": 1, "validity_changed": 1}, kinds
+    (new_after,) = query(tmp_path, "SELECT COUNT(*) FROM events WHERE kind = 'new'")[0]
+    assert new_after == len({d.identity for d in world.docs(include_withdrawn=True)})  # the repost is no new doc
+    crawl(config)
+    kinds = dict(query(tmp_path, "SELECT kind, COUNT(*) FROM events WHERE kind != 'new' GROUP BY kind"))
+    assert kinds == {"edited": 1, "validity_changed": 1, "withdrawn": 1}, kinds
+    crawl(config)  # nothing further: noise (visit counters, dates, related boxes) never makes a version
+    kinds_after = dict(query(tmp_path, "SELECT kind, COUNT(*) FROM events WHERE kind != 'new' GROUP BY kind"))
+    assert kinds_after == kinds
+
+
+def test_unhealthy_run_never_withdraws(world_and_config, tmp_path):
+    server, config = world_and_config
+    world = server.world
+    crawl(config, "nhsa")
+    doc = world.docs("nhsa")[0]
+    world.withdraw(doc.doc_id)
+    world.set_faults("nhsa", broken_layout=True)
+    for _ in range(3):
+        summary = crawl(config, "nhsa")
+        assert summary["nhsa"]["health"] == "failed"
+    assert query(tmp_path, "SELECT COUNT(*) FROM events WHERE kind = 'withdrawn'")[0][0] == 0
