@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -27,10 +28,8 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
     return 0
 
@@ -60,10 +59,8 @@ def demo(args: argparse.Namespace) -> int:
         print("\nrequests served:", json.dumps({k: v["total"] for k, v in world.stats().items()}))
         if args.serve:
             print("\nserving until Ctrl-C")
-            try:
+            with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
-            except KeyboardInterrupt:
-                pass
     return 0
 
 

@@ -15,7 +15,7 @@ from functools import cache
 
 from . import vocab
 from .bureaus import BUREAUS, POLICIES, REPLIES, Bureau
-from .model import CENTER, H1, H2, H3, P, RIGHT, Attachment, Block, Document, Meeting
+from .model import CENTER, H1, H2, H3, RIGHT, Attachment, Block, Document, Meeting, P
 from .pdf import make_pdf
 from .seeds import SEEDS, seed_text
 from .textutil import cn_date, cn_number, role_of, to_fullwidth

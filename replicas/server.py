@@ -121,7 +121,7 @@ class PortalHandler:
             text = text.replace("</body>", "<div class=\"pad\">" + "<span>填充</span>" * (faults.huge // 19) + "</div></body>")
         if is_html and faults.malformed:
             text = text[: int(len(text) * 0.7)] + "<div class=\"broken\"><p>未闭合<table><tr><td>"
-        encoding = site.encoding if page.content_type == "text/html" else "utf-8"
+        encoding = page.encode_as or (site.encoding if page.content_type == "text/html" else "utf-8")
         body = text.encode(encoding, errors="xmlcharrefreplace")
         charset = faults.wrong_charset or (encoding if site.charset_in_header or page.content_type != "text/html" else None)
         content_type = f"{page.content_type}; charset={charset}" if charset else page.content_type
@@ -293,7 +293,8 @@ class ReplicaServer:
     async def start_async(self) -> None:
         for index, portal_id in enumerate(self.world.portals, start=1):
             app = web.Application(client_max_size=2 * 1024 * 1024)
-            app.router.add_route("*", "/{tail:.*}", PortalHandler(self.world, portal_id))
+            # the bound coroutine method: aiohttp deprecates (warns on) non-coroutine callables
+            app.router.add_route("*", "/{tail:.*}", PortalHandler(self.world, portal_id).__call__)
             port = await self._start_app(app, self.base_port + index if self.base_port else 0)
             self.urls[portal_id] = f"http://{HOST}:{port}"
         port = await self._start_app(admin_app(self.world, self.urls), self.base_port)
@@ -312,6 +313,8 @@ class ReplicaServer:
             loop.run_until_complete(self.start_async())
         except BaseException as exc:  # reported to the starting thread
             self._error = exc
+            loop.run_until_complete(self.stop_async())
+            loop.close()
             self._ready.set()
             return
         self._ready.set()

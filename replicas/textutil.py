@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import CENTER, H1, H2, H3, P, Block
+from .model import CENTER, H1, H2, H3, Block, P
 
 _COMMA = re.compile(r"(?<!\d),|,(?!\d)")
 _COLON = re.compile(r"(?<!\d):|:(?!\d)")

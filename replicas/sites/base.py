@@ -17,8 +17,8 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..bureaus import Bureau, Column
-from ..model import CENTER, RIGHT, Attachment, Block, Document
+from replicas.bureaus import Bureau, Column
+from replicas.model import CENTER, RIGHT, Attachment, Block, Document
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 WEEKDAYS = "一二三四五六日"
@@ -74,6 +74,7 @@ class Site:
     robots_default = "allow"  # allow | disallow | missing | forbidden
     robots_disallow: tuple[str, ...] = ()
     withdraw_default = "404"  # 404 | soft404
+    declare_meta_charset = True  # False: no charset in <meta> either (Sichuan)
     page_size = 20
 
     def __init__(self, bureau: Bureau, lookup: Callable[[int], Document]) -> None:
@@ -152,8 +153,8 @@ class Site:
 
     def detail(self, doc: Document, variant: str) -> Page:
         if doc.status != "published":
-            if doc.withdraw_mode == "soft404":
-                return Page(200, SOFT_404)
+            if doc.withdraw_mode == "soft404":  # a generic error template: UTF-8 as its <meta> says
+                return Page(200, SOFT_404, encode_as="utf-8")
             return Page(404, NOT_FOUND)
         doc.visits += 1
         body = self.render_broken(doc) if self.broken_layout else self.render_detail(doc, variant)
@@ -192,8 +193,9 @@ class Site:
         links = "".join(
             f'<li><a href="{self.column_path(c.key)}">{esc(c.name)}</a></li>' for c in self.bureau.columns
         )
+        charset = f'<meta charset="{self.encoding}">' if self.declare_meta_charset else ""
         return (
-            f'<!DOCTYPE html><html><head><meta charset="{self.encoding}"><title>{esc(self.bureau.name)}</title>'
+            f"<!DOCTYPE html><html><head>{charset}<title>{esc(self.bureau.name)}</title>"
             f"</head><body>{self.today_bar()}<h1>{esc(self.bureau.name)}</h1><ul class=\"nav\">{links}</ul>"
             "</body></html>"
         )

@@ -18,7 +18,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from ..model import Attachment, Document
+from replicas.model import Attachment, Document
+
 from .base import NOT_FOUND, Page, Req, Site, esc, page_count, pager_slice
 
 SID = "760045"
@@ -75,7 +76,7 @@ class GkmlptSite(Site):
     def page_truth(self, doc: Document, variant: str) -> dict[str, Any]:
         truth = super().page_truth(doc, variant)
         if variant != "gkmlpt":  # the NFCMS pages show no 信息公开 metadata
-            truth.update(index_no=None, validity=None, generated_on=None)
+            truth.update(index_no=None, validity=None, generated_on=None, theme=None)
             if doc.kind in ("suggestion_reply", "proposal_reply"):
                 truth.update(doc_no=None, doc_no_raw=None)
         return truth
@@ -91,7 +92,7 @@ class GkmlptSite(Site):
         match = _COLUMN_LIST.match(req.path)
         if match:
             key = next((k for k, v in COLUMN_PATHS.items() if v == match["base"]), None)
-            if key is not None and match["page"] != "1":
+            if key is not None and match["page"] not in ("0", "1"):  # page 2 is index_2; no _0, _1
                 return self.column_list(key, int(match["page"] or 1))
         return None
 
@@ -126,9 +127,10 @@ class GkmlptSite(Site):
         except ValueError:
             page = 1
         docs = [] if self.broken_layout else self.classified(cid)
-        chunk = docs[(page - 1) * API_PAGE : page * API_PAGE]
+        jumps = 1 if cid in (0, 3001) else 0  # the jump item takes one of page 1's 100 slots
+        chunk = docs[max(0, (page - 1) * API_PAGE - jumps) : page * API_PAGE - jumps]
         articles = [self.article_json(d, host) for d in chunk]
-        if page == 1 and cid in (0, 3001):
+        if page == 1 and jumps:
             articles.insert(0, {"id": 9000001, "type": "url", "title": "中山市人大代表建议办理工作专题",
                                 "url": "http://www.zs.gov.cn/zt/rdjy/", "post_url": ""})
         body = {
@@ -234,7 +236,7 @@ class GkmlptSite(Site):
             ("发布机构：", doc.bureau, "成文日期：", doc.generated_on or ""),
             ("名称：", doc.display_title, None, None),
             ("文号：", doc.doc_no_raw or "", "发布日期：", doc.published_on),
-            ("主题词：", "", None, None),
+            ("主题词：", doc.theme or "", None, None),
         )
         table = "".join(
             f"<tr><td class=\"first\">{a}</td><td>{esc(b)}</td>"

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from urllib.parse import quote
 
-from ..model import Attachment, Document
+from replicas.model import Attachment, Document
+
 from .base import NOT_FOUND, Page, Req, Site, esc, page_count
 
 COLUMNS = {"col104": (104, "356383"), "col109": (109, "356391"), "col110": (110, "356402")}
@@ -45,6 +47,11 @@ class HanwebSite(Site):
 
     def attachment_path(self, doc: Document, att: Attachment) -> str:
         return f"/attach/0/{_file_hex(doc, att)}.{att.ext}"
+
+    def page_truth(self, doc: Document, variant: str) -> dict[str, Any]:
+        truth = super().page_truth(doc, variant)
+        truth["validity"] = None  # the xxgk_table of this family has no 有效性 row
+        return truth
 
     def download_link(self, doc: Document, att: Attachment) -> str:
         return f"/module/download/downfile.jsp?classid=0&filename={_file_hex(doc, att)}.{att.ext}"
@@ -85,10 +92,7 @@ class HanwebSite(Site):
             page_num = max(1, int(query.get("pageNum", "1")))
         except ValueError:
             page_num = 1
-        if "pageNum" in query:
-            chunk = docs[(page_num - 1) * PER_PAGE : page_num * PER_PAGE]
-        else:
-            chunk = docs[:GROUP]
+        chunk = docs[(page_num - 1) * PER_PAGE : page_num * PER_PAGE] if "pageNum" in query else docs[:GROUP]
         records = "\n".join(f"<record><![CDATA[{self.record(d)}]]></record>" for d in chunk)
         etag, stamp = self.list_validators(chunk)
         name = self.column(key).name

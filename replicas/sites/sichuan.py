@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ..model import Attachment, Document
+from replicas.model import Attachment, Document
+
 from .base import NOT_FOUND, Page, Req, Site, esc, page_count, pager_slice
 
 CODES = {"jyta": "c108923", "zcwj": "c108921", "ghzj": "c108925"}
@@ -47,7 +48,7 @@ class SichuanSite(Site):
         if key is None:
             return None
         page = int(match["page"] or 1)
-        if match["page"] == "1":  # list_1.shtml does not exist on this dialect
+        if match["page"] in ("0", "1"):  # list_1.shtml (and list_0) do not exist on this dialect
             return Page(404, NOT_FOUND)
         docs = self.listed(key)
         chunk = pager_slice(docs, page - 1, self.page_size)

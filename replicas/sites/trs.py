@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import re
+from typing import ClassVar
 
-from ..model import Attachment, Document
+from replicas.model import Attachment, Document
+
 from .base import NOT_FOUND, Page, Req, Site, esc, page_count, pager_slice
 
 _LIST = re.compile(r"^/zwgk/(?P<col>\w+)/(?:index(?:_(?P<page>\d+))?\.htm)?$")
@@ -35,7 +37,7 @@ class TrsSite(Site):
 
     def route(self, req: Req) -> Page | None:
         match = _LIST.match(req.path)
-        if match and match["col"] in self.doc_ids:
+        if match and match["col"] in self.doc_ids and match["page"] != "0":  # page 1 is index.htm only
             return self.list_page(match["col"], int(match["page"] or 0))
         return None
 
@@ -44,7 +46,8 @@ class TrsSite(Site):
         chunk = pager_slice(docs, page, self.page_size)
         if chunk is None:
             if self.stub_beyond_last:
-                return Page(text='<html><head><meta charset="utf-8"></head><body><div class="list"></div></body></html>')
+                return Page(text='<html><head><meta charset="utf-8"></head><body><div class="list"></div></body></html>',
+                            encode_as="utf-8")
             return Page(404, NOT_FOUND)
         if self.broken_layout:
             chunk = []
@@ -78,7 +81,7 @@ class XiamenSite(TrsSite):
 
     robots_default = "disallow"
     robots_disallow = ("/wcm/", "/ssp/search/admin/")
-    channel_ids = {"jytabl": 10541, "zcwj": 10542, "ghzj": 10543}
+    channel_ids: ClassVar[dict[str, int]] = {"jytabl": 10541, "zcwj": 10542, "ghzj": 10543}
     site_id = "8e2f5a3b9c1d4e6f8a7b6c5d4e3f2a1b"
 
     def route(self, req: Req) -> Page | None:

@@ -1,0 +1,21 @@
+"""Run every benchmark in turn: ``python -m benchmarks`` (figures printed, no asserts)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = ("replicas_bench", "crawl_bench", "fts_compare")
+
+
+def main() -> int:
+    names = sys.argv[1:] or BENCHMARKS
+    for name in names:
+        print(f"\n=== benchmarks.{name} ===", flush=True)
+        module = importlib.import_module(f"benchmarks.{name}")
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

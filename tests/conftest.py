@@ -1,0 +1,41 @@
+"""Shared fixtures: running replica portals (see ``replicas/``) for any test package.
+
+``replicas``       a started ``ReplicaServer`` over ``ReplicaWorld(docs=60, seed=7)``; one per test.
+``make_replicas``  a factory, ``make_replicas(docs=..., seed=...) -> ReplicaServer``, for tests that
+                   need another corpus size or seed (or several worlds at once).
+
+Every server listens on ephemeral 127.0.0.1 ports (``server.urls[portal_id]``, ``server.admin_url``);
+``server.world`` is the ``ReplicaWorld`` to mutate and inspect. All servers are stopped at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from replicas.server import ReplicaServer
+from replicas.world import ReplicaWorld
+
+MakeReplicas = Callable[..., ReplicaServer]
+
+
+@pytest.fixture
+def make_replicas() -> Iterator[MakeReplicas]:
+    """Factory of started replica servers; stops every server it started at teardown."""
+    started: list[ReplicaServer] = []
+
+    def make(docs: int = 60, seed: int = 7, *, with_seeds: bool = True) -> ReplicaServer:
+        server = ReplicaServer(ReplicaWorld(docs=docs, seed=seed, with_seeds=with_seeds)).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in reversed(started):
+        server.stop()
+
+
+@pytest.fixture
+def replicas(make_replicas: MakeReplicas) -> ReplicaServer:
+    """A started replica server over ``ReplicaWorld(docs=60, seed=7)``, stopped at teardown."""
+    return make_replicas(docs=60, seed=7)
