@@ -209,7 +209,12 @@ def admin_app(world: ReplicaWorld, urls: dict[str, str]) -> web.Application:
     @routes.post("/portals/{pid}/publish")
     async def publish(request: web.Request) -> web.Response:
         data = await body(request)
-        new = world.publish(request.match_info["pid"], data.get("column"), kind=data.get("kind"))
+        if request.match_info["pid"] not in world.portals:
+            raise web.HTTPNotFound(text=f"unknown portal; known: {sorted(world.portals)}")
+        try:
+            new = world.publish(request.match_info["pid"], data.get("column"), kind=data.get("kind"))
+        except (KeyError, StopIteration, ValueError) as exc:
+            raise web.HTTPBadRequest(text=f"cannot publish: {exc!r}") from exc
         return web.json_response(doc_json(new.doc_id))
 
     actions = {

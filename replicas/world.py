@@ -198,7 +198,8 @@ class ReplicaWorld:
                                "attachments": list(src.attachments), "deputies": list(src.deputies),
                                "adoption": list(src.adoption), "contacts": dict(src.contacts),
                                "published_at": src.published_at + timedelta(hours=2), "modified_at": None,
-                               "visits": 0, "version": 1, "seed": None})
+                               "visits": 0, "version": 1, "seed": None,
+                               "status": "published"})
             self._add(copy)
             return copy
 

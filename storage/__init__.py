@@ -1,0 +1,45 @@
+"""The archive: the only package that speaks SQL (sqlite-utils over one SQLite file)."""
+
+from storage.archive import Posting, get_posting, record, touch
+from storage.db import open_db, to_utc_iso, utc_now, write_transaction
+from storage.events import DOCUMENT_EVENT_KINDS, Event, add_event, get_event, list_events
+from storage.migrations import migrate, migrations
+from storage.portals import sync_portals
+from storage.runs import Run, finish_run, get_run, last_runs, start_run
+from storage.search import Query, QueryError, SearchHit, build_query, rebuild_index, search, search_ids
+from storage.withdrawals import note_gone, note_listed, note_present, unlisted_postings
+
+__all__ = [
+    "DOCUMENT_EVENT_KINDS",
+    "Event",
+    "Posting",
+    "Query",
+    "QueryError",
+    "Run",
+    "SearchHit",
+    "add_event",
+    "build_query",
+    "finish_run",
+    "get_event",
+    "get_posting",
+    "get_run",
+    "last_runs",
+    "list_events",
+    "migrate",
+    "migrations",
+    "note_gone",
+    "note_listed",
+    "note_present",
+    "open_db",
+    "rebuild_index",
+    "record",
+    "search",
+    "search_ids",
+    "start_run",
+    "sync_portals",
+    "to_utc_iso",
+    "touch",
+    "unlisted_postings",
+    "utc_now",
+    "write_transaction",
+]

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from .classify import classify, reply_kind
 from .dates import cn_numeral_to_int, find_signature, parse_date, parse_timestamp
-from .metadata import canonical_label, canonical_metadata, extract_meta_block, parse_meta_lines, parse_validity
+from .metadata import (
+    canonical_label,
+    canonical_metadata,
+    extract_meta_block,
+    parse_meta_lines,
+    parse_validity,
+)
 from .numbers import (
     DocNo,
     IndexNo,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..records import (
+from crawler.records import (
     KIND_INTERPRETATION,
     KIND_NOTICE,
     KIND_POLICY,
@@ -14,6 +14,7 @@ from ..records import (
     KIND_SUGGESTION_REPLY,
     Meeting,
 )
+
 from .people import ROLE_DEPUTY, ROLE_MEMBER, ROLE_ORGANISATION, Salutation
 from .reply import parse_reply_title, split_title_tag
 from .text import fold
@@ -21,14 +22,20 @@ from .text import fold
 __all__ = ["classify", "is_reply_tag", "reply_kind"]
 
 _REPLY_TAG_RE = re.compile(r"建议|提案|议案")
-_LOOSE_REPLY_TITLE_RE = re.compile(r"(?:建议|提案|议案|批评和意见).{0,12}(?:答复|复函|办理情况|会办意见|协办意见)")
+_LOOSE_REPLY_TITLE_RE = re.compile(
+    r"(?:建议|提案|议案|批评和意见).{0,12}(?:答复|复函|办理情况|会办意见|协办意见)"
+)
 _INTERPRETATION_RE = re.compile(r"解读|答记者问|政策问答|问答|一图读懂|图解|一图看懂|新闻发布会")
 # The head noun at the end of a title decides between report and policy/notice.
 _REPORT_TITLE_RE = re.compile(
     r"(?:总结|报告|要点|计划|规划|情况|工作安排|年报|统计公报)(?:\s*\(\s*[^()]{0,20}\s*\))?$"
 )
-_POLICY_NOUN_RE = re.compile(r"(?:办法|规定|细则|意见|方案|标准|目录|规则|条例|规程|指南|决定|批复)(?:\s*\(\s*[^()]{0,20}\s*\))?$")
-_REPORT_BODY_RE = re.compile(r"(?:上|下)半年|年度工作|工作(?:总结|计划|安排|要点)|重点工作|主要工作|存在(?:的)?问题")
+_POLICY_NOUN_RE = re.compile(
+    r"(?:办法|规定|细则|意见|方案|标准|目录|规则|条例|规程|指南|决定|批复)(?:\s*\(\s*[^()]{0,20}\s*\))?$"
+)
+_REPORT_BODY_RE = re.compile(
+    r"(?:上|下)半年|年度工作|工作(?:总结|计划|安排|要点)|重点工作|主要工作|存在(?:的)?问题"
+)
 _REPLY_COLUMN_RE = re.compile(r"建议|提案|议案|replies")
 
 
@@ -84,10 +91,11 @@ def classify(
 ) -> str:
     """Return one of ``crawler.records.KINDS``.
 
-    1. Reply when the title matches ``REPLY_TITLE``, or carries a 【建议提案】-style tag, or
-       names a 建议/提案 answer (``…建议的答复``), or the body opens with an addressee line plus
-       ``…收悉`` (any column: that pair does not occur outside reply letters), or the column is a
-       replies column and either of those two body signals is present.
+    1. Reply when the title matches ``REPLY_TITLE``, or the body opens with an addressee line
+       plus ``…收悉`` (any column: that pair does not occur outside reply letters), or the column
+       is a replies column and either of those two body signals is present; also when the title
+       carries a 【建议提案】-style tag or names a 建议/提案 answer (``…建议的答复``) — unless the
+       title ends like a report (``…建议提案办理情况的报告`` is a report about replies).
     2. Interpretation when the title says 解读/答记者问/问答/图解.
     3. Report when the title ends in 总结/报告/要点/计划/规划/情况…, or the column is a reports
        column and the title is not a policy noun.
@@ -103,12 +111,12 @@ def classify(
     replies_column = bool(
         (column_kind and _REPLY_COLUMN_RE.search(column_kind)) or (column and _REPLY_COLUMN_RE.search(column))
     )
+    report_title = bool(folded_title and _REPORT_TITLE_RE.search(folded_title))
     is_reply = (
         parsed is not None
-        or is_reply_tag(tag)
-        or bool(_LOOSE_REPLY_TITLE_RE.search(folded_title))
         or (salutation is not None and received)
         or (replies_column and (salutation is not None or received))
+        or (not report_title and (is_reply_tag(tag) or bool(_LOOSE_REPLY_TITLE_RE.search(folded_title))))
     )
     if is_reply:
         return reply_kind(
@@ -121,7 +129,7 @@ def classify(
         )
     if _INTERPRETATION_RE.search(folded_title):
         return KIND_INTERPRETATION
-    if folded_title and _REPORT_TITLE_RE.search(folded_title):
+    if report_title:
         return KIND_REPORT
     if column_kind == "reports" and not _POLICY_NOUN_RE.search(folded_title):
         return KIND_REPORT

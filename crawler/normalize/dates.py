@@ -57,9 +57,7 @@ def cn_numeral_to_int(text: str) -> int | None:
 _DATE_ISO_RE = re.compile(
     r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<sep>[-/.])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})(?!\d)"
 )
-_DATE_AR_RE = re.compile(
-    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
-)
+_DATE_AR_RE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
 _CN_YEAR = "[〇○零O0一二三四五六七八九]"
 _DATE_CN_RE = re.compile(
     rf"(?P<y>{_CN_YEAR}{{4}})\s*年\s*(?P<m>元|十[一二]?|[一二三四五六七八九])\s*月\s*"
@@ -167,22 +165,20 @@ def find_signature(paragraphs: Sequence[str]) -> tuple[str | None, str | None]:
     padding as on Ningde pages is ignored). ``org date`` on one line is accepted too. When no such
     pair exists, a lone date line near the end gives ``(None, date)``; otherwise ``(None, None)``.
     """
-    lines = [normalize_ws(p) for p in paragraphs[-_SIGNATURE_WINDOW:]]
-    lines = [line for line in lines if line]
-    lone_date: str | None = None
-    for i in range(len(lines) - 1, -1, -1):
-        line = lines[i]
-        date = _date_of(line)
-        if date is not None:
-            if i > 0:
-                org = _org_of(lines[i - 1])
-                if org:
-                    return org, date
-            if lone_date is None and i >= len(lines) - _LONE_DATE_WINDOW:
-                lone_date = date
+    lines: list[str] = []  # non-empty lines from the end backwards: lines[0] is the last one
+    for para in reversed(paragraphs[-_SIGNATURE_WINDOW:]):
+        line = normalize_ws(para)
+        if not line:
             continue
+        lines.append(line)
+        if len(lines) >= 2 and (date := _date_of(lines[-2])) and (org := _org_of(line)):
+            return org, date
         # ``中山市医疗保障局 2025年9月8日`` on one line
         head, _, tail = line.rpartition(" ")
         if head and (date := _date_of(tail)) and (org := _org_of(head)):
             return org, date
-    return None, lone_date
+    for line in lines[:_LONE_DATE_WINDOW]:
+        date = _date_of(line)
+        if date:
+            return None, date
+    return None, None

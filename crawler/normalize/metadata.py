@@ -75,7 +75,8 @@ def canonical_metadata(table: Mapping[str, object]) -> dict[str, str]:
 
 
 def _label_pattern(label: str) -> str:
-    return r"[ \t\u00a0\u2000-\u200a\u3000]*".join(re.escape(ch) for ch in label)
+    # Matched on folded text, where U+00A0/U+2002/U+2003/U+3000 padding is already plain spaces.
+    return r"\s*".join(re.escape(ch) for ch in label)
 
 
 # Longest first so 主题分类 wins over 分类, 发文字号 over 文号.
@@ -150,7 +151,10 @@ def extract_meta_block(
     return {}, list(paragraphs)
 
 
-_VALIDITY_RE = re.compile(r"现行有效|部分失效|已失效|失效|已废止|废止|已修改|已修订|尚未生效|未生效|有效|无效")
+_VALIDITY_RE = re.compile(
+    r"现行有效|部分失效|已失效|失效|已废止|废止|已修改|已修订|尚未生效|未生效|有效|无效"
+)
+_VALIDITY_LABEL_RE = re.compile(r"\s*(?:有\s*效\s*性|效力状态|时效性)\s*:?")
 _VALIDITY_CANON = {"已失效": "失效", "已废止": "废止", "已修订": "已修改", "未生效": "尚未生效"}
 
 
@@ -162,7 +166,9 @@ def parse_validity(value: str | None) -> str | None:
     """
     if not value:
         return None
-    m = _VALIDITY_RE.search(fold(value))
+    folded = fold(value)
+    label = _VALIDITY_LABEL_RE.match(folded)
+    m = _VALIDITY_RE.search(folded, label.end() if label else 0)
     if not m:
         return None
     return _VALIDITY_CANON.get(m.group(0), m.group(0))

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..records import Meeting
+from crawler.records import Meeting
+
 from .dates import cn_numeral_to_int
 from .text import fold
 
 __all__ = [
     "DOC_NO_RE",
     "DOC_NO_YEAR_STYLE_RE",
+    "SESSION_RE",
     "DocNo",
     "IndexNo",
     "canonical_doc_no",
@@ -155,7 +157,7 @@ _CN_NUM = "[一二三四五六七八九十]{1,3}"
 SESSION_RE = re.compile(
     r"(?:(?<=关于)|(?<=办理)|(?<=对)|(?<=于)|(?<=在)|(?<![\u4e00-\u9fa5]))"
     r"(?P<pre>政协|中国人民政治协商会议)?"
-    r"(?P<scope>全国|(?:(?!关于|办理)[\u4e00-\u9fa5]){1,8}?(?:自治区|自治州|自治县|省|市|区|县|州|盟|旗)|[省市区县州])?"
+    r"(?P<scope>全国|(?:(?!关于|办理|对|局)[\u4e00-\u9fa5]){1,8}?(?:自治区|自治州|自治县|省|市|区|县|州|盟|旗)|[省市区县州])?"
     r"(?P<body1>政协|人大)?"
     rf"第?(?P<term>{_CN_NUM})届"
     r"(?P<body2>全国人民代表大会|全国人大|全国政协|人民代表大会|人大|政协|委员会)?"

@@ -52,10 +52,10 @@ def outline(paragraphs: Iterable[str]) -> list[tuple[int, str]]:
     for para in paragraphs:
         if para.lstrip()[:1] not in _HEADING_FIRST:
             continue
-        display = normalize_ws(para)
-        level = heading_level(display)
+        level = heading_level(para)
         if level is None:
             continue
+        display = normalize_ws(para)
         m = _SENTENCE_END_RE.search(fold(display))
         heading = display[: m.end()] if m else display
         out.append((level, heading))

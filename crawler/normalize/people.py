@@ -76,10 +76,9 @@ def parse_salutation(line: str) -> Salutation | None:
         if names:
             return Salutation(names=names, role=m["role"], text=display)
     m = _ORG_SALUTATION_RE.fullmatch(folded)
-    if m:
-        if _ORG_NAME_RE.fullmatch(m["org"]):
-            org = display[m.start("org") : m.end("org")]
-            return Salutation(names=[org], role=ROLE_ORGANISATION, text=display)
+    if m and _ORG_NAME_RE.fullmatch(m["org"]):
+        org = display[m.start("org") : m.end("org")]
+        return Salutation(names=[org], role=ROLE_ORGANISATION, text=display)
     return None
 
 

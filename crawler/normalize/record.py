@@ -11,7 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..records import REPLY_KINDS, DocumentRecord, Meeting, RawPage
+from crawler.records import REPLY_KINDS, DocumentRecord, Meeting, RawPage
+
 from .classify import classify
 from .dates import find_signature, parse_date
 from .metadata import canonical_metadata, extract_meta_block, parse_validity
@@ -42,7 +43,7 @@ __all__ = ["build_record", "listing_fields", "meta_tag_fields"]
 # Listing / API field names per canonical key, most specific first. gkmlpt: identifier,
 # document_number, publisher, create_time (发布日期), date (成文日期), is_expired, is_abolished.
 _LISTING_KEYS: dict[str, tuple[str, ...]] = {
-    "title": ("title", "doctitle", "art_title", "name"),
+    "title": ("title", "doctitle", "art_title"),
     "index_no": ("identifier", "index_no", "idxid", "syh"),
     "doc_no": ("document_number", "doc_no", "fileno", "wenhao", "filenum"),
     "issuer": ("publisher", "puborg", "pub_unite", "fwjg"),
@@ -72,7 +73,13 @@ def _flag(value: Any) -> bool:
 
 
 def listing_fields(listing: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical keys from a listing row / API record (gkmlpt, Fujian ``apiSearch``, Sichuan JSON)."""
+    """Canonical keys from a listing row / API record (gkmlpt, Fujian ``apiSearch``, Sichuan JSON).
+
+    Values are returned raw (dates may be unix ints). Besides the ``_LISTING_KEYS`` keys the
+    result may hold ``validity`` (废止 for ``is_abolished``, 失效 for ``is_expired``, both of which
+    override the page's table) and ``validity_default`` (有效 when both gkmlpt flags are present and
+    false; used only when the page shows no 有效性).
+    """
     out: dict[str, Any] = {}
     for key, names in _LISTING_KEYS.items():
         for name in names:
@@ -144,8 +151,10 @@ def _drop_title_lines(paragraphs: list[str], titles: Sequence[str]) -> list[str]
 
 
 def _header_published(paragraphs: Sequence[str]) -> str | None:
-    """``发布时间：2025-05-07 16:18`` / ``信息来源：本网 发布日期：2025-09-16`` chrome lines."""
-    for para in paragraphs[:_HEADER_SEARCH]:
+    """The first chrome line carrying ``发布时间：2025-05-07 16:18`` / ``发布日期：2025-09-16``."""
+    for para in paragraphs:
+        if "发" not in para:
+            continue
         folded = fold(para)
         m = _PUB_LABEL_RE.search(folded)
         if m and is_chrome_line(para):
@@ -256,7 +265,9 @@ def build_record(
     source = tags.get("source")
     if source and source in _SELF_SOURCES:
         source = None
-    validity = listing.get("validity") or parse_validity(meta.get("validity")) or listing.get("validity_default")
+    validity = (
+        listing.get("validity") or parse_validity(meta.get("validity")) or listing.get("validity_default")
+    )
 
     return DocumentRecord(
         url=page.url,
@@ -285,7 +296,10 @@ def build_record(
         signed_on=signed_on,
         validity=validity,
         contacts=find_contacts(paragraphs),
-        public_marker=_first(find_public_marker(meta.get("public_marker", "")) or meta.get("public_marker"), find_public_marker(paragraphs)),
+        public_marker=_first(
+            find_public_marker(meta.get("public_marker", "")) or meta.get("public_marker"),
+            find_public_marker(paragraphs),
+        ),
         body_text=body_text,
         outline=outline(paragraphs),
         attachments=list(page.attachments),

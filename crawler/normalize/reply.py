@@ -18,6 +18,7 @@ __all__ = [
     "find_proposal_title",
     "find_public_marker",
     "find_reply_class",
+    "has_received",
     "parse_reply_title",
     "split_title_tag",
 ]
@@ -112,7 +113,9 @@ ADOPTION_RE = re.compile(
     r"部分采纳|吸收采纳|基本采纳|全部采纳|全面采纳|已采纳|予以采纳|已经采纳|留作参考|作为参考|暂不采纳"
     r"|不予采纳|正在(?:研究)?解决|已列入(?:工作)?计划|列入(?:工作)?计划|已解决|基本解决"
 )
-_ADOPTION_AFTER_RE = re.compile(r"(?:了)?(?:该|此|本|您|你|代表|委员)?(?:的|们的)?(?:项|条)?(?:建议|提案|意见)")
+_ADOPTION_AFTER_RE = re.compile(
+    r"(?:了)?(?:该|此|本|您|你|代表|委员)?(?:的|们的)?(?:项|条)?(?:建议|提案|意见)"
+)
 _ADOPTION_BEFORE_RE = re.compile(r"(?:建议|提案|意见)[^。;!?]{0,8}$")
 _ADOPTION_WORDS = ("采纳", "参考", "解决", "计划")  # every ADOPTION term contains one of these
 _HEADING_PREFIX_RE = re.compile(r"(?:[一二三四五六七八九十]+、|\([一二三四五六七八九十]+\)|\d{1,2}[.、])?\s*")
@@ -143,10 +146,14 @@ def find_adoption(paragraphs: Sequence[str]) -> list[str]:
     return found
 
 
-_SIGNER_RE = re.compile(r"(?:领导署名|签\s*发\s*人|签\s*发)\s*:\s*(?P<v>[\u4e00-\u9fa5·][\u4e00-\u9fa5·\s]{0,8}?)(?=\s{2,}|\s*[,;]|\s*(?:联\s*系|电\s*话)|$)")
-_CONTACT_RE = re.compile(r"联\s*系\s*人\s*:\s*(?P<v>[\u4e00-\u9fa5·][\u4e00-\u9fa5·\s]{0,8}?)(?=\s{2,}|\s*[,;]|\s*(?:联\s*系|电\s*话)|$)")
+_SIGNER_RE = re.compile(
+    r"(?:领导署名|签\s*发\s*人|签\s*发)\s*:\s*(?P<v>[\u4e00-\u9fa5·][\u4e00-\u9fa5·\s]{0,8}?)(?=\s{2,}|\s*[,;]|\s*(?:联\s*系|电\s*话)|$)"
+)
+_CONTACT_RE = re.compile(
+    r"联\s*系\s*人\s*:\s*(?P<v>[\u4e00-\u9fa5·][\u4e00-\u9fa5·\s]{0,8}?)(?=\s{2,}|\s*[,;]|\s*(?:联\s*系|电\s*话)|$)"
+)
 _CONTACT_FIRST = frozenset("领签联电办")
-_PHONE_RE = re.compile(r"(?:联系|办公)?电\s*话\s*:\s*(?P<v>[0-9+][0-9\-()\s]{5,22}[0-9])")
+_PHONE_RE = re.compile(r"(?:联系|办公)?电\s*话\s*:\s*(?P<v>[0-9+(][0-9\-()\s]{5,22}[0-9])")
 
 
 def find_contacts(paragraphs: Sequence[str]) -> dict[str, str]:

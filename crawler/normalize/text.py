@@ -78,15 +78,31 @@ def _fold_rare(m: re.Match[str]) -> str:
     return _FOLD_STR[m.group()]
 
 
-@lru_cache(maxsize=4096)
-def fold(text: str) -> str:
-    """Width-fold ``text`` for matching; the result has the same length as the input."""
+def _fold(text: str) -> str:
     if text.isascii():
         return text
     for src, dst in _FOLD_COMMON:
         if src in text:
             text = text.replace(src, dst)
     return _FOLD_RARE_RE.sub(_fold_rare, text)
+
+
+_fold_cached = lru_cache(maxsize=2048)(_fold)
+_FOLD_CACHE_MAX_LEN = 1000  # paragraphs are cached (folded several times per page); whole texts not
+
+
+def fold(text: str) -> str:
+    """Width-fold ``text`` for matching; the result has the same length as the input.
+
+    Strings up to 1000 characters (paragraphs, titles) are memoised, because ``build_record``
+    folds each paragraph in several passes; the cache is bounded (2048 entries).
+    """
+    if len(text) > _FOLD_CACHE_MAX_LEN:
+        return _fold(text)
+    return _fold_cached(text)
+
+
+fold.cache_clear = _fold_cached.cache_clear  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------- whitespace
@@ -119,19 +135,20 @@ def split_paragraphs(text: str) -> list[str]:
 # --------------------------------------------------------------------------- HTML → paragraphs
 
 _BLOCK_TAGS = frozenset(
-    """address article aside blockquote body caption center dd details dialog dir div dl dt
-    fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hgroup hr html li main menu nav
-    ol p pre section summary table tbody tfoot thead tr ul""".split()
-)
+    (
+        "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+        "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu",
+        "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "tfoot", "thead", "tr", "ul",
+    )
+)  # fmt: skip
 _CELL_TAGS = frozenset(("td", "th"))
 _SKIP_TAGS = frozenset(
     ("script", "style", "noscript", "template", "head", "title", "iframe", "object", "select", "button")
 )
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
-_HTML_PARSER_UTF8 = etree.HTMLParser(
-    remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8"
-)
+_HTML_PARSER_UTF8 = etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, encoding="utf-8")
 
 
 def _parse_html(html: str) -> etree._Element | None:
@@ -160,8 +177,7 @@ def _remove_keep_tail(el: etree._Element) -> None:
 
 _HIDDEN_XPATH = etree.XPath("//*[@hidden or contains(@style, 'none') or contains(@style, 'hidden')]")
 _BREAK = "\ufdd0"  # paragraph boundary marker: a Unicode noncharacter, absent from real text
-_BLOCK_TAG_RE = re.compile(r"</?(?:" + "|".join(sorted(_BLOCK_TAGS | {"br"})) + r")\b[^>]*>", re.I)
-_CELL_TAG_RE = re.compile(r"</?t[dh]\b[^>]*>", re.I)
+_MARKED_TAGS = (*_BLOCK_TAGS, "br", *_CELL_TAGS)
 
 
 def html_to_paragraphs(html: str) -> list[str]:
@@ -176,15 +192,12 @@ def html_to_paragraphs(html: str) -> list[str]:
     U+2002, U+2003 and U+3000 become plain spaces and indentation disappears); empty paragraphs
     are omitted. Characters keep their original width.
 
-    Implementation: a boundary marker is inserted after every block and ``<br>`` tag in the
-    source, the tree is parsed, and its text is serialised in one C call
-    (``tostring(method="text")``); no Python code runs per element.
+    Implementation: boundary markers are written into the text/tail slots of block elements
+    and the text is serialised in one C call (``tostring(method="text")``). This measured faster
+    than a recursive walk, ``itertext()``, an XSLT pass, or regex-inserting markers into the source.
     """
     if not html or not html.strip():
         return []
-    # Boundary markers go into the source right after every block/br tag (a C-level regex pass;
-    # setting .text/.tail on each element through lxml costs several µs per element).
-    html = _CELL_TAG_RE.sub(r"\g<0> ", _BLOCK_TAG_RE.sub("\\g<0>" + _BREAK, html))
     root = _parse_html(html)
     if root is None:
         return []
@@ -201,6 +214,16 @@ def html_to_paragraphs(html: str) -> list[str]:
                     node.tail = node.tail.replace("\n", _BREAK)
                 if node.text:
                     node.text = node.text.replace("\n", _BREAK)
+    for el in root.iter(*_MARKED_TAGS):
+        tag = el.tag
+        if tag == "br":
+            el.tail = _BREAK + el.tail if el.tail else _BREAK
+        elif tag == "td" or tag == "th":
+            el.text = " " + el.text if el.text else " "
+            el.tail = " " + el.tail if el.tail else " "
+        else:
+            el.text = _BREAK + el.text if el.text else _BREAK
+            el.tail = _BREAK + el.tail if el.tail else _BREAK
     text = etree.tostring(root, method="text", encoding=str)
     out = []
     for chunk in text.split(_BREAK):
@@ -213,16 +236,18 @@ def html_to_paragraphs(html: str) -> list[str]:
 
 # --------------------------------------------------------------------------- chrome
 
-_DATE_TOKEN = r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)"
+_DATE_TOKEN = (
+    r"(?:(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)"
+)
 # Each token is something a template prints around an article. A line is chrome only when it
 # consists of nothing but such tokens (see ``is_chrome_line``); body text is never cut apart.
 _CHROME_TOKENS = (
-    r"当前位置\s*:.*",
+    r"当前位置\s*(?::|(?=.*>)).*",
     r"您(?:现在)?的?位置\s*:.*",
     r"首页(?:\s*(?:>|>>|»|/|→)\s*[^>»→]+)+",
     r"字号\s*:?\s*(?:[\[【(]?\s*[大中小]\s*[\]】)]?\s*){0,3}",
     r"[\[【(]?\s*字体\s*:?\s*(?:[大中小]\s*){0,3}[\]】)]?",
-    r"[\[【(]\s*(?:[大中小]\s*){3}[\]】)]",
+    r"[\[【(]?\s*大\s*中\s*小\s*[\]】)]?",
     r"分享(?:到)?\s*:?",
     r"扫一扫在手机上查看当前页面",
     r"扫一扫(?:在手机)?(?:打开|查看)?(?:当前|本)?页面?",
@@ -234,14 +259,17 @@ _CHROME_TOKENS = (
     r"(?:发布|发表|更新)(?:时间|日期)\s*:\s*" + _DATE_TOKEN,
     r"(?:信息)?来源\s*:\s*[^\s:]*",
     r"(?:作者|(?:责任)?编辑|发布者|供稿)\s*:\s*[^\s:]*",
-    r"附件\s*:",
     r"[|｜]",
 )
 _CHROME_LINE_RE = re.compile(r"(?:\s*(?:" + "|".join(_CHROME_TOKENS) + r")\s*)+")
-_CHROME_QUICK = frozenset("当您首字分扫打关收返浏访阅点发更信来作责编供附上下|｜[【(大")
+_CHROME_QUICK = frozenset("当您首字分扫打关收返浏访阅点发更信来作责编供上下|｜[【(大")
 _PREV_NEXT_RE = re.compile(r"(?:上一篇|下一篇|上一条|下一条)\s*:")
 _RELATED_RE = re.compile(r"(?:相关(?:文章|阅读|新闻|链接|推荐|信息|稿件)|推荐阅读|延伸阅读)\s*:?")
 _RELATED_FIRST = frozenset("相推延")
+_ATTACHMENT_LABEL_RE = re.compile(r"附\s*件\s*:?")
+_ATTACHMENT_ITEM_RE = re.compile(
+    r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar|7z|txt|jpg|png)\b|^\s*\d{1,2}\s*[.、]", re.I
+)
 _SENTENCE_END = ("。", "!", "?", ":", ";")
 
 
@@ -266,11 +294,23 @@ def strip_chrome(paragraphs: Iterable[str]) -> list[str]:
 
     Link-list lines after a ``相关文章``-style heading are dropped while they look like link
     titles (at most 100 characters, not ending like a sentence); the first line that does not
-    ends the list. Only whole lines are removed.
+    ends the list. An empty ``附件：`` label is dropped unless the next kept line looks like an
+    attachment (a file name with an office/PDF extension, or a numbered item). Only whole lines
+    are removed.
     """
     out: list[str] = []
     in_related = False
+    pending_label: str | None = None  # an "附件：" line waiting for its next line
     for para in paragraphs:
+        if pending_label is not None:
+            if is_chrome_line(para):
+                continue
+            if _ATTACHMENT_ITEM_RE.search(fold(para)):
+                out.append(pending_label)
+            pending_label = None
+        if para.lstrip()[:1] == "附" and _ATTACHMENT_LABEL_RE.fullmatch(fold(para).strip()):
+            pending_label = para
+            continue
         if in_related:
             if is_chrome_line(para) or _looks_like_link_item(para):
                 continue
