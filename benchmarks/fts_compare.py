@@ -115,10 +115,14 @@ SEPARATORS = ["", "", "", "", "", "，", "。", "、", "；", "（", "）", "\n"
 def make_corpus(n: int, seed: int) -> list[tuple[str, str, str]]:
     rng = random.Random(seed)
 
+    # Zipf-like term frequencies: 医保 is everywhere, the tail terms are in a few percent of documents.
+    order = rng.sample(VOCAB, len(VOCAB))
+    weights = [1 / (rank + 1) for rank in range(len(order))]
+
     def prose(words: int) -> str:
+        terms = rng.choices(order, weights, k=words)
         return "".join(
-            (rng.choice(VOCAB) if rng.random() < 0.35 else rng.choice(FILLERS)) + rng.choice(SEPARATORS)
-            for _ in range(words)
+            (term if rng.random() < 0.08 else rng.choice(FILLERS)) + rng.choice(SEPARATORS) for term in terms
         )
 
     return [

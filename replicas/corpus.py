@@ -55,16 +55,21 @@ def _names(rng: random.Random, count: int) -> list[str]:
 _BRACKETS = (("〔", "〕"),) * 6 + (("[", "]"), ("（", "）"), ("(", ")"), ("【", "】"), ("［", "］"))
 
 
-def _doc_no(rng: random.Random, prefix: str, year: int) -> tuple[str, str]:
+def _serial(doc: Document) -> int:
+    """A number unique to the document: 文号, 索引号 and proposal numbers never collide by chance."""
+    return doc.doc_id - FIRST_GENERATED_ID
+
+
+def _doc_no(rng: random.Random, prefix: str, year: int, serial: int) -> tuple[str, str]:
     """(raw as printed, canonical) 文号."""
-    seq = rng.randint(1, 180)
+    seq = 200 + serial
     left, right = rng.choice(_BRACKETS)
-    printed_seq = f"{seq:03d}" if rng.random() < 0.08 else str(seq)
+    printed_seq = f"{seq:05d}" if rng.random() < 0.08 else str(seq)
     return f"{prefix}{left}{year}{right}{printed_seq}号", f"{prefix}〔{year}〕{seq}号"
 
 
-def _index_no(rng: random.Random, bureau: Bureau, year: int, kind_code: int) -> str | None:
-    seq = rng.randint(1, 999)
+def _index_no(bureau: Bureau, year: int, kind_code: int, serial: int) -> str | None:
+    seq = 1000 + serial
     if bureau.index_scheme == "fj_grid":
         return f"{bureau.index_org}-{('09-01', '01-02', '03-01')[kind_code]}-{year}-{seq:03d}"
     if bureau.index_scheme == "fj_bullet":
@@ -80,9 +85,26 @@ def _date_line(rng: random.Random, day: datetime) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+@cache
+def filler_sentences() -> tuple[str, ...]:
+    """The seed prose cut into sentences, so that generated paragraphs differ from document to document."""
+    return tuple(s + "。" for p in filler_paragraphs() for s in p.split("。") if len(s) >= 12)
+
+
+def _para(rng: random.Random) -> str:
+    """A paragraph of 2–4 seed sentences and one figure of its own."""
+    pool = filler_sentences()
+    figure = (
+        f"截至{rng.randint(2019, 2026)}年{rng.randint(1, 12)}月，累计{rng.randint(12, 990)}家定点医药机构纳入"
+        f"{rng.choice(vocab.PROPOSAL_TOPICS)}工作范围，涉及医保基金{rng.randint(1, 99)}.{rng.randint(1, 99)}亿元。"
+    )
+    sentences = [rng.choice(pool) for _ in range(rng.randint(2, 4))]
+    sentences.insert(rng.randint(0, len(sentences)), figure)
+    return "".join(sentences)
+
+
 def _fill(rng: random.Random, low: int, high: int) -> list[Block]:
-    pool = filler_paragraphs()
-    return [Block(rng.choice(pool)) for _ in range(rng.randint(low, high))]
+    return [Block(_para(rng)) for _ in range(rng.randint(low, high))]
 
 
 class CorpusGenerator:
@@ -95,14 +117,17 @@ class CorpusGenerator:
         return random.Random(self.seed * 1_000_003 + doc_id)
 
     def generate(self, count: int, portal_ids: list[str] | None = None) -> Iterator[Document]:
-        """``count`` documents spread over the bureaus and their columns."""
-        portals = portal_ids or list(BUREAUS)
-        for k in range(count):
-            bureau = BUREAUS[portals[k % len(portals)]]
-            column = bureau.columns[(k // len(portals)) % 5 % len(bureau.columns)]
-            if (k // len(portals)) % 5 in (3, 4):  # replies are the bulk of what we watch
-                column = bureau.columns[0]
-            yield self.make(bureau.portal_id, column.key, doc_id=FIRST_GENERATED_ID + k)
+        """``count`` documents dealt round-robin to the bureaus (only ``portal_ids`` when given)."""
+        bureaus = list(BUREAUS)
+        made, k = 0, 0
+        while made < count:
+            bureau = BUREAUS[bureaus[k % len(bureaus)]]
+            turn = (k // len(bureaus)) % 5
+            column = bureau.columns[0] if turn in (3, 4) else bureau.columns[turn % len(bureau.columns)]
+            if portal_ids is None or bureau.portal_id in portal_ids:  # replies are the bulk of what we watch
+                yield self.make(bureau.portal_id, column.key, doc_id=FIRST_GENERATED_ID + k)
+                made += 1
+            k += 1
 
     def make(
         self,
@@ -154,8 +179,10 @@ class CorpusGenerator:
     def _reply(self, rng: random.Random, bureau: Bureau, doc: Document) -> None:
         npc = doc.kind == "suggestion_reply"
         year = doc.published_at.year
-        meeting: Meeting = rng.choice(bureau.npc_meetings if npc else bureau.cppcc_meetings)
-        number = self._proposal_no(rng, bureau, year)
+        meetings = bureau.npc_meetings if npc else bureau.cppcc_meetings
+        per_bureau = _serial(doc) // len(BUREAUS)  # documents are dealt to the bureaus round-robin
+        meeting: Meeting = meetings[per_bureau % len(meetings)]
+        number = self._proposal_no(bureau, year, per_bureau // len(meetings))
         doc.meeting, doc.proposal_no = meeting, number
         doc.title = (bureau.suggestion_title if npc else bureau.proposal_title).format(
             meeting=meeting.text, no=number
@@ -191,18 +218,19 @@ class CorpusGenerator:
         doc.blocks = blocks
 
     @staticmethod
-    def _proposal_no(rng: random.Random, bureau: Bureau, year: int) -> str:
-        if bureau.proposal_digits == 7:
-            return f"{year}{rng.randint(1, 420):03d}"
-        if bureau.proposal_digits == 8:
-            return f"{year}{rng.randint(1, 900):04d}"
-        return f"{rng.randint(1, 1800):04d}"
+    def _proposal_no(bureau: Bureau, year: int, seq: int) -> str:
+        """Unique within a meeting: ``seq`` comes from the document's serial."""
+        if bureau.proposal_digits == 7:  # year + 3 digits
+            return f"{year}{100 + seq % 900:03d}"
+        if bureau.proposal_digits == 8:  # year + 4 digits
+            return f"{year}{1000 + seq:04d}"
+        return f"{2000 + seq:04d}"
 
     @staticmethod
     def _reply_metadata(rng: random.Random, bureau: Bureau, doc: Document, year: int, signed: datetime) -> None:
         if bureau.reply_doc_prefix:
-            doc.doc_no_raw, doc.doc_no = _doc_no(rng, bureau.reply_doc_prefix, year)
-        doc.index_no = _index_no(rng, bureau, year, 0)
+            doc.doc_no_raw, doc.doc_no = _doc_no(rng, bureau.reply_doc_prefix, year, _serial(doc))
+        doc.index_no = _index_no(bureau, year, 0, _serial(doc))
         if bureau.index_scheme:
             doc.generated_on = signed.date().isoformat()
             doc.validity = "有效"
@@ -254,7 +282,7 @@ class CorpusGenerator:
             status = rng.choice(vocab.ADOPTIONS)
             doc.adoption.append(status)
             blocks.append(Block(f"（{cn_number(j)}）关于{topic}的{word}。", H2))
-            blocks.append(Block(f"{status}该{word}。" + rng.choice(filler_paragraphs())))
+            blocks.append(Block(f"{status}该{word}。" + _para(rng)))
         return blocks
 
     @staticmethod
@@ -262,7 +290,7 @@ class CorpusGenerator:
         blocks: list[Block] = []
         for j, head in enumerate(rng.sample(vocab.HEADINGS_L2, rng.randint(2, 3)), start=1):
             if rng.random() < 0.3:  # heading sentence running on into the paragraph
-                blocks.append(Block(f"（{cn_number(j)}）{head}。" + rng.choice(filler_paragraphs()), H2))
+                blocks.append(Block(f"（{cn_number(j)}）{head}。" + _para(rng), H2))
                 continue
             blocks.append(Block(f"（{cn_number(j)}）{head}", H2))
             if rng.random() < 0.3:
@@ -280,8 +308,8 @@ class CorpusGenerator:
         subject = rng.choice(vocab.POLICY_SUBJECTS)
         place = "" if bureau.level == "national" else bureau.short + ("市" if bureau.level == "city" else "省")
         doc.title = f"{bureau.name}关于印发《{place}{subject}》的通知"
-        doc.doc_no_raw, doc.doc_no = _doc_no(rng, rng.choice(bureau.policy_doc_prefixes), year)
-        doc.index_no = _index_no(rng, bureau, year, 1)
+        doc.doc_no_raw, doc.doc_no = _doc_no(rng, rng.choice(bureau.policy_doc_prefixes), year, _serial(doc))
+        doc.index_no = _index_no(bureau, year, 1, _serial(doc))
         signed = doc.published_at - timedelta(days=rng.randint(1, 10))
         doc.signed_on = signed.date().isoformat()
         doc.generated_on = signed.date().isoformat() if bureau.index_scheme or bureau.portal_id == "sichuan" else None
@@ -300,7 +328,7 @@ class CorpusGenerator:
 
     def _interpretation(self, rng: random.Random, bureau: Bureau, doc: Document) -> None:
         doc.title = f"《{rng.choice(vocab.POLICY_SUBJECTS)}》政策解读"
-        doc.index_no = _index_no(rng, bureau, doc.published_at.year, 1)
+        doc.index_no = _index_no(bureau, doc.published_at.year, 1, _serial(doc))
         doc.validity = "有效" if bureau.index_scheme else None
         if bureau.index_scheme:
             doc.generated_on = doc.published_on
@@ -313,7 +341,7 @@ class CorpusGenerator:
     def _notice(self, rng: random.Random, bureau: Bureau, doc: Document) -> None:
         subject = rng.choice(vocab.NOTICE_SUBJECTS)
         doc.title = f"关于{subject}的公告" if rng.random() < 0.5 else f"关于{subject}的通知"
-        doc.index_no = _index_no(rng, bureau, doc.published_at.year, 1)
+        doc.index_no = _index_no(bureau, doc.published_at.year, 1, _serial(doc))
         if bureau.index_scheme:
             doc.generated_on = doc.published_on
             doc.validity = "有效"
@@ -336,7 +364,7 @@ class CorpusGenerator:
                 f"{bureau.name}{year}年法治政府建设年度报告",
             )
         )
-        doc.index_no = _index_no(rng, bureau, doc.published_at.year, 2)
+        doc.index_no = _index_no(bureau, doc.published_at.year, 2, _serial(doc))
         if bureau.index_scheme:
             doc.generated_on = doc.published_on
             doc.validity = "有效"

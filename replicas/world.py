@@ -133,12 +133,21 @@ class ReplicaWorld:
             site = self.site(portal_id)
             column = column or site.bureau.columns[0].key
             newest = max((d.published_at for d in self.documents.values()), default=datetime(2025, 1, 1))
-            doc_id, self.next_id = self.next_id, self.next_id + 1
+            doc_id = self._next_id_for(portal_id)
             doc = self.generator.make(
                 portal_id, column, doc_id=doc_id, kind=kind, published_at=at or newest + timedelta(hours=1)
             )
             self._add(doc)
             return doc
+
+    def _next_id_for(self, portal_id: str) -> int:
+        """Generated documents are dealt to the bureaus round-robin by id; keep that for new ones, so
+        the numbers derived from a document's serial (proposal numbers) stay unique per bureau."""
+        index = list(BUREAUS).index(portal_id)
+        while (self.next_id - FIRST_GENERATED_ID) % len(BUREAUS) != index:
+            self.next_id += 1
+        doc_id, self.next_id = self.next_id, self.next_id + 1
+        return doc_id
 
     def _touch(self, doc: Document) -> None:
         doc.version += 1

@@ -20,8 +20,10 @@ from crawler.records import Attachment
 _SPACES = re.compile(r"[\s\u00a0\u2002\u2003\u3000•·:：]+")
 META_LABELS = {
     "索引号", "主题分类", "分类", "主题词", "发布机构", "发文机关", "发文单位", "文号", "发文字号", "生成日期",
-    "成文日期", "发布日期", "标题", "名称", "有效性", "效力状态", "时效性",
+    "成文日期", "发文日期", "发布日期", "标题", "名称", "有效性", "效力状态", "时效性",
 }
+# a label and its value in one text node, as in ``<div>发文日期：2025-06-01</div>``
+_INLINE = re.compile(r"^(?P<label>[^:：]{2,10})[:：]\s*(?P<value>\S.{0,60})$")
 SOFT_404 = re.compile(r"页面不存在|您访问的页面不存在|找不到该页面|页面已被删除|信息已被删除|404 Not Found")
 ATTACHMENT_HREF = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)(?:$|\?)|downfile\.jsp", re.I)
 _BLOCK_TAGS = {"p", "div", "section", "td", "article"}
@@ -50,6 +52,10 @@ def metadata_block(sel: Selector) -> dict[str, str]:
     ]
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
+        inline = _INLINE.match(token)
+        if inline and label_key(inline["label"]) in META_LABELS and label_key(inline["label"]) not in found:
+            found[label_key(inline["label"])] = inline["value"].strip()
+            continue
         key = label_key(token)
         if key not in META_LABELS or key in found or len(token) > 12:
             continue

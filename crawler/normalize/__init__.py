@@ -30,7 +30,7 @@ from .numbers import (
 )
 from .outline import heading_level, outline
 from .people import Salutation, find_salutation, parse_salutation
-from .record import build_record, listing_fields, meta_tag_fields
+from .record import build_record, listing_fields, meta_tag_fields, url_date
 from .reply import (
     ReplyTitle,
     find_adoption,
@@ -87,4 +87,5 @@ __all__ = [
     "split_paragraphs",
     "split_title_tag",
     "strip_chrome",
+    "url_date",
 ]

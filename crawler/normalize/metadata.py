@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 # Canonical key for each label (whitespace removed). Earlier labels of the same key win in
-# ``canonical_metadata`` (主题分类 before 分类 before 主题词, 生成日期 before 成文日期 …).
+# ``canonical_metadata`` (主题分类 before 主题词 before 分类, 生成日期 before 成文日期 …).
 LABEL_KEYS: dict[str, str] = {
     "索引号": "index_no",
     "文号": "doc_no",
@@ -41,8 +41,8 @@ LABEL_KEYS: dict[str, str] = {
     "效力状态": "validity",
     "时效性": "validity",
     "主题分类": "theme",
-    "分类": "theme",
     "主题词": "theme",
+    "分类": "theme",  # gkmlpt's 分类 is the catalogue (政协提案, 规划计划): weakest theme source
     "公开方式": "public_marker",
     "公开属性": "public_marker",
 }

@@ -38,7 +38,7 @@ from .reply import (
 )
 from .text import fold, html_to_paragraphs, is_chrome_line, normalize_ws, strip_chrome
 
-__all__ = ["build_record", "listing_fields", "meta_tag_fields"]
+__all__ = ["build_record", "listing_fields", "meta_tag_fields", "url_date"]
 
 # Listing / API field names per canonical key, most specific first. gkmlpt: identifier,
 # document_number, publisher, create_time (发布日期), date (成文日期), is_expired, is_abolished.
@@ -58,6 +58,15 @@ _GKMLPT_MARKERS = ("create_time", "identifier", "is_abolished", "is_expired", "c
 _SELF_SOURCES = frozenset(("本网", "本站", "本站原创", "本网原创", "本网站", "原创"))
 _PUB_LABEL_RE = re.compile(r"(?:发布|发表)(?:时间|日期)\s*:")
 _TRUNCATED = ("...", "…", "..")
+# Publication dates CMSs write into article URLs: TRS ``…/202505/t20250507_2934567.htm``, Sichuan
+# ``…/2025/5/7/<32hex>.shtml``, Hanweb ``/art/2025/5/7/art_84242_11778517.html``.
+_URL_DATE_RES = (
+    re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+\.s?html?"),
+    re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/(?:art_\d+_\d+|[0-9a-f]{32})\.s?html?"),
+)
+_ATTACHMENT_LINE_RE = re.compile(
+    r"(?:附件\s*\d*\s*[:：]?\s*)?\S{1,80}\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)", re.I
+)
 _HEADER_SEARCH = 15  # paragraphs at the top that may hold the date line / title / 文号 line
 _CLASS_SEARCH = 20
 
@@ -181,6 +190,28 @@ def _opening(paragraphs: Sequence[str]) -> str | None:
     return None
 
 
+def url_date(url: str) -> str | None:
+    """The publication date a TRS/Sichuan/Hanweb article URL carries, as ISO; else ``None``."""
+    for regex in _URL_DATE_RES:
+        m = regex.search(url or "")
+        if m:
+            return parse_date("-".join(m.groups()))
+    return None
+
+
+def _drop_attachment_lines(paragraphs: list[str], attachments: Sequence[Any]) -> list[str]:
+    """Remove attachment link lines (``附件1：评分表.pdf``) from the body: they are in ``attachments``."""
+    names = {"".join(fold(a.name).split()) for a in attachments if getattr(a, "name", "")}
+    out = []
+    for para in paragraphs:
+        if len(para) <= 120 and ("." in para or "．" in para or para in names):
+            compact = "".join(fold(para).split())
+            if compact in names or _ATTACHMENT_LINE_RE.fullmatch(compact):
+                continue
+        out.append(para)
+    return out
+
+
 def _first(*values: Any) -> Any:
     for value in values:
         if value not in (None, ""):
@@ -193,14 +224,19 @@ def build_record(
 ) -> DocumentRecord:
     """Normalise one detail page. Pure: no network, no storage, no Scrapy.
 
+    ``bureau`` (the portal's bureau) is used when the page prints no issuer of its own
+    (发布机构/发文机关/发文单位 or the listing's ``publisher``); after it come a non-self
+    ``ContentSource`` and the signature organisation.
+
     ``body_text`` is the article text in display form: one paragraph per line joined with
     ``"\\n"``, original character width, whitespace collapsed and trimmed per paragraph, with page
-    chrome, the metadata block and leading copies of the title removed.
+    chrome, the metadata block, leading copies of the title and attachment link lines (file names
+    such as ``附件1：评分表.pdf``, which are in ``attachments``) removed.
     """
     paragraphs = html_to_paragraphs(page.body_html)
     header_published = _header_published(paragraphs)
     block_meta, paragraphs = extract_meta_block(paragraphs)
-    paragraphs = strip_chrome(paragraphs)
+    paragraphs = strip_chrome(_drop_attachment_lines(paragraphs, page.attachments))
 
     meta = canonical_metadata(block_meta)
     meta.update(canonical_metadata(page.meta_table))
@@ -262,6 +298,11 @@ def build_record(
     signature_org, signed_on = find_signature(paragraphs)
     body_text = "\n".join(paragraphs)
 
+    theme = _first(meta.get("theme"), _str(listing.get("theme")))
+    if theme and title and _compact(theme) == _compact(title):
+        # An empty 主题词 cell can make a text-token extractor pick up the next token (the title).
+        theme = None
+
     source = tags.get("source")
     if source and source in _SELF_SOURCES:
         source = None
@@ -274,7 +315,9 @@ def build_record(
         portal_id=page.portal_id,
         title=title,
         kind=kind,
-        bureau=_first(bureau, meta.get("issuer"), _str(listing.get("issuer")), source, signature_org),
+        # The document's own issuer wins over the portal's name, so a repost on another portal
+        # keeps its bureau (identity keys are built on it).
+        bureau=_first(meta.get("issuer"), _str(listing.get("issuer")), bureau, source, signature_org),
         region_code=region_code,
         title_tag=title_tag,
         index_no=index_no,
@@ -292,6 +335,7 @@ def build_record(
             parse_date(tags.get("published_on")),
             parse_date(listing.get("published_on")),
             header_published,
+            url_date(page.url),
         ),
         signed_on=signed_on,
         validity=validity,
@@ -303,5 +347,5 @@ def build_record(
         body_text=body_text,
         outline=outline(paragraphs),
         attachments=list(page.attachments),
-        theme=_first(meta.get("theme"), _str(listing.get("theme"))),
+        theme=theme,
     )

@@ -79,6 +79,8 @@ class GkmlptSite(Site):
             truth.update(index_no=None, validity=None, generated_on=None, theme=None)
             if doc.kind in ("suggestion_reply", "proposal_reply"):
                 truth.update(doc_no=None, doc_no_raw=None)
+        else:  # the platform always fills 成文日期, with the publication date when none was written
+            truth["generated_on"] = doc.generated_on or doc.published_on
         return truth
 
     # -- routes --------------------------------------------------------------------------------
@@ -233,7 +235,7 @@ class GkmlptSite(Site):
     def render_gkmlpt(self, doc: Document) -> str:
         rows = (
             ("索引号：", doc.index_no or "", "分类：", CLASSIFY[classify_of(doc)]),
-            ("发布机构：", doc.bureau, "成文日期：", doc.generated_on or ""),
+            ("发布机构：", doc.bureau, "成文日期：", doc.generated_on or doc.published_on),
             ("名称：", doc.display_title, None, None),
             ("文号：", doc.doc_no_raw or "", "发布日期：", doc.published_on),
             ("主题词：", doc.theme or "", None, None),

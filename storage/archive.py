@@ -1,0 +1,446 @@
+"""Storing a DocumentRecord: posting, identity, version, event (and the caller's outbox rows) in one
+``BEGIN IMMEDIATE`` transaction.
+
+How ``record()`` decides:
+
+1. The posting (URL) is upserted. A URL already known keeps its document.
+2. A new URL is resolved to a document by its strong identity keys (``crawler.identity``), else, only
+   when it has none, by MinHash LSH over stored signatures, else it starts a new document.
+3. A new URL of an existing document is a repost: it adds a posting, never a version, even if its text
+   differs a little (another portal's template); its strong keys are added to the document's.
+4. A known URL whose comparison hash changed since *that URL* was last stored, to a hash different from
+   the document's latest version, appends a version and an event: ``validity_changed`` if validity
+   changed, else ``edited`` if body or title changed, else ``metadata_changed``. Comparing per posting
+   keeps two slightly different postings of one document from flip-flopping versions.
+5. A withdrawn document that shows up again (any posting stored or touched) emits ``reappeared``
+   (with a version when its content changed as well).
+
+An identical re-crawl changes only the posting's last-seen fields. Each call is one transaction, so a
+crash loses at most the page being stored and a rerun does not duplicate anything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from crawler import identity
+from crawler.identity import Fingerprint
+from crawler.records import DocumentRecord
+from storage.db import to_utc_iso, write_transaction
+from storage.events import (
+    EVENT_EDITED,
+    EVENT_METADATA_CHANGED,
+    EVENT_NEW,
+    EVENT_REAPPEARED,
+    EVENT_VALIDITY_CHANGED,
+    Event,
+    add_event,
+)
+from storage.search import fts_delete, fts_insert
+
+OnEvent = Callable[[sqlite_utils.Database, Event], None]
+
+FINGERPRINT_SCHEME = (
+    f"minhash-{identity.MINHASH_SCHEME}-{identity.NUM_PERM}-c{identity.SHINGLE_SIZE}"
+    f"-b{identity.LSH_BANDS}x{identity.LSH_ROWS}"
+)
+FIELD_LABELS = {
+    "title": "标题",
+    "body_text": "正文",
+    "doc_no": "文号",
+    "index_no": "索引号",
+    "validity": "有效性",
+    "reply_class": "答复类别",
+    "adoption": "采纳情况",
+    "attachments": "附件",
+}
+
+
+@dataclass(frozen=True)
+class Posting:
+    url: str
+    document_id: int
+    portal_id: str
+    column_name: str | None
+    first_seen_at: str
+    last_seen_at: str
+    last_seen_run: int | None
+    last_fetched_at: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str
+    last_listed_run: int | None
+    last_listed_at: str | None
+    gone_checks: int
+    last_gone_run: int | None
+    status: str
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: int
+    title: str
+    doc_no: str | None
+    status: str
+    latest_version_id: int
+
+
+@dataclass(frozen=True)
+class _Version:
+    id: int
+    comparison_hash: str
+    record_json: str
+    body_text: str
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    record: DocumentRecord
+    keys: list[str]
+    hash: str
+    run_id: int | None
+    now: str
+    etag: str | None
+    last_modified: str | None
+    column: str | None
+
+
+def get_posting(db: sqlite_utils.Database, url: str) -> Posting | None:
+    columns = ", ".join(Posting.__dataclass_fields__)
+    row = db.execute(f"SELECT {columns} FROM postings WHERE url = ?", [url]).fetchone()
+    return Posting(*row) if row else None
+
+
+def _doc(db: sqlite_utils.Database, document_id: int) -> _Doc:
+    sql = "SELECT id, title, doc_no, status, latest_version_id FROM documents WHERE id = ?"
+    return _Doc(*db.execute(sql, [document_id]).fetchone())
+
+
+def _version(db: sqlite_utils.Database, version_id: int) -> _Version:
+    sql = "SELECT id, comparison_hash, record_json, body_text FROM versions WHERE id = ?"
+    return _Version(*db.execute(sql, [version_id]).fetchone())
+
+
+def record(
+    db: sqlite_utils.Database,
+    record: DocumentRecord,
+    *,
+    run_id: int | None,
+    now: datetime | str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    column: str | None = None,
+    on_event: OnEvent | None = None,
+) -> Event | None:
+    """Store one fetched document; return the event it caused, if any.
+
+    ``etag``/``last_modified`` are the response's validators; ``column`` the registry column the URL was
+    listed in (``RawPage.column``; DocumentRecord does not carry it).
+
+    ``on_event(db, event)`` runs inside the same transaction (write outbox rows there, so they commit
+    atomically with the event); if it raises, nothing of this call is stored.
+    """
+    keys = identity.identity_keys(record)
+    fingerprint = None
+    if not keys and get_posting(db, record.url) is None:  # hashing outside the write lock
+        fingerprint = identity.text_fingerprint(record.body_text)
+    incoming = _Incoming(
+        record, keys, identity.comparison_hash(record), run_id, to_utc_iso(now), etag, last_modified, column
+    )
+    with write_transaction(db):
+        posting = get_posting(db, record.url)
+        if posting is not None:
+            event = _store_known(db, incoming, posting)
+        else:
+            if not keys and fingerprint is None:
+                fingerprint = identity.text_fingerprint(record.body_text)
+            event = _store_new_url(db, incoming, fingerprint)
+        if event is not None and on_event is not None:
+            on_event(db, event)
+    return event
+
+
+def touch(
+    db: sqlite_utils.Database,
+    url: str,
+    *,
+    run_id: int | None,
+    now: datetime | str | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    on_event: OnEvent | None = None,
+) -> Event | None:
+    """A 304 / unchanged fetch: update last-seen fields, reset the gone counter.
+
+    Returns ``reappeared`` when the document had been withdrawn; None otherwise (also for an unknown URL,
+    which has nothing to touch).
+    """
+    now = to_utc_iso(now)
+    with write_transaction(db):
+        posting = get_posting(db, url)
+        if posting is None:
+            return None
+        db.execute(
+            "UPDATE postings SET last_seen_at = ?, last_seen_run = ?, last_fetched_at = ?,"
+            " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), gone_checks = 0,"
+            " last_gone_run = NULL, status = 'active' WHERE url = ?",
+            [now, run_id, now, etag, last_modified, url],
+        )
+        doc = _doc(db, posting.document_id)
+        event = None
+        if doc.status == "withdrawn":
+            event = _reappear(db, doc, run_id, now, posting.portal_id, url)
+        if event is not None and on_event is not None:
+            on_event(db, event)
+    return event
+
+
+# --- the two paths -------------------------------------------------------------------------------
+
+
+def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) -> Event | None:
+    rec = inc.record
+    db.execute(
+        "UPDATE postings SET last_seen_at = ?, last_seen_run = ?, last_fetched_at = ?, etag = ?,"
+        " last_modified = ?, content_hash = ?, column_name = COALESCE(?, column_name), gone_checks = 0,"
+        " last_gone_run = NULL, status = 'active' WHERE url = ?",
+        [inc.now, inc.run_id, inc.now, inc.etag, inc.last_modified, inc.hash, inc.column, rec.url],
+    )
+    _add_keys(db, posting.document_id, inc.keys)
+    doc = _doc(db, posting.document_id)
+    latest = _version(db, doc.latest_version_id)
+    same_scheme = posting.content_hash.split(":")[0] == inc.hash.split(":")[0]
+    if same_scheme and posting.content_hash != inc.hash and latest.comparison_hash != inc.hash:
+        return _new_version(db, inc, doc, latest)
+    if doc.status == "withdrawn":
+        return _reappear(db, doc, inc.run_id, inc.now, rec.portal_id, rec.url)
+    return None
+
+
+def _store_new_url(
+    db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None
+) -> Event | None:
+    document_id = _resolve(db, inc.keys, fingerprint)
+    if document_id is None:
+        return _new_document(db, inc, fingerprint)
+    _insert_posting(db, inc, document_id)
+    _add_keys(db, document_id, inc.keys)
+    doc = _doc(db, document_id)
+    if doc.status == "withdrawn":
+        return _reappear(db, doc, inc.run_id, inc.now, inc.record.portal_id, inc.record.url)
+    return None
+
+
+def _resolve(db: sqlite_utils.Database, keys: list[str], fingerprint: Fingerprint | None) -> int | None:
+    for key in keys:
+        row = db.execute("SELECT document_id FROM identity_keys WHERE key = ?", [key]).fetchone()
+        if row:
+            return int(row[0])
+    return _lsh_match(db, fingerprint) if fingerprint is not None else None
+
+
+def _lsh_match(db: sqlite_utils.Database, fingerprint: Fingerprint) -> int | None:
+    bands = fingerprint.band_hashes()
+    rows = db.execute(
+        "SELECT DISTINCT f.document_id, f.signature FROM fingerprint_bands b"
+        " JOIN fingerprints f ON f.version_id = b.version_id"
+        f" WHERE b.band_hash IN ({', '.join('?' * len(bands))}) AND f.scheme = ?",
+        [*bands, FINGERPRINT_SCHEME],
+    )
+    scored = [(fingerprint.jaccard(Fingerprint(sig)), -doc_id) for doc_id, sig in rows]
+    if not scored:
+        return None
+    similarity, neg_id = max(scored)  # most similar; the oldest document on ties
+    return -neg_id if similarity >= identity.LSH_THRESHOLD else None
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+def _insert_posting(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> None:
+    rec = inc.record
+    db.execute(
+        "INSERT INTO postings (url, document_id, portal_id, column_name, first_seen_at, last_seen_at,"
+        " last_seen_run, last_fetched_at, etag, last_modified, content_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            rec.url,
+            document_id,
+            rec.portal_id,
+            inc.column,
+            inc.now,
+            inc.now,
+            inc.run_id,
+            inc.now,
+            inc.etag,
+            inc.last_modified,
+            inc.hash,
+        ],
+    )
+
+
+def _add_keys(db: sqlite_utils.Database, document_id: int, keys: list[str]) -> None:
+    for key in keys:  # a key already owned by another document stays with it
+        db.execute("INSERT OR IGNORE INTO identity_keys (key, document_id) VALUES (?, ?)", [key, document_id])
+
+
+def _document_fields(rec: DocumentRecord) -> dict[str, Any]:
+    return {
+        "title": rec.title,
+        "kind": rec.kind,
+        "bureau": rec.bureau,
+        "region_code": rec.region_code,
+        "index_no": rec.index_no,
+        "doc_no": rec.doc_no,
+        "proposal_no": rec.proposal_no,
+        "meeting_text": rec.meeting.text or None if rec.meeting else None,
+        "deputies": json.dumps(list(rec.deputies), ensure_ascii=False),
+        "reply_class": rec.reply_class,
+        "validity": rec.validity,
+        "published_on": rec.published_on,
+        "generated_on": rec.generated_on,
+    }
+
+
+def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> int:
+    rec = inc.record
+    data = rec.to_dict()
+    body = data.pop("body_text")
+    (version_no,) = db.execute(
+        "SELECT COALESCE(MAX(version_no), 0) + 1 FROM versions WHERE document_id = ?", [document_id]
+    ).fetchone()
+    cursor = db.execute(
+        "INSERT INTO versions (document_id, version_no, comparison_hash, record_json, body_text, url,"
+        " created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            document_id,
+            version_no,
+            inc.hash,
+            json.dumps(data, ensure_ascii=False, sort_keys=True),
+            body,
+            rec.url,
+            inc.now,
+            inc.run_id,
+        ],
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _store_fingerprint(
+    db: sqlite_utils.Database, document_id: int, version_id: int, fingerprint: Fingerprint | None
+) -> None:
+    if fingerprint is None:
+        return
+    db.execute(
+        "INSERT INTO fingerprints (version_id, document_id, scheme, signature) VALUES (?, ?, ?, ?)",
+        [version_id, document_id, FINGERPRINT_SCHEME, fingerprint.signature],
+    )
+    for band_hash in fingerprint.band_hashes():
+        db.execute(
+            "INSERT OR IGNORE INTO fingerprint_bands (band_hash, version_id) VALUES (?, ?)",
+            [band_hash, version_id],
+        )
+
+
+def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None) -> Event:
+    rec = inc.record
+    fields = _document_fields(rec)
+    identity_key = inc.keys[0] if inc.keys else f"url:{rec.url}"
+    cursor = db.execute(
+        f"INSERT INTO documents (identity_key, {', '.join(fields)}, first_seen_at, last_changed_at)"
+        f" VALUES (?, {', '.join('?' * len(fields))}, ?, ?)",
+        [identity_key, *fields.values(), inc.now, inc.now],
+    )
+    document_id = int(cursor.lastrowid or 0)
+    version_id = _append_version(db, inc, document_id)
+    db.execute("UPDATE documents SET latest_version_id = ? WHERE id = ?", [version_id, document_id])
+    _insert_posting(db, inc, document_id)
+    _add_keys(db, document_id, inc.keys)
+    _store_fingerprint(db, document_id, version_id, fingerprint)
+    fts_insert(db, document_id, rec.title, rec.doc_no, rec.body_text)
+    return add_event(
+        db,
+        kind=EVENT_NEW,
+        document_id=document_id,
+        version_id=version_id,
+        now=inc.now,
+        summary=f"新文档：{rec.title}",
+        run_id=inc.run_id,
+        portal_id=rec.portal_id,
+        url=rec.url,
+    )
+
+
+def _new_version(db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version) -> Event:
+    rec = inc.record
+    old = identity.comparison_fields({**json.loads(latest.record_json), "body_text": latest.body_text})
+    new = identity.comparison_fields(rec)
+    changed = identity.changed_fields(old, new)
+    version_id = _append_version(db, inc, doc.id)
+    fields = _document_fields(rec)
+    db.execute(
+        f"UPDATE documents SET {', '.join(f'{name} = ?' for name in fields)}, latest_version_id = ?,"
+        " last_changed_at = ?, status = 'active', withdrawn_at = NULL WHERE id = ?",
+        [*fields.values(), version_id, inc.now, doc.id],
+    )
+    if not inc.keys:
+        _store_fingerprint(db, doc.id, version_id, identity.text_fingerprint(rec.body_text))
+    fts_delete(db, doc.id, doc.title, doc.doc_no, latest.body_text)
+    fts_insert(db, doc.id, rec.title, rec.doc_no, rec.body_text)
+    kind = EVENT_REAPPEARED if doc.status == "withdrawn" else _change_kind(changed)
+    return add_event(
+        db,
+        kind=kind,
+        document_id=doc.id,
+        version_id=version_id,
+        prev_version_id=latest.id,
+        changed_fields=changed,
+        now=inc.now,
+        summary=_summary(kind, rec.title, changed, old, new),
+        run_id=inc.run_id,
+        portal_id=rec.portal_id,
+        url=rec.url,
+    )
+
+
+def _reappear(
+    db: sqlite_utils.Database, doc: _Doc, run_id: int | None, now: str, portal_id: str, url: str
+) -> Event:
+    db.execute("UPDATE documents SET status = 'active', withdrawn_at = NULL WHERE id = ?", [doc.id])
+    return add_event(
+        db,
+        kind=EVENT_REAPPEARED,
+        document_id=doc.id,
+        version_id=doc.latest_version_id,
+        changed_fields=["status"],
+        now=now,
+        summary=f"重新出现：{doc.title}",
+        run_id=run_id,
+        portal_id=portal_id,
+        url=url,
+    )
+
+
+def _change_kind(changed: list[str]) -> str:
+    if "validity" in changed:
+        return EVENT_VALIDITY_CHANGED
+    if "body_text" in changed or "title" in changed:
+        return EVENT_EDITED
+    return EVENT_METADATA_CHANGED
+
+
+def _summary(kind: str, title: str, changed: list[str], old: dict[str, Any], new: dict[str, Any]) -> str:
+    labels = "、".join(FIELD_LABELS.get(name, name) for name in changed)
+    if kind == EVENT_VALIDITY_CHANGED:
+        return f"有效性 {old['validity'] or '—'} → {new['validity'] or '—'}：{title}"
+    if kind == EVENT_REAPPEARED:
+        return f"重新出现（{labels}有变）：{title}" if changed else f"重新出现：{title}"
+    if kind == EVENT_EDITED:
+        return f"内容修改（{labels}）：{title}"
+    return f"信息变更（{labels}）：{title}"

@@ -1,0 +1,164 @@
+"""The archive schema, as ordered, append-only migrations (sqlite-utils ``Migrations``).
+
+sqlite-utils >= 4 ships the runner; applied migrations are recorded in its ``_sqlite_migrations`` table
+(set ``yibao``). Never edit or reorder an applied migration: append a new function.
+
+Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
+
+- ``portals``: registry snapshot (the registry file stays the source of truth).
+- ``runs``: one row per crawl; ``health`` 'ok' | 'degraded' | 'failed' | 'blocked'.
+- ``documents``: logical documents with their latest fields, ``status`` active | withdrawn.
+- ``identity_keys``: strong identity keys (``crawler.identity.identity_keys``) -> document.
+- ``postings``: one row per URL a document was seen at (a repost is a second posting).
+- ``versions``: append-only (triggers refuse UPDATE/DELETE); ``record_json`` is the record without
+  ``body_text``, which has its own column.
+- ``events``: new | edited | validity_changed | metadata_changed | withdrawn | reappeared (document
+  ``NULL`` is left possible for operational events).
+- ``fingerprints`` + ``fingerprint_bands``: MinHash signatures of key-less versions and their LSH band keys.
+- ``documents_fts``: contentless FTS5 over CJK-bigram token text of title, 文号 and body (see search.py).
+- ``meta``: key/value, e.g. which FTS tokenizer built the index.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from storage.db import write_transaction
+from storage.search import FTS_CREATE_SQL, FTS_RANK, TOKENIZER_VERSION, ensure_index_current
+
+migrations = Migrations("yibao")
+
+_INITIAL = [
+    """CREATE TABLE portals (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        region_code TEXT,
+        level TEXT,
+        family TEXT,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        synced_at TEXT
+    ) STRICT""",
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        portal_id TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        finish_reason TEXT,
+        health TEXT,
+        full INTEGER NOT NULL DEFAULT 0,
+        stats_json TEXT
+    ) STRICT""",
+    "CREATE INDEX runs_portal_started ON runs (portal_id, started_at)",
+    """CREATE TABLE documents (
+        id INTEGER PRIMARY KEY,
+        identity_key TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        bureau TEXT,
+        region_code TEXT,
+        index_no TEXT,
+        doc_no TEXT,
+        proposal_no TEXT,
+        meeting_text TEXT,
+        deputies TEXT NOT NULL DEFAULT '[]',
+        reply_class TEXT,
+        validity TEXT,
+        published_on TEXT,
+        generated_on TEXT,
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'withdrawn')),
+        latest_version_id INTEGER REFERENCES versions (id),
+        first_seen_at TEXT NOT NULL,
+        last_changed_at TEXT NOT NULL,
+        withdrawn_at TEXT
+    ) STRICT""",
+    "CREATE INDEX documents_doc_no ON documents (doc_no)",
+    "CREATE INDEX documents_published ON documents (published_on)",
+    """CREATE TABLE identity_keys (
+        key TEXT PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents (id)
+    ) STRICT, WITHOUT ROWID""",
+    "CREATE INDEX identity_keys_document ON identity_keys (document_id)",
+    """CREATE TABLE postings (
+        url TEXT PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents (id),
+        portal_id TEXT NOT NULL,
+        column_name TEXT,
+        first_seen_at TEXT NOT NULL,
+        last_seen_at TEXT NOT NULL,
+        last_seen_run INTEGER REFERENCES runs (id),
+        last_fetched_at TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        content_hash TEXT NOT NULL,
+        last_listed_run INTEGER REFERENCES runs (id),
+        last_listed_at TEXT,
+        gone_checks INTEGER NOT NULL DEFAULT 0,
+        last_gone_run INTEGER REFERENCES runs (id),
+        status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'gone'))
+    ) STRICT""",
+    "CREATE INDEX postings_document ON postings (document_id)",
+    "CREATE INDEX postings_portal ON postings (portal_id, status)",
+    """CREATE TABLE versions (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER NOT NULL REFERENCES documents (id),
+        version_no INTEGER NOT NULL,
+        comparison_hash TEXT NOT NULL,
+        record_json TEXT NOT NULL,
+        body_text TEXT NOT NULL,
+        url TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs (id),
+        UNIQUE (document_id, version_no)
+    ) STRICT""",
+    """CREATE TRIGGER versions_no_update BEFORE UPDATE ON versions
+       BEGIN SELECT RAISE(ABORT, 'versions are append-only'); END""",
+    """CREATE TRIGGER versions_no_delete BEFORE DELETE ON versions
+       BEGIN SELECT RAISE(ABORT, 'versions are append-only'); END""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        document_id INTEGER REFERENCES documents (id),
+        version_id INTEGER REFERENCES versions (id),
+        prev_version_id INTEGER REFERENCES versions (id),
+        kind TEXT NOT NULL,
+        changed_fields TEXT NOT NULL DEFAULT '[]',
+        summary TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        run_id INTEGER REFERENCES runs (id),
+        portal_id TEXT,
+        url TEXT
+    ) STRICT""",
+    "CREATE INDEX events_created ON events (created_at)",
+    "CREATE INDEX events_document ON events (document_id)",
+    "CREATE INDEX events_run ON events (run_id)",
+    """CREATE TABLE fingerprints (
+        version_id INTEGER PRIMARY KEY REFERENCES versions (id),
+        document_id INTEGER NOT NULL REFERENCES documents (id),
+        scheme TEXT NOT NULL,
+        signature BLOB NOT NULL
+    ) STRICT""",
+    """CREATE TABLE fingerprint_bands (
+        band_hash INTEGER NOT NULL,
+        version_id INTEGER NOT NULL REFERENCES fingerprints (version_id),
+        PRIMARY KEY (band_hash, version_id)
+    ) STRICT, WITHOUT ROWID""",
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+]
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    for sql in _INITIAL:
+        db.execute(sql)
+    db.execute(FTS_CREATE_SQL)
+    db.execute("INSERT INTO documents_fts (documents_fts, rank) VALUES ('rank', ?)", [FTS_RANK])
+    db.execute("INSERT INTO meta (key, value) VALUES ('fts_tokenizer', ?)", [TOKENIZER_VERSION])
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations under the write lock (two processes opening a fresh file do not race),
+    then rebuild the full-text index if it was built by another tokenizer version."""
+    if migrations.pending(db):
+        with write_transaction(db):
+            migrations.apply(db)
+    ensure_index_current(db)
