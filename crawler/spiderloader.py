@@ -11,8 +11,9 @@ from typing import Any
 
 from scrapy import Spider
 
-from .registry import load_registry
 from spiders.families import FAMILIES
+
+from .registry import load_registry
 
 
 class PortalSpiderLoader:

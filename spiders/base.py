@@ -104,9 +104,9 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("yibao/listed", len(entries))
         lookback = self.settings.getint("YIBAO_LOOKBACK_PAGES")
         more = self.full or new > 0 or page + 1 < lookback
-        if next_request is not None and more and page + 1 < self.settings.getint("YIBAO_MAX_LIST_PAGES"):
-            if self.allowed(next_request.url):
-                yield next_request
+        capped = page + 1 >= self.settings.getint("YIBAO_MAX_LIST_PAGES")
+        if next_request is not None and more and not capped and self.allowed(next_request.url):
+            yield next_request
 
     def detail_request(
         self, url: str, column: Column | None, listing: dict[str, Any], *, revisit: bool = False

@@ -117,7 +117,7 @@ _ADOPTION_AFTER_RE = re.compile(
     r"(?:了)?(?:该|此|本|您|你|代表|委员)?(?:的|们的)?(?:项|条)?(?:建议|提案|意见)"
 )
 _ADOPTION_BEFORE_RE = re.compile(r"(?:建议|提案|意见)[^。;!?]{0,8}$")
-_ADOPTION_WORDS = ("采纳", "参考", "解决", "计划")  # every ADOPTION term contains one of these
+# Every ADOPTION term contains 采纳, 参考, 解决 or 计划; find_adoption checks those first.
 _HEADING_PREFIX_RE = re.compile(r"(?:[一二三四五六七八九十]+、|\([一二三四五六七八九十]+\)|\d{1,2}[.、])?\s*")
 
 
@@ -131,7 +131,7 @@ def find_adoption(paragraphs: Sequence[str]) -> list[str]:
     """
     found: list[str] = []
     for para in paragraphs:
-        if not any(word in para for word in _ADOPTION_WORDS):
+        if not ("采纳" in para or "参考" in para or "解决" in para or "计划" in para):
             continue
         folded = fold(para).strip()
         lead = _HEADING_PREFIX_RE.match(folded)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..base import PortalSpider
+from spiders.base import PortalSpider
+
 from .generic import GenericSpider
 from .gkmlpt import GkmlptSpider
 from .hanweb import HanwebSpider

@@ -18,8 +18,7 @@ from scrapy.http import Response
 
 from crawler.records import RawPage
 from crawler.registry import Column
-
-from ..base import PortalSpider
+from spiders.base import PortalSpider
 
 
 class GenericSpider(PortalSpider):

@@ -22,9 +22,8 @@ from scrapy.http import Response
 
 from crawler.records import RawPage
 from crawler.registry import Column
-
-from ..base import PortalSpider
-from ..listing import link_entries
+from spiders.base import PortalSpider
+from spiders.listing import link_entries
 
 POST = re.compile(r"/content/(?:\d+/\d+/)?post_\d+\.html$")
 SID = re.compile(r"SID\s*[:=]\s*['\"]?(\d+)")

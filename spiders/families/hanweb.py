@@ -18,9 +18,8 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawler.registry import Column
-
-from ..base import PortalSpider
-from ..listing import link_entries
+from spiders.base import PortalSpider
+from spiders.listing import link_entries
 
 ARTICLE = re.compile(r"/art/\d{4}/(?:\d{1,2}/\d{1,2}/)?art_\w+\.html$")
 RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)

@@ -16,9 +16,8 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawler.registry import Column
-
-from ..base import PortalSpider
-from ..listing import link_entries
+from spiders.base import PortalSpider
+from spiders.listing import link_entries
 
 ARTICLE = re.compile(r"/\d{4}/\d{1,2}/\d{1,2}/[0-9a-f]{32}\.shtml$")
 PAGER = re.compile(r"createPageHTML\(\s*'[\w-]+'\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*'(\w+)'\s*,\s*'(\w+)'")

@@ -16,9 +16,8 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawler.registry import Column
-
-from ..base import PortalSpider
-from ..listing import link_entries
+from spiders.base import PortalSpider
+from spiders.listing import link_entries
 
 ARTICLE = re.compile(r"/t\d{8}_\d+\.s?html?$")
 PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
