@@ -33,3 +33,39 @@ class BlockedPageMiddleware:
             self.crawler.stats.inc_value(f"yibao/blocked/{response.status}")
             raise IgnoreRequest(f"blocked by the site ({response.status}): {request.url}")
         return response
+
+
+LATIN_DEFAULTS = {"iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "windows-1252", "cp1252"}
+
+
+class EncodingRepairMiddleware:
+    """Pages whose Content-Type charset is a Western default (ISO-8859-1, ASCII…) or wrong are
+    re-decoded: the charset declared in ``<meta>``, else UTF-8 if the bytes are valid UTF-8, else
+    GB18030 (a superset of GBK/GB2312). Chinese government pages are never Latin-1."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> EncodingRepairMiddleware:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        from scrapy.http import TextResponse
+        from w3lib.encoding import html_body_declared_encoding, resolve_encoding
+
+        if not isinstance(response, TextResponse) or not response.body:
+            return response
+        header = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        declared = header.split("charset=", 1)[1].strip(" ;\"'") if "charset=" in header else None
+        if declared is None or resolve_encoding(declared) not in {resolve_encoding(c) or c for c in LATIN_DEFAULTS}:
+            return response
+        encoding = html_body_declared_encoding(response.body)
+        if encoding is None:
+            try:
+                response.body.decode("utf-8")
+                encoding = "utf-8"
+            except UnicodeDecodeError:
+                encoding = "gb18030"
+        self.crawler.stats.inc_value("yibao/encoding_repaired")
+        return response.replace(encoding=encoding)

@@ -35,6 +35,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.BlockedPageMiddleware": 560,
+    "crawler.middlewares.EncodingRepairMiddleware": 570,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.normalize_record.NormalizeRecordPipeline": 300,

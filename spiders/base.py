@@ -49,6 +49,7 @@ class PortalSpider(scrapy.Spider):
         if self.portal.base_url:
             self.allowed_netlocs.add(urlsplit(self.portal.base_url).netloc)
         self.listed_urls: set[str] = set()
+        self.requested: set[str] = set()  # detail URLs asked for in this run
         self.state = CrawlState()
 
     # -- setup ---------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ class PortalSpider(scrapy.Spider):
             if not self.allowed(url):
                 continue
             self.listed_urls.add(url)
-            if self.full or url not in self.state.known:
+            if (self.full or url not in self.state.known) and url not in self.requested:
                 new += 1
                 yield self.detail_request(url, column, listing)
         self.crawler.stats.inc_value("yibao/list_pages")
@@ -120,7 +121,10 @@ class PortalSpider(scrapy.Spider):
                 headers["If-Modified-Since"] = known.last_modified
         column = column or self.column_of(known.column if known else None)
         meta = {"handle_httpstatus_list": DETAIL_STATUSES, "revisit": revisit}
-        return scrapy.Request(url, callback=self.parse_detail, headers=headers, meta=meta,
+        self.requested.add(url)
+        # dont_filter: a redirect back to the same URL must end as a recorded error (max redirects),
+        # not vanish in the duplicate filter; ``self.requested`` does the de-duplication instead
+        return scrapy.Request(url, callback=self.parse_detail, headers=headers, meta=meta, dont_filter=True,
                               cb_kwargs={"column": column, "listing": listing}, errback=self.detail_failed)
 
     def column_of(self, name: str | None) -> Column:
