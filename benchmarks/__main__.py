@@ -10,6 +10,7 @@ BENCHMARKS = ("replicas_bench", "crawl_bench", "fts_compare")
 
 def main() -> int:
     names = sys.argv[1:] or BENCHMARKS
+    sys.argv = sys.argv[:1]  # each benchmark parses its own (default) arguments
     for name in names:
         print(f"\n=== benchmarks.{name} ===", flush=True)
         module = importlib.import_module(f"benchmarks.{name}")

@@ -21,6 +21,7 @@ crash loses at most the page being stored and a rerun does not duplicate anythin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -216,11 +217,27 @@ def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) ->
     doc = _doc(db, posting.document_id)
     latest = _version(db, doc.latest_version_id)
     same_scheme = posting.content_hash.split(":")[0] == inc.hash.split(":")[0]
-    if same_scheme and posting.content_hash != inc.hash and latest.comparison_hash != inc.hash:
-        return _new_version(db, inc, doc, latest)
+    if same_scheme and posting.content_hash != inc.hash:
+        completed = _complete(inc.record, latest)
+        completed_hash = identity.comparison_hash(completed)
+        if latest.comparison_hash != completed_hash:
+            return _new_version(db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest)
     if doc.status == "withdrawn":
         return _reappear(db, doc, inc.run_id, inc.now, rec.portal_id, rec.url)
     return None
+
+
+# Metadata a page may simply not print: the same document at a URL that shows less (an NFCMS
+# column page vs its gkmlpt page) is not a change. Only values the page omits are filled in, so a
+# real change of one of these fields is still a change.
+FILLABLE = ("index_no", "doc_no", "doc_no_raw", "validity", "generated_on", "theme")
+
+
+def _complete(rec: DocumentRecord, latest: _Version) -> DocumentRecord:
+    """``rec`` with the metadata its page omits taken from the document's latest version."""
+    previous = json.loads(latest.record_json)
+    filled = {name: previous[name] for name in FILLABLE if not getattr(rec, name) and previous.get(name)}
+    return dataclasses.replace(rec, **filled) if filled else rec
 
 
 def _store_new_url(

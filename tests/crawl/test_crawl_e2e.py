@@ -109,3 +109,19 @@ def test_unhealthy_run_never_withdraws(world_and_config, tmp_path):
         summary = crawl(config, "nhsa")
         assert summary["nhsa"]["health"] == "failed"
     assert query(tmp_path, "SELECT COUNT(*) FROM events WHERE kind = 'withdrawn'")[0][0] == 0
+
+
+def test_edit_of_a_document_seen_at_two_urls_is_one_event(world_and_config, tmp_path):
+    """Zhongshan shows a reply on gkmlpt (with 索引号) and on the NFCMS column (without): one edit,
+    both pages change, one version and one event, with no spurious metadata change."""
+    server, config = world_and_config
+    world = server.world
+    crawl(config, "guangdong_zhongshan")
+    doc = next(d for d in world.docs("guangdong_zhongshan") if d.column == "qtwj" and d.seed is None)
+    world.edit(doc.doc_id)
+    crawl(config, "guangdong_zhongshan")
+    crawl(config, "guangdong_zhongshan")
+    events = query(tmp_path, "SELECT kind, changed_fields FROM events WHERE kind != 'new'")
+    assert len(events) == 1, events
+    assert events[0][0] == "edited"
+    assert json.loads(events[0][1]) == ["body_text"], events
