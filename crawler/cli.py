@@ -50,14 +50,21 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from storage import last_runs, open_db
 
     from .dbpath import archive_path
+    from .progress import CrawlProgress
 
     settings = _settings(args)
     config = load_registry(settings.get("YIBAO_CONFIG"))
     portals = [config.get(pid) for pid in args.portals] if args.portals else config.enabled()
     process = CrawlerProcess(settings)
-    for portal in portals:
-        process.crawl(portal.id)
-    process.start()
+    crawlers = {portal.id: process.create_crawler(portal.id) for portal in portals}
+    for crawler in crawlers.values():
+        process.crawl(crawler)
+    progress = CrawlProgress(crawlers)
+    progress.start()
+    try:
+        process.start()
+    finally:
+        progress.stop()
     db = open_db(archive_path(settings))
     summary = {}
     for portal in portals:

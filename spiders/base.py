@@ -73,7 +73,8 @@ class PortalSpider(scrapy.Spider):
                 yield request
         if not self.full:
             for url in self.state.due_revisits(self.settings, datetime.now(UTC)):
-                yield self.detail_request(url, None, {}, revisit=True)
+                if self.allowed(url):  # the portal may have moved since (a new base_url)
+                    yield self.detail_request(url, None, {}, revisit=True)
 
     def column_requests(self, column: Column) -> Iterable[scrapy.Request]:
         """First request(s) of a column; families override when the column URL is not the list."""
