@@ -23,9 +23,17 @@ REGISTRY_PATH = Path(__file__).with_name("portals.toml")
 DEFAULT_USER_CONFIG = "yibao.toml"
 DEFAULT_ARCHIVE = "data/archive.db"
 
-_ID = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
-_REGION = re.compile(r"^\d{6}$")
-_CRON = re.compile(r"^\S+(\s+\S+){4}$")
+_ID = re.compile(r"[a-z][a-z0-9_]{1,63}")  # fullmatch: ``$`` would let a trailing newline through
+_REGION = re.compile(r"[0-9]{6}")  # not ``\d``: that also matches full-width and other Unicode digits
+# cron fields: minute, hour, day of month, month, day of week (0 or 7 = Sunday); names for the last two
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_NAMES = (
+    {},
+    {},
+    {},
+    {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)},
+    {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
+)
 _PORTAL_KEYS = {
     "id", "name", "region_code", "province", "city", "level", "family", "base_url", "home", "columns",
     "allowed_domains", "schedule", "enabled", "options", "settings",
@@ -84,7 +92,31 @@ def _fail(where: str, field_name: str, problem: str) -> ConfigError:
     return ConfigError(f"{where}: field '{field_name}' {problem}")
 
 
-def _check_url(where: str, field_name: str, url: str) -> None:
+def _cron_error(expr: str) -> str | None:
+    """Why ``expr`` is not a five-field cron expression with values in range, or None."""
+    fields = expr.split()
+    if len(fields) != 5:
+        return f"has {len(fields)} fields, not 5"
+    for text, (label, low, high), names in zip(fields, _CRON_FIELDS, _CRON_NAMES, strict=True):
+        for part in text.split(","):
+            span, _, step = part.partition("/")
+            if step and not (step.isascii() and step.isdigit() and int(step) > 0):
+                return f"{label} step {step!r} is not a positive number"
+            if span == "*":
+                continue
+            for value in span.split("-", 1) if "-" in span else [span]:
+                number = names.get(value.lower()) if value.isascii() and not value.isdigit() else None
+                if number is None and not (value.isascii() and value.isdigit()):
+                    return f"{label} value {value!r} is not a number"
+                number = int(value) if number is None else number
+                if not low <= number <= high:
+                    return f"{label} value {value!r} is out of range {low}-{high}"
+    return None
+
+
+def _check_url(where: str, field_name: str, url: Any) -> None:
+    if not isinstance(url, str):
+        raise _fail(where, field_name, f"must be an absolute http(s) URL string, got {url!r}")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _fail(where, field_name, f"must be an absolute http(s) URL, got {url!r}")
@@ -119,17 +151,19 @@ def _columns(where: str, raw: Any, base_url: str | None) -> tuple[Column, ...]:
 def _build_portal(raw: dict[str, Any], source: str) -> Portal:
     pid = raw.get("id")
     where = f"{source}: portal {pid!r}" if pid else f"{source}: a portal entry"
-    if not isinstance(pid, str) or not _ID.match(pid):
+    if not isinstance(pid, str) or not _ID.fullmatch(pid):
         raise _fail(where, "id", "must be lower-case ascii (letters, digits, _), 2-64 chars")
     unknown = set(raw) - _PORTAL_KEYS
     if unknown:
         raise _fail(where, sorted(unknown)[0], "is not a known portal key")
     for key in ("name", "region_code", "family"):
-        if not isinstance(raw.get(key), str) or not raw[key]:
+        if raw.get(key) is None or raw[key] == "":
             raise _fail(where, key, "is missing")
+        if not isinstance(raw[key], str):
+            raise _fail(where, key, f"must be a string, got {raw[key]!r}")
     if raw["family"] not in FAMILIES:
         raise _fail(where, "family", f"must be one of {', '.join(FAMILIES)}, got {raw['family']!r}")
-    if not _REGION.match(raw["region_code"]):
+    if not _REGION.fullmatch(raw["region_code"]):
         raise _fail(where, "region_code", "must be a six-digit GB/T 2260 code")
     level = raw.get("level", "city")
     if level not in LEVELS:
@@ -138,8 +172,15 @@ def _build_portal(raw: dict[str, Any], source: str) -> Portal:
     if base_url is not None:
         _check_url(where, "base_url", base_url)
     schedule = raw.get("schedule", "0 8 * * *")
-    if not isinstance(schedule, str) or not _CRON.match(schedule.strip()):
-        raise _fail(where, "schedule", f"must be a five-field cron expression, got {schedule!r}")
+    if not isinstance(schedule, str) or _cron_error(schedule) is not None:
+        why = _cron_error(schedule) if isinstance(schedule, str) else "is not a string"
+        raise _fail(where, "schedule", f"must be a five-field cron expression, got {schedule!r} ({why})")
+    for key, kind, label in (("enabled", bool, "true or false"), ("settings", dict, "a table")):
+        if key in raw and not isinstance(raw[key], kind):
+            raise _fail(where, key, f"must be {label}, got {raw[key]!r}")
+    domains = raw.get("allowed_domains")
+    if domains is not None and not (isinstance(domains, list) and all(isinstance(d, str) and d for d in domains)):
+        raise _fail(where, "allowed_domains", "must be a list of host names")
     options = raw.get("options", {})
     if not isinstance(options, dict):
         raise _fail(where, "options", "must be a table")
@@ -151,7 +192,7 @@ def _build_portal(raw: dict[str, Any], source: str) -> Portal:
         if bad:
             raise _fail(where, f"options.{sorted(bad)[0]}", "is not a generic-family option")
     columns = _columns(where, raw.get("columns"), base_url)
-    domains = raw.get("allowed_domains") or sorted({urlsplit(c.url).hostname or "" for c in columns})
+    domains = domains or sorted({urlsplit(c.url).hostname or "" for c in columns})
     return Portal(
         id=pid,
         name=raw["name"],

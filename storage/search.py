@@ -309,10 +309,10 @@ class SearchHit:
     snippet: str
 
 
-_SEARCH_SQL = (
+_SEARCH_SQL = (  # rank and cut in the index first: only the page of hits is joined to its body text
     "SELECT d.id, d.title, d.doc_no, v.body_text, d.kind, d.status, d.published_on, f.rank"
-    " FROM documents_fts f JOIN documents d ON d.id = f.rowid JOIN versions v ON v.id = d.latest_version_id"
-    " WHERE documents_fts MATCH ? ORDER BY f.rank LIMIT ? OFFSET ?"
+    " FROM (SELECT rowid, rank FROM documents_fts WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?) f"
+    " JOIN documents d ON d.id = f.rowid JOIN versions v ON v.id = d.latest_version_id ORDER BY f.rank"
 )
 
 
@@ -352,6 +352,9 @@ _fold_char = functools.lru_cache(maxsize=65536)(fold_search)
 
 def _fold_with_map(text: str) -> tuple[str, list[int]]:
     """``text`` folded char by char, and for each folded char the index of its original char."""
+    folded = fold_search(text)
+    if len(folded) == len(text):  # the usual case (width folding, lower-case): positions line up
+        return folded, range(len(text))  # type: ignore[return-value]
     out: list[str] = []
     index: list[int] = []
     for i, char in enumerate(text):

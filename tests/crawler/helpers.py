@@ -1,0 +1,169 @@
+"""Shared by the tests of ``tests/crawler``: subprocess runners, config writers, the archive, a local site.
+
+Everything runs for real: ``yibao`` / ``scrapy`` subprocesses with the project's interpreter, a real
+SQLite archive, the replica portals (``tests/conftest.py``) and, where a test needs pages the replicas
+do not serve (offsite links, redirects, header capture), a tiny ``http.server`` on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]  # the project root: scrapy.cfg, crawler/, spiders/
+SHIPPED = ("fujian_xiamen", "fujian_ningde", "guangdong_zhongshan", "sichuan", "nhsa")
+TIMEOUT = 120
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment of a subprocess: no inherited ``YIBAO_*`` / Scrapy settings, repo importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "SCRAPY_"))}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
+
+
+def run(cmd: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=cwd, env=dict(env) if env is not None else clean_env(), capture_output=True, text=True,
+        timeout=TIMEOUT, check=False,
+    )
+
+
+def yibao(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``yibao ARGS`` (the console script of this interpreter's environment, else ``-m crawler.cli``)."""
+    script = Path(sys.executable).with_name("yibao")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli"]
+    return run([*cmd, *args], cwd=cwd, env=env)
+
+
+def scrapy(*args: str, cwd: Path = REPO, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``scrapy ARGS`` run from the project root (where ``scrapy.cfg`` is)."""
+    return run([sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env)
+
+
+def crawl(config: Path, *portals: str, cwd: Path) -> tuple[int, dict[str, Any]]:
+    """``yibao --config CONFIG crawl --fast --json PORTALS``: (exit code, per-portal summary)."""
+    done = yibao("--config", str(config), "crawl", "--fast", "--json", *portals, cwd=cwd)
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    return done.returncode, json.loads(done.stdout)
+
+
+def toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def write_config(path: Path, archive: Path | None, *entries: str) -> Path:
+    """A user config: ``[archive] path`` (when given) and the ``[[portals]]`` entries, as TOML text."""
+    parts = [f"[archive]\npath = {toml_str(str(archive))}\n"] if archive else []
+    parts += [entry.strip() + "\n" for entry in entries]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def override(portal_id: str, base_url: str, **fields: str) -> str:
+    """A ``[[portals]]`` entry that points a shipped portal at ``base_url``."""
+    extra = "".join(f"{k} = {toml_str(v)}\n" for k, v in fields.items())
+    return f"[[portals]]\nid = {toml_str(portal_id)}\nbase_url = {toml_str(base_url)}\n{extra}"
+
+
+def generic_portal(
+    portal_id: str, column_url: str, *, kind: str = "replies", name: str = "通用测试局", **options: str
+) -> str:
+    """A ``[[portals]]`` entry of the generic family: one column, CSS selectors as options."""
+    opts = ", ".join(f"{k} = {toml_str(v)}" for k, v in options.items())
+    return (
+        f"[[portals]]\nid = {toml_str(portal_id)}\nname = {toml_str(name)}\nregion_code = \"442000\"\n"
+        f"family = \"generic\"\noptions = {{ {opts} }}\n"
+        f"columns = [ {{ name = \"测试栏目\", kind = {toml_str(kind)}, url = {toml_str(column_url)} }} ]\n"
+    )
+
+
+def query(archive: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(archive)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def run_stats(archive: Path, portal_id: str) -> dict[str, Any]:
+    """The Scrapy stats of the portal's last run, as the archive's ``runs.stats_json`` holds them."""
+    rows = query(archive, "SELECT stats_json FROM runs WHERE portal_id = ? ORDER BY id DESC LIMIT 1", portal_id)
+    assert rows and rows[0][0], f"no finished run of {portal_id} in {archive}"
+    return json.loads(rows[0][0])
+
+
+# -- a tiny local site ---------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    method: str
+    path: str
+    user_agent: str
+
+
+@dataclass
+class LocalSite:
+    """A static site on 127.0.0.1:<ephemeral> that records every request with its User-Agent.
+
+    ``pages`` maps a path to ``(status, headers, body)``; unknown paths answer 404.
+    """
+
+    pages: dict[str, tuple[int, dict[str, str], str]] = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+    url: str = ""
+
+    def page(self, path: str, body: str, status: int = 200, **headers: str) -> None:
+        headers.setdefault("Content-Type", "text/html; charset=utf-8")
+        self.pages[path] = (status, {k.replace("_", "-"): v for k, v in headers.items()}, body)
+
+    def redirect(self, path: str, location: str) -> None:
+        self.pages[path] = (302, {"Location": location, "Content-Type": "text/html"}, "")
+
+    def paths(self) -> list[str]:
+        return [h.path for h in self.hits]
+
+
+@contextmanager
+def local_site() -> Iterator[LocalSite]:
+    site = LocalSite()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            site.hits.append(Hit("GET", self.path, self.headers.get("User-Agent", "")))
+            status, headers, body = site.pages.get(
+                self.path, (404, {"Content-Type": "text/html"}, "<html><body>404 Not Found</body></html>")
+            )
+            data = body.encode("utf-8")
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (silence the access log)
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    site.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, name="local-site", daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
