@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m replicas demo
+	$(BIN)/yibao demo
 
 replicas: $(STAMP)
 	$(BIN)/python -m replicas serve

@@ -90,6 +90,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 1 if any(s["health"] in ("failed", "blocked") for s in summary.values()) else 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run
+
+    return run(docs=args.docs, keep=args.keep)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yibao", description="Yibao Watch: 医保局 portal crawler and change monitor")
     parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG or ./yibao.toml)")
@@ -105,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="politeness off (replicas and benchmarks only)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_crawl)
+    p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
+    p.add_argument("--docs", type=int, default=200)
+    p.add_argument("--keep", metavar="DIR", help="keep the archive and config in DIR")
+    p.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -37,8 +37,9 @@ class RunRecorder:
         if health == OK:
             note_listed(ctx.db, spider.portal.id, sorted(spider.listed_urls), run_id=ctx.run_id, now=now)
             required = self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS")
-            for url in ctx.gone:
-                event = note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required)
-                if event is not None:
-                    self.crawler.stats.inc_value("yibao/events/withdrawn")
+            events = [note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required) for url in ctx.gone]
+            withdrawn = sum(event is not None for event in events)
+            if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
+                stats["yibao/events/withdrawn"] = withdrawn
+                finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
         ctx.db.close()
