@@ -106,3 +106,19 @@ def test_kill_mid_crawl_then_rerun_equals_uninterrupted(make_replicas, tmp_path)
     assert query(killed_dir, "SELECT COUNT(*) FROM versions")[0] == query(clean_dir, "SELECT COUNT(*) FROM versions")[0]
     assert query(killed_dir, "SELECT kind, COUNT(*) FROM events GROUP BY kind") == query(
         clean_dir, "SELECT kind, COUNT(*) FROM events GROUP BY kind")
+
+
+def test_timeouts_are_recorded_errors(archived, tmp_path):
+    server, config = archived
+    world = server.world
+    text = config.read_text(encoding="utf-8").replace(
+        f'id = "{PORTAL}"\n', f'id = "{PORTAL}"\nsettings = {{ DOWNLOAD_TIMEOUT = 1, RETRY_TIMES = 1 }}\n', 1)
+    config.write_text(text, encoding="utf-8")  # a short timeout for this portal only
+    before = snapshot(tmp_path)
+    for doc in world.docs(PORTAL)[:2]:
+        world.edit(doc.doc_id)
+    world.set_faults(PORTAL, slow=2.5, path_prefix="/zwgk/jytabl/2")
+    summary = crawl(config, PORTAL)[PORTAL]
+    assert summary["errors"] > 0
+    assert summary["health"] == "degraded"
+    assert snapshot(tmp_path) == before  # the timed-out pages changed nothing
