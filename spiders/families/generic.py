@@ -47,6 +47,16 @@ class GenericSpider(PortalSpider):
         if node:
             page.body_html = lxml_html.tostring(lxml_html.fromstring(node.get()), encoding="unicode")
         if opts.get("title"):
-            page.title = " ".join(sel.css(opts["title"] + " ::text").getall()).strip() or page.title
+            page.title = _text(sel, opts["title"]) or page.title
         if opts.get("date"):
-            page.listing.setdefault("date", " ".join(sel.css(opts["date"] + " ::text").getall()).strip())
+            page.listing.setdefault("date", _text(sel, opts["date"]))
+
+
+def _text(sel: Selector, css: str) -> str:
+    """The text a selector picks: its elements' text, or the values of ``…::text`` / ``…::attr(name)``.
+
+    (Appending ``" ::text"`` to the option broke comma lists and was a syntax error after a pseudo-element.)
+    """
+    found = sel.css(css)
+    values = found.getall() if "::" in css else found.xpath(".//text()").getall()
+    return " ".join(v.strip() for v in values if v.strip())

@@ -7,36 +7,16 @@ script (first argument = pages, second = current 0-based page), whatever the lis
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urljoin
 
-import scrapy
-from parsel import Selector
-from scrapy.http import Response
-
-from crawler.registry import Column
-from spiders.base import PortalSpider
-from spiders.listing import link_entries
-
-ARTICLE = re.compile(r"/t\d{8}_\d+\.s?html?$")
-PAGER = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
+from spiders.families.pager import PagerScriptSpider
 
 
-class TrsSpider(PortalSpider):
+class TrsSpider(PagerScriptSpider):
     family = "trs"
+    article = re.compile(r"/t\d{8}_\d+\.s?html?$")
+    pager = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
-    def parse_list(self, response: Response, column: Column, page: int) -> Iterator[Any]:
-        sel = Selector(text=response.text)
-        entries = link_entries(sel, response.url, ARTICLE)
-        yield from self.follow_listing(column, page, entries, self.next_page(response, column, page))
-
-    def next_page(self, response: Response, column: Column, page: int) -> scrapy.Request | None:
-        match = PAGER.search(response.text)
-        if not match:
-            return None
-        pages, current, name, ext = int(match[1]), int(match[2]), match[3], match[4]
-        if current + 1 >= pages:
-            return None
-        url = urljoin(response.url, f"{name}_{current + 1}.{ext}")
-        return scrapy.Request(url, callback=self.parse_list, cb_kwargs={"column": column, "page": page + 1})
+    @staticmethod
+    def next_page_name(pages: int, current: int, name: str, ext: str) -> str | None:
+        """Page k (0-based) is ``index_k``: the second page is ``index_1``."""
+        return f"{name}_{current + 1}.{ext}" if current + 1 < pages else None
