@@ -114,6 +114,20 @@ def _cron_error(expr: str) -> str | None:
     return None
 
 
+def _css_error(value: Any) -> str | None:
+    """Why ``value`` is not a CSS selector (parsel's dialect, ``::text``/``::attr()`` included), or None."""
+    if not isinstance(value, str) or not value.strip():
+        return f"got {value!r}"
+    from cssselect import SelectorError  # imported only when a generic portal is configured
+    from parsel.csstranslator import css2xpath
+
+    try:
+        css2xpath(value)
+    except SelectorError as exc:  # syntax errors and untranslatable pseudo-classes
+        return f"{value!r}: {exc}"
+    return None
+
+
 def _check_url(where: str, field_name: str, url: Any) -> None:
     if not isinstance(url, str):
         raise _fail(where, field_name, f"must be an absolute http(s) URL string, got {url!r}")
@@ -191,6 +205,10 @@ def _build_portal(raw: dict[str, Any], source: str) -> Portal:
         bad = set(options) - set(GENERIC_OPTIONS)
         if bad:
             raise _fail(where, f"options.{sorted(bad)[0]}", "is not a generic-family option")
+        for key, value in options.items():
+            problem = _css_error(value) if value != "" else None  # "" = an optional selector left unset
+            if problem:
+                raise _fail(where, f"options.{key}", f"must be a CSS selector: {problem}")
     columns = _columns(where, raw.get("columns"), base_url)
     domains = domains or sorted({urlsplit(c.url).hostname or "" for c in columns})
     return Portal(

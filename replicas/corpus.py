@@ -220,8 +220,8 @@ class CorpusGenerator:
     @staticmethod
     def _proposal_no(bureau: Bureau, year: int, seq: int) -> str:
         """Unique within a meeting: ``seq`` comes from the document's serial."""
-        if bureau.proposal_digits == 7:  # year + 3 digits
-            return f"{year}{100 + seq % 900:03d}"
+        if bureau.proposal_digits == 7:  # year + 3 digits (4 past 899 in huge corpora: never a repeat)
+            return f"{year}{100 + seq:03d}"
         if bureau.proposal_digits == 8:  # year + 4 digits
             return f"{year}{1000 + seq:04d}"
         return f"{2000 + seq:04d}"

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,10 +34,17 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str], *, cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        cmd, cwd=cwd, env=dict(env) if env is not None else clean_env(), capture_output=True, text=True,
-        timeout=TIMEOUT, check=False,
+        cmd,
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
     )
 
 
@@ -47,7 +55,9 @@ def yibao(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subpro
     return run([*cmd, *args], cwd=cwd, env=env)
 
 
-def scrapy(*args: str, cwd: Path = REPO, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def scrapy(
+    *args: str, cwd: Path = REPO, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """``scrapy ARGS`` run from the project root (where ``scrapy.cfg`` is)."""
     return run([sys.executable, "-m", "scrapy", *args], cwd=cwd, env=env)
 
@@ -83,9 +93,9 @@ def generic_portal(
     """A ``[[portals]]`` entry of the generic family: one column, CSS selectors as options."""
     opts = ", ".join(f"{k} = {toml_str(v)}" for k, v in options.items())
     return (
-        f"[[portals]]\nid = {toml_str(portal_id)}\nname = {toml_str(name)}\nregion_code = \"442000\"\n"
-        f"family = \"generic\"\noptions = {{ {opts} }}\n"
-        f"columns = [ {{ name = \"测试栏目\", kind = {toml_str(kind)}, url = {toml_str(column_url)} }} ]\n"
+        f'[[portals]]\nid = {toml_str(portal_id)}\nname = {toml_str(name)}\nregion_code = "442000"\n'
+        f'family = "generic"\noptions = {{ {opts} }}\n'
+        f'columns = [ {{ name = "测试栏目", kind = {toml_str(kind)}, url = {toml_str(column_url)} }} ]\n'
     )
 
 
@@ -99,8 +109,11 @@ def query(archive: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
 
 def run_stats(archive: Path, portal_id: str) -> dict[str, Any]:
     """The Scrapy stats of the portal's last run, as the archive's ``runs.stats_json`` holds them."""
-    rows = query(archive, "SELECT stats_json FROM runs WHERE portal_id = ? ORDER BY id DESC LIMIT 1", portal_id)
-    assert rows and rows[0][0], f"no finished run of {portal_id} in {archive}"
+    rows = query(
+        archive, "SELECT stats_json FROM runs WHERE portal_id = ? ORDER BY id DESC LIMIT 1", portal_id
+    )
+    assert rows, f"no run of {portal_id} in {archive}"
+    assert rows[0][0], f"the last run of {portal_id} in {archive} did not finish"
     return json.loads(rows[0][0])
 
 
@@ -112,6 +125,7 @@ class Hit:
     method: str
     path: str
     user_agent: str
+    at: float  # time.monotonic() when the request arrived
 
 
 @dataclass
@@ -141,8 +155,8 @@ def local_site() -> Iterator[LocalSite]:
     site = LocalSite()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-            site.hits.append(Hit("GET", self.path, self.headers.get("User-Agent", "")))
+        def do_GET(self) -> None:
+            site.hits.append(Hit("GET", self.path, self.headers.get("User-Agent", ""), time.monotonic()))
             status, headers, body = site.pages.get(
                 self.path, (404, {"Content-Type": "text/html"}, "<html><body>404 Not Found</body></html>")
             )
@@ -154,7 +168,7 @@ def local_site() -> Iterator[LocalSite]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (silence the access log)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
