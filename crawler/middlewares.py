@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -69,3 +70,21 @@ class EncodingRepairMiddleware:
                 encoding = "gb18030"
         self.crawler.stats.inc_value("yibao/encoding_repaired")
         return response.replace(encoding=encoding)
+
+
+class PortalHostsMiddleware:
+    """Only the portal's own host:port pairs are ever requested — redirects included (Scrapy's offsite
+    check compares host names only and is skipped for ``dont_filter`` requests)."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> PortalHostsMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        allowed = getattr(self.crawler.spider, "allowed_netlocs", None)
+        if allowed and urlsplit(request.url).netloc not in allowed:
+            self.crawler.stats.inc_value("yibao/offsite_skipped")
+            raise IgnoreRequest(f"not a host of this portal: {request.url}")

@@ -34,6 +34,7 @@ REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.PortalHostsMiddleware": 50,
     "crawler.middlewares.BlockedPageMiddleware": 560,
     "crawler.middlewares.EncodingRepairMiddleware": 570,
 }
