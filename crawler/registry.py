@@ -39,7 +39,7 @@ _PORTAL_KEYS = {
     "allowed_domains", "schedule", "enabled", "options", "settings",
 }
 _COLUMN_KEYS = {"name", "kind", "url"}
-GENERIC_OPTIONS = {"item": "", "link": "", "title": "", "date": "", "body": "", "next_page": ""}
+GENERIC_OPTIONS = {"link": "", "title": "", "date": "", "body": "", "next_page": ""}
 
 
 class ConfigError(ValueError):

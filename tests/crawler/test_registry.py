@@ -531,7 +531,6 @@ def test_generic_options_accept_parsel_selectors(tmp_path):
         "title": "meta[name=ArticleTitle]::attr(content)",
         "date": "span.date::text",
         "next_page": "",  # an optional selector left unset
-        "item": "ul.list > li",
     }
     text = entry(
         GENERIC_NEW + "options = { " + ", ".join(f"{k} = {v!r}" for k, v in options.items()) + " }\n"
