@@ -58,4 +58,4 @@ YIBAO_REVISIT_YOUNG_DAYS = 14  # documents first seen within this many days are 
 YIBAO_REVISIT_OLD_INTERVAL_DAYS = 7  # older documents are revisited at most this often
 YIBAO_WITHDRAW_CHECKS = 2  # consecutive gone checks (404/soft-404) before "withdrawn"
 YIBAO_FETCH_ATTACHMENTS = True  # fetch, hash and extract text of PDF attachments
-YIBAO_MAX_ATTACHMENT_BYTES = 8 * 1024 * 1024
+YIBAO_KEEP_HTML = False  # keep the fetched HTML on RawPage (debugging; the archive stores records)

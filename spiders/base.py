@@ -13,7 +13,7 @@ import io
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from lxml import html as lxml_html
@@ -247,6 +247,3 @@ def _pdf_text(data: bytes) -> str | None:
     except Exception:  # a broken PDF is recorded without text, never fatal
         return None
 
-
-def absolute(response: Response, href: str) -> str:
-    return urljoin(response.url, href)
