@@ -24,11 +24,12 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Debian's chromium, for the tests that look at pages as a person would (installed, never downloaded).
+# Debian's chromium (and a CJK font), for the tests that look at pages as a person would (installed, never downloaded).
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
-	  || echo "could not install chromium: the browser tests will say so and be skipped"; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi; } || { \
+	  echo "installing Debian's chromium and a CJK font for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei) \
+	  >/dev/null 2>&1 || echo "could not install chromium: the browser tests will say so and be skipped"; }
 
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
