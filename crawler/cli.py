@@ -96,6 +96,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run(docs=args.docs, keep=args.keep)
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import scheduler
+
+    return scheduler.main(args)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .status import portal_status, print_status
+
+    config = load_registry(args.config)
+    print_status(portal_status(config, Path(args.db or config.archive_path)), args.json)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yibao", description="Yibao Watch: 医保局 portal crawler and change monitor")
     parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG or ./yibao.toml)")
@@ -111,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="politeness off (replicas and benchmarks only)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_crawl)
+    p = sub.add_parser("run", help="the scheduler daemon, or --once for cron/systemd timers")
+    import scheduler
+
+    scheduler.add_arguments(p)
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("status", help="per portal: last run, health, documents, events, next run")
+    p.add_argument("--db")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
     p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
     p.add_argument("--docs", type=int, default=200)
     p.add_argument("--keep", metavar="DIR", help="keep the archive and config in DIR")

@@ -1,0 +1,135 @@
+"""The scheduler: ``python scheduler.py`` (also ``yibao run``) and ``yibao run --once``.
+
+Daemon: an APScheduler 3 ``BlockingScheduler`` in Asia/Shanghai time with one cron job per enabled
+portal (jittered), the alert dispatcher every minute (it also sends digests when their time has
+come) and a health check. Jobs are rebuilt from the registry at every start; run history lives in
+the archive's ``runs`` table, so overdue portals are crawled soon after a start. SIGTERM/SIGINT:
+stop starting jobs, stop running crawls cleanly within the grace period, flush the dispatcher, exit 0.
+
+One-shot (cron / systemd timer): crawl what is due (or the given portals), dispatch, exit non-zero
+if any portal failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from crawler.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
+from crawler.ops import after_run, dispatch
+from crawler.registry import ConfigError, load_registry
+
+log = logging.getLogger("yibao.scheduler")
+GRACE_SECONDS = 60
+JITTER_SECONDS = 120
+
+
+class Runner:
+    """Everything a job needs, built once from the registry and the command line."""
+
+    def __init__(self, config_path: str | None, db_path: str | None, time_limit: float) -> None:
+        self.config_path = config_path
+        self.config = load_registry(config_path)
+        self.db_path = Path(db_path or self.config.archive_path)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self.time_limit = time_limit
+        self.stop = threading.Event()
+
+    def crawl(self, portal_id: str) -> str:
+        if self.stop.is_set():
+            return "skipped"
+        portal = self.config.get(portal_id)
+        outcome = run_crawl(portal, config_path=self.config_path, db_path=self.db_path,
+                            time_limit=self.time_limit, stop=self.stop)
+        if outcome.run_id is not None:
+            after_run(self.db_path, self.config, portal_id)
+        log.info("crawl %s: %s in %.1f s", portal_id, outcome.health, outcome.seconds)
+        return outcome.health
+
+    def dispatch(self) -> None:
+        dispatch(self.db_path, self.config)
+
+
+def run_once(runner: Runner, portal_ids: list[str]) -> int:
+    now = datetime.now(UTC)
+    close_stale_runs(runner.db_path, now)
+    portals = [runner.config.get(p) for p in portal_ids] if portal_ids else due_portals(runner.config, runner.db_path, now)
+    results = {p.id: runner.crawl(p.id) for p in portals}
+    runner.dispatch()
+    for portal_id, health in results.items():
+        print(f"{portal_id:22s} {health}")
+    if not portals:
+        print("nothing due")
+    return 1 if any(h in ("failed", "blocked") for h in results.values()) else 0
+
+
+def build_scheduler(runner: Runner) -> BlockingScheduler:
+    scheduler = BlockingScheduler(
+        timezone=SHANGHAI,
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+    )
+    soon = datetime.now(SHANGHAI) + timedelta(seconds=5)
+    overdue = {p.id for p in due_portals(runner.config, runner.db_path, datetime.now(UTC))}
+    for index, portal in enumerate(runner.config.enabled()):
+        scheduler.add_job(runner.crawl, trigger_for(portal, jitter=JITTER_SECONDS), args=[portal.id],
+                          id=f"crawl:{portal.id}", name=f"crawl {portal.id}")
+        if portal.id in overdue:  # catch up once, staggered, soon after the start
+            scheduler.add_job(runner.crawl, "date", run_date=soon + timedelta(seconds=20 * index),
+                              args=[portal.id], id=f"catchup:{portal.id}")
+    scheduler.add_job(runner.dispatch, "interval", minutes=1, id="dispatch", next_run_time=soon)
+    return scheduler
+
+
+def run_daemon(runner: Runner) -> int:
+    close_stale_runs(runner.db_path, datetime.now(UTC))
+    scheduler = build_scheduler(runner)
+
+    def shutdown(signum: int, frame: Any) -> None:
+        log.info("signal %s: stopping (grace %d s)", signum, GRACE_SECONDS)
+        runner.stop.set()
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    print(f"yibao scheduler: {len(runner.config.enabled())} portals, archive {runner.db_path}", flush=True)
+    scheduler.start()
+    runner.dispatch()  # flush what the last runs queued
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scheduler.py", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("portals", nargs="*", help="with --once: these portals (default: the due ones)")
+    parser.add_argument("--once", action="store_true", help="crawl what is due, dispatch, exit (cron mode)")
+    parser.add_argument("--config", default=argparse.SUPPRESS, help="user config file")
+    parser.add_argument("--db", help="archive path")
+    parser.add_argument("--time-limit", type=float, default=3600.0, help="wall-clock limit of one crawl (s)")
+
+
+def main(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        runner = Runner(getattr(args, "config", None), args.db, args.time_limit)
+    except ConfigError as exc:
+        print(f"yibao: config error: {exc}", file=sys.stderr)
+        return 2
+    return run_once(runner, args.portals) if args.once else run_daemon(runner)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(build_parser().parse_args()))
