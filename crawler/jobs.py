@@ -38,22 +38,41 @@ class CrawlOutcome:
     seconds: float
 
 
-def trigger_for(portal: Portal, jitter: int | None = None) -> CronTrigger:
-    return CronTrigger.from_crontab(portal.schedule, timezone=SHANGHAI) if jitter is None else CronTrigger(
-        **_cron_fields(portal.schedule), timezone=SHANGHAI, jitter=jitter
-    )
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _crontab_day(token: str) -> str:
+    """crontab numbers days 0-7 from Sunday; APScheduler 3 numbers them from Monday (and its
+    ``from_crontab`` passes them through unchanged): use day names, which both read the same."""
+    return "-".join(_DAYS[int(part)] if part.isdigit() else part for part in token.split("-"))
 
 
 def _cron_fields(expr: str) -> dict[str, str]:
     minute, hour, day, month, day_of_week = expr.split()
-    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": day_of_week}
+    if day_of_week.startswith("*/") and day_of_week[2:].isdigit():  # every n-th day counted from Sunday
+        day_of_week = ",".join(str(i) for i in range(0, 7, int(day_of_week[2:])))
+    step = ""
+    if "/" in day_of_week:
+        day_of_week, step = day_of_week.split("/", 1)
+        step = "/" + step
+    days = ",".join(_crontab_day(t) for t in day_of_week.split(","))
+    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": days + step}
+
+
+def cron_trigger(expr: str, jitter: int | None = None) -> CronTrigger:
+    """A trigger for a standard five-field crontab line, in Asia/Shanghai time."""
+    return CronTrigger(**_cron_fields(expr), timezone=SHANGHAI, jitter=jitter)
+
+
+def trigger_for(portal: Portal, jitter: int | None = None) -> CronTrigger:
+    return cron_trigger(portal.schedule, jitter)
 
 
 def is_due(portal: Portal, last_ok_started: datetime | None, now: datetime) -> bool:
     """Overdue: a scheduled time of the portal has passed since its last successful run started."""
     if last_ok_started is None:
         return True
-    next_fire = CronTrigger.from_crontab(portal.schedule, timezone=SHANGHAI).get_next_fire_time(None, last_ok_started)
+    next_fire = cron_trigger(portal.schedule).get_next_fire_time(None, last_ok_started)
     return next_fire is not None and next_fire <= now
 
 
@@ -92,7 +111,7 @@ def close_stale_runs(db_path: Path, now: datetime) -> int:
 
 def crawl_command(portal: Portal, run_id: int, config_path: str | None, db_path: Path) -> list[str]:
     cmd = [sys.executable, "-m", "scrapy", "crawl", portal.id, "-s", f"YIBAO_RUN_ID={run_id}",
-           "-s", f"YIBAO_DB={db_path}", "-s", "LOG_LEVEL=WARNING"]
+           "-s", f"YIBAO_DB={db_path}", "-s", "LOG_LEVEL=INFO"]
     if config_path:
         cmd += ["-s", f"YIBAO_CONFIG={config_path}"]
     return cmd
@@ -121,16 +140,18 @@ def run_crawl(
         for key, value in (extra_settings or {}).items():
             cmd += ["-s", f"{key}={value}"]
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-        proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        returncode = _wait(proc, time_limit, stop)
+        log_path = db_path.parent / "logs" / f"{portal.id}-run{run_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("w", encoding="utf-8") as log_file:
+            proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=log_file, stderr=log_file)
+            returncode = _wait(proc, time_limit, stop)
         return _outcome(portal, run_id, returncode, started, db_path)
     finally:
         with _running_lock:
             _running.discard(portal.id)
 
 
-def _wait(proc: subprocess.Popen[str], time_limit: float, stop: threading.Event | None) -> int:
+def _wait(proc: subprocess.Popen[bytes], time_limit: float, stop: threading.Event | None) -> int:
     """Wait for the crawl; on the time limit or a stop request: SIGTERM (Scrapy closes cleanly), then SIGKILL."""
     deadline = datetime.now(UTC) + timedelta(seconds=time_limit)
     while proc.poll() is None:
@@ -146,8 +167,6 @@ def _wait(proc: subprocess.Popen[str], time_limit: float, stop: threading.Event 
             proc.wait(0.5)
         except subprocess.TimeoutExpired:
             continue
-    if proc.stderr is not None:
-        proc.stderr.read()
     return proc.returncode
 
 

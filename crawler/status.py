@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
-
-from crawler.jobs import SHANGHAI
+from crawler.jobs import SHANGHAI, cron_trigger
 from crawler.ops import consecutive_bad
 from crawler.registry import Config
 from storage import last_runs, open_db
@@ -28,7 +26,7 @@ def portal_status(config: Config, db_path: Path, now: datetime | None = None) ->
                 "SELECT COUNT(DISTINCT document_id) FROM postings WHERE portal_id = ?", [portal.id]).fetchone()
             (events,) = db.execute(
                 "SELECT COUNT(*) FROM events WHERE portal_id = ? AND created_at >= ?", [portal.id, week_ago]).fetchone()
-            trigger = CronTrigger.from_crontab(portal.schedule, timezone=SHANGHAI)
+            trigger = cron_trigger(portal.schedule)
             next_run = trigger.get_next_fire_time(None, now.astimezone(SHANGHAI))
             rows.append({
                 "portal": portal.id,
