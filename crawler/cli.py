@@ -112,6 +112,35 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from alerts.feeds import build_feed, watcher_events
+    from storage import open_db
+
+    config = load_registry(args.config)
+    db = open_db(Path(args.db or config.archive_path))
+    try:
+        if args.watcher:
+            from alerts.watchers import load_watchers
+
+            watcher = next((w for w in load_watchers(config.raw) if w.name == args.watcher), None)
+            if watcher is None:
+                print(f"yibao: no watcher named {args.watcher!r}", file=sys.stderr)
+                return 2
+            xml = build_feed(db, title=f"Yibao Watch: {watcher.name}", events=watcher_events(db, watcher),
+                             feed_id=f"tag:yibao-watch,2026:feed/{watcher.name}")
+        else:
+            xml = build_feed(db)
+    finally:
+        db.close()
+    if args.output:
+        Path(args.output).write_bytes(xml)
+    else:
+        sys.stdout.buffer.write(xml)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="yibao", description="Yibao Watch: 医保局 portal crawler and change monitor")
     parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG or ./yibao.toml)")
@@ -136,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser("feed", help="Atom feed of the archive's changes, or of one watcher's")
+    p.add_argument("watcher", nargs="?")
+    p.add_argument("--db")
+    p.add_argument("-o", "--output", help="write to this file (default: stdout)")
+    p.set_defaults(func=cmd_feed)
+    from .diff_cli import register as register_diff
+
+    register_diff(sub)
     p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
     p.add_argument("--docs", type=int, default=200)
     p.add_argument("--keep", metavar="DIR", help="keep the archive and config in DIR")
