@@ -39,6 +39,9 @@ class Runner:
     def __init__(self, config_path: str | None, db_path: str | None, time_limit: float) -> None:
         self.config_path = config_path
         self.config = load_registry(config_path)
+        from alerts.watchers import load_alerts
+
+        load_alerts(self.config.raw)  # bad watcher config fails at start, naming the watcher and field
         self.db_path = Path(db_path or self.config.archive_path)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.time_limit = time_limit

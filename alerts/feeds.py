@@ -104,9 +104,11 @@ def _when(stamp: str) -> datetime:
 
 def watcher_events(db: sqlite_utils.Database, watcher: Any, limit: int = 200) -> list[Event]:
     """The archive's latest events that ``watcher``'s filters select."""
+    from alerts.routing import document_view
+
     selected = []
     for event in list_events(db):
-        document = get_document(db, event.document_id) if event.document_id else None
+        document = document_view(db, event.document_id) if event.document_id else None
         if document is not None and watcher.matches(event, document):
             selected.append(event)
     return selected[-limit:]

@@ -47,6 +47,7 @@ def cmd_portals(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from scrapy.crawler import CrawlerProcess
 
+    from alerts.watchers import load_alerts
     from storage import last_runs, open_db
 
     from .dbpath import archive_path
@@ -54,6 +55,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     config = load_registry(settings.get("YIBAO_CONFIG"))
+    load_alerts(config.raw)  # a bad watcher fails here, with the same clear message as a bad portal
     portals = [config.get(pid) for pid in args.portals] if args.portals else config.enabled()
     process = CrawlerProcess(settings)
     crawlers = {portal.id: process.create_crawler(portal.id) for portal in portals}
@@ -170,9 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db")
     p.add_argument("-o", "--output", help="write to this file (default: stdout)")
     p.set_defaults(func=cmd_feed)
+    from alerts.cli import register as register_alerts
+
     from .diff_cli import register as register_diff
 
     register_diff(sub)
+    register_alerts(sub)
     p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
     p.add_argument("--docs", type=int, default=200)
     p.add_argument("--keep", metavar="DIR", help="keep the archive and config in DIR")

@@ -152,7 +152,7 @@ def run(docs: int = 200, keep: str | None = None) -> int:
             for message in mail.messages[first_mail:]:
                 print(f"  e-mail  to {make_header(decode_header(message['To']))}: {_subject(message)[:70]}")
             for delivery in hook.deliveries[first_hooks:]:
-                title = delivery["payload"].get("document", {}).get("title", "")
+                title = (delivery["payload"].get("document") or {}).get("title", "")
                 signature = "signature ok" if delivery["valid"] else "BAD SIGNATURE"
                 print(f"  webhook {delivery['event'] or '':16s} {signature}: {title[:60]}")
             print(f"\nArchive: {directory / 'archive.db'}" + ("" if keep else " (temporary; --keep DIR keeps it)"))

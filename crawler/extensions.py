@@ -1,4 +1,5 @@
-"""RunRecorder: closes the run row with stats and health, then settles listings and withdrawals."""
+"""RunRecorder: closes the run row with stats and health, then settles listings and withdrawals
+(``withdrawn`` events are routed to the watchers in their own transaction, like every event)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from scrapy import signals
 
+from alerts.routing import router_for_crawler
 from crawler.dbpath import archive_path
 from crawler.health import OK, classify
 from crawler.runcontext import run_context
@@ -25,6 +27,7 @@ class RunRecorder:
 
     def spider_opened(self, spider: Any) -> None:
         run_context(self.crawler, archive_path(self.crawler.settings))
+        router_for_crawler(self.crawler)  # a bad watcher config fails the crawl at its start
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         ctx = run_context(self.crawler, archive_path(self.crawler.settings))
@@ -37,7 +40,9 @@ class RunRecorder:
         if health == OK:
             note_listed(ctx.db, spider.portal.id, sorted(spider.listed_urls), run_id=ctx.run_id, now=now)
             required = self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS")
-            events = [note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required) for url in ctx.gone]
+            on_event = router_for_crawler(self.crawler)
+            events = [note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required, on_event=on_event)
+                      for url in ctx.gone]
             withdrawn = sum(event is not None for event in events)
             if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
                 stats["yibao/events/withdrawn"] = withdrawn

@@ -162,3 +162,36 @@ def migrate(db: sqlite_utils.Database) -> None:
         with write_transaction(db):
             migrations.apply(db)
     ensure_index_current(db)
+
+
+
+@migrations()
+def m002_outbox(db: sqlite_utils.Database) -> None:
+    """The alert outbox (``storage.outbox``): one row per (event, watcher, channel target), written in the
+    event's transaction; ``status`` pending | sending | sent | failed (a retry is scheduled) | dead."""
+    db.execute(
+        """CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        event_id INTEGER REFERENCES events (id),
+        watcher TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        mode TEXT NOT NULL DEFAULT 'immediate' CHECK (mode IN ('immediate', 'digest')),
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        claimed_at TEXT,
+        claim_token TEXT,
+        lease_until TEXT,
+        batch_key TEXT,
+        sent_at TEXT,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        payload_json TEXT
+    ) STRICT"""
+    )
+    db.execute("CREATE INDEX outbox_due ON outbox (status, next_attempt_at)")
+    db.execute("CREATE INDEX outbox_event ON outbox (event_id)")
+    db.execute("CREATE INDEX outbox_batch ON outbox (batch_key)")

@@ -1,0 +1,374 @@
+"""Turning events into messages: subject, plain text, e-mail HTML and the webhook JSON payload.
+
+Everything is built from the archive at send time (nothing about a message is stored but its outbox
+rows): ``event_item(db, event_id, settings)`` loads the event, the document's structured fields and the
+``ChangeSet`` of its version (``crawler.diffing``); ``render_event`` / ``render_digest`` / ``render_test``
+make the ``Message``. The diff itself is rendered by ``crawler.diff_render`` (text and e-mail HTML);
+everything else taken from a crawled page is HTML-escaped here. The webhook payload follows
+``docs/webhook.md`` (``schema_version`` 1).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import sqlite_utils
+
+from alerts.watchers import OPS_EVENT_KINDS, AlertSettings, Watcher
+from storage.events import Event, get_event
+
+SCHEMA_VERSION = 1
+PRODUCT = "Yibao Watch"
+KIND_LABELS = {
+    "new": "新发布",
+    "edited": "内容修改",
+    "validity_changed": "有效性变更",
+    "metadata_changed": "信息变更",
+    "withdrawn": "已撤下",
+    "reappeared": "重新上线",
+    "portal_broken": "门户异常",
+    "portal_recovered": "门户恢复",
+    "delivery_dead": "投递失败",
+    "test": "测试消息",
+    "digest": "汇总",
+}
+DOC_KIND_LABELS = {
+    "suggestion_reply": "建议答复",
+    "proposal_reply": "提案答复",
+    "policy": "政策文件",
+    "interpretation": "政策解读",
+    "report": "工作报告",
+    "notice": "通知公告",
+}
+FIELDS = (  # (documents column, label) shown with every document event
+    ("kind", "类别"),
+    ("bureau", "发布机构"),
+    ("doc_no", "文号"),
+    ("index_no", "索引号"),
+    ("meeting_text", "会议"),
+    ("proposal_no", "建议/提案号"),
+    ("deputies", "代表/委员"),
+    ("reply_class", "答复类别"),
+    ("validity", "有效性"),
+    ("published_on", "发布日期"),
+)
+PAYLOAD_DOCUMENT_FIELDS = (
+    "id", "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "meeting_text",
+    "deputies", "reply_class", "validity", "published_on", "generated_on", "status", "first_seen_at",
+    "last_changed_at", "withdrawn_at",
+)  # fmt: skip
+CHAT_MAX_CHARS = 3500
+EXCERPT_CHARS = 300
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_SAFE_URL = re.compile(r"^https?://[^\s\"'<>]+$", re.IGNORECASE)
+_BODY = re.compile(r"<body[^>]*>(.*)</body>", re.DOTALL | re.IGNORECASE)
+_FONT = (
+    "font-family:-apple-system,'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC',"
+    "Arial,sans-serif"
+)
+_MUTED = "color:#59636e"
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to send: ``kind`` goes into ``X-Yibao-Event``; ``payload`` is the webhook body."""
+
+    kind: str
+    subject: str
+    text: str
+    html: str
+    payload: dict[str, Any]
+
+    def chat_text(self) -> str:
+        """The text for chat apps (apprise), cut to a size every service accepts."""
+        text = self.text.strip()
+        return text if len(text) <= CHAT_MAX_CHARS else text[: CHAT_MAX_CHARS - 1] + "…"
+
+
+@dataclass(frozen=True)
+class EventItem:
+    """An event with what a message about it shows."""
+
+    event: Event
+    document: dict[str, Any] | None
+    changes: Any | None  # crawler.diffing.ChangeSet; None for withdrawn and operational events
+    source_url: str | None
+    archive_url: str | None
+    excerpt: str = ""
+
+    @property
+    def title(self) -> str:
+        if self.document is not None:
+            return clean(self.document.get("title")) or f"文档 {self.document.get('id')}"
+        summary = clean(self.event.summary)
+        label = KIND_LABELS.get(self.event.kind, "")
+        if label and summary.startswith(label + "："):  # 门户异常：… would read 【门户异常】门户异常：…
+            summary = summary[len(label) + 1 :]
+        return summary or self.event.kind
+
+    @property
+    def summary(self) -> str:
+        """The diff summary of a change (empty for new, withdrawn and ops events: the title says it)."""
+        if self.changes is not None and not self.changes.is_new:
+            return clean(self.changes.summary())
+        return ""
+
+    def payload(self) -> dict[str, Any]:
+        e = self.event
+        document = None
+        if self.document is not None:
+            document = {key: self.document.get(key) for key in PAYLOAD_DOCUMENT_FIELDS}
+            try:
+                document["deputies"] = json.loads(document["deputies"] or "[]")
+            except (TypeError, ValueError):
+                document["deputies"] = []
+            document["portals"] = list(self.document.get("portals", ()))
+            document["version_id"] = e.version_id
+            document["prev_version_id"] = e.prev_version_id
+        return {
+            "event": {
+                "id": e.id,
+                "kind": e.kind,
+                "created_at": e.created_at,
+                "summary": e.summary,
+                "changed_fields": list(e.changed_fields),
+                "portal_id": e.portal_id,
+                "url": e.url,
+                "run_id": e.run_id,
+            },
+            "document": document,
+            "diff": self.changes.to_dict() if self.changes is not None else None,
+            "links": {"source": self.source_url, "archive": self.archive_url},
+        }
+
+
+def clean(text: Any) -> str:
+    """Text from a crawled page, safe for one line: control characters and line breaks gone."""
+    return " ".join(_CONTROL.sub(" ", str(text or "")).split())
+
+
+def _e(text: Any) -> str:
+    return escape(clean(text), quote=True)
+
+
+def _link(url: str | None, label: str) -> str:
+    if not url or not _SAFE_URL.match(url):
+        return _e(url) if url else ""
+    return f'<a href="{escape(url, quote=True)}" style="color:#0969da">{_e(label)}</a>'
+
+
+def event_item(db: sqlite_utils.Database, event_id: int, settings: AlertSettings) -> EventItem:
+    """Load event ``event_id`` with its document, diff and links (raises LookupError if it is gone)."""
+    event = get_event(db, event_id)
+    if event is None:
+        raise LookupError(f"event {event_id} does not exist")
+    if event.kind in OPS_EVENT_KINDS or event.document_id is None:
+        return EventItem(event, None, None, event.url, None)
+    from alerts.routing import document_view
+
+    document = document_view(db, event.document_id)
+    changes = None
+    excerpt = ""
+    if event.version_id is not None and document is not None:
+        from crawler.diffing import diff_versions
+        from storage.versions import versions_of_event
+
+        previous, current = versions_of_event(db, event.id)
+        document = _as_of(document, current)
+        if event.kind != "withdrawn" and (event.prev_version_id is not None or event.kind == "new"):
+            changes = diff_versions(previous, current)
+        if event.kind == "new":
+            body = clean(current.get("body_text"))
+            excerpt = body[:EXCERPT_CHARS] + ("…" if len(body) > EXCERPT_CHARS else "")
+    source = event.url
+    if source is None and document is not None:
+        row = db.execute("SELECT url FROM postings WHERE document_id = ? ORDER BY first_seen_at LIMIT 1",
+                         [event.document_id]).fetchone()
+        source = row[0] if row else None
+    archive = settings.archive_url.format(
+        document_id=event.document_id, version_id=event.version_id or "", event_id=event.id
+    )
+    return EventItem(event, document, changes, source, archive, excerpt)
+
+
+_AS_OF_FIELDS = (
+    "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "reply_class", "validity",
+    "published_on", "generated_on",
+)  # fmt: skip
+
+
+def _as_of(document: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
+    """The document's fields as the event's version had them (the row holds the latest ones)."""
+    out = dict(document)
+    for key in _AS_OF_FIELDS:
+        if key in version:
+            out[key] = version[key]
+    meeting = version.get("meeting")
+    if isinstance(meeting, dict):
+        out["meeting_text"] = meeting.get("text") or out.get("meeting_text")
+    if isinstance(version.get("deputies"), list):
+        out["deputies"] = json.dumps(version["deputies"], ensure_ascii=False)
+    return out
+
+
+# --- pieces ----------------------------------------------------------------------------------------
+
+
+def _field_pairs(item: EventItem) -> list[tuple[str, str]]:
+    if item.document is None:
+        return []
+    out = []
+    for key, label in FIELDS:
+        value = item.document.get(key)
+        if key == "deputies":
+            try:
+                value = "、".join(json.loads(value or "[]"))
+            except (TypeError, ValueError):
+                value = ""
+        elif key == "kind":
+            value = DOC_KIND_LABELS.get(value, value)
+        if value:
+            out.append((label, clean(value)))
+    return out
+
+
+def _subject(item: EventItem) -> str:
+    label = KIND_LABELS.get(item.event.kind, item.event.kind)
+    title = item.title
+    return f"【{label}】{title[:90]}{'…' if len(title) > 90 else ''}"
+
+
+def _item_text(item: EventItem) -> str:
+    e = item.event
+    lines = [f"【{KIND_LABELS.get(e.kind, e.kind)}】{item.title}"]
+    lines.extend(f"{label}：{value}" for label, value in _field_pairs(item))
+    if item.changes is not None and not item.changes.is_new:  # starts with 摘要：<the diff summary>
+        from crawler.diff_render import render_text
+
+        lines.append("")
+        lines.append(render_text(item.changes).rstrip("\n"))
+    if item.excerpt:
+        lines.append("")
+        lines.append(f"正文摘录：{item.excerpt}")
+    lines.append("")
+    if item.source_url:
+        lines.append(f"原文：{item.source_url}")
+    if item.archive_url:
+        lines.append(f"存档记录：{item.archive_url}")
+    lines.append(f"事件 #{e.id} · {e.created_at}")
+    return "\n".join(lines)
+
+
+def _card(inner: str) -> str:
+    return (
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
+        ' style="background-color:#f6f8fa"><tr><td align="center" style="padding:16px 16px 0 16px">'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
+        f' style="max-width:760px;background-color:#ffffff;border:1px solid #d0d7de;{_FONT};'
+        f'font-size:15px;line-height:1.7;color:#1f2328"><tr><td style="padding:12px 20px">{inner}'
+        "</td></tr></table></td></tr></table>"
+    )
+
+
+def _item_header_html(item: EventItem, *, with_title: bool) -> str:
+    e = item.event
+    parts = [f'<div style="font-size:13px;{_MUTED}">{_e(KIND_LABELS.get(e.kind, e.kind))}'
+             f" · 事件 #{e.id} · {_e(e.created_at)}</div>"]
+    if with_title:
+        parts.append(f'<div style="font-size:18px;font-weight:bold;margin:4px 0">{_e(item.title)}</div>')
+        if item.summary and item.document is not None:
+            parts.append(f'<div style="{_MUTED};font-size:14px">{_e(item.summary)}</div>')
+    pairs = _field_pairs(item)
+    if pairs:
+        rows = "".join(
+            f'<tr><td style="padding:2px 12px 2px 0;{_MUTED};white-space:nowrap;vertical-align:top">{_e(k)}</td>'
+            f'<td style="padding:2px 0">{_e(v)}</td></tr>'
+            for k, v in pairs
+        )
+        parts.append(f'<table cellpadding="0" cellspacing="0" border="0" style="font-size:14px;margin-top:6px">'
+                     f"{rows}</table>")
+    if item.excerpt:
+        parts.append(f'<div style="font-size:14px;margin-top:8px">{_e(item.excerpt)}</div>')
+    if with_title:
+        links = " · ".join(x for x in (_link(item.source_url, "原文"), _link(item.archive_url, "存档记录")) if x)
+        if links:
+            parts.append(f'<div style="font-size:14px;margin-top:6px">{links}</div>')
+    return "".join(parts)
+
+
+def _item_html(item: EventItem) -> str:
+    """The HTML body fragment for one event: our header card, then the rendered diff, if any."""
+    if item.changes is None or item.changes.is_new:
+        return _card(_item_header_html(item, with_title=True))
+    from crawler.diff_render import render_html
+
+    rendered = render_html(item.changes, title=item.title, url=item.source_url, archive_url=item.archive_url)
+    match = _BODY.search(rendered)
+    diff_part = match.group(1) if match else f"<pre>{escape(rendered)}</pre>"
+    return diff_part + _card(_item_header_html(item, with_title=False))  # the title leads, then the fields
+
+
+def _document(title: str, body: str) -> str:
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title></head>\n"
+        '<body style="margin:0;padding:0 0 16px 0;background-color:#f6f8fa">\n'
+        f"{body}\n</body></html>\n"
+    )
+
+
+def _footer(watcher: Watcher, delivery_id: str) -> tuple[str, str]:
+    text = f"— {PRODUCT} · watcher {watcher.name} · delivery {delivery_id}"
+    html = _card(f'<div style="font-size:12px;{_MUTED}">{_e(text)}</div>')
+    return text, html
+
+
+def _envelope(kind: str, watcher: Watcher, delivery_id: str) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "type": kind, "delivery_id": delivery_id, "watcher": watcher.name}
+
+
+# --- messages --------------------------------------------------------------------------------------
+
+
+def render_event(item: EventItem, *, watcher: Watcher, delivery_id: str) -> Message:
+    """One message about one event."""
+    subject = _subject(item)
+    footer_text, footer_html = _footer(watcher, delivery_id)
+    text = _item_text(item) + "\n\n" + footer_text + "\n"
+    html = _document(subject, _item_html(item) + footer_html)
+    payload = {**_envelope("event", watcher, delivery_id), **item.payload()}
+    return Message(item.event.kind, subject, text, html, payload)
+
+
+def render_digest(items: list[EventItem], *, watcher: Watcher, delivery_id: str) -> Message:
+    """One message about several events (a digest watcher's batch)."""
+    items = sorted(items, key=lambda i: i.event.id)
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[item.event.kind] = counts.get(item.event.kind, 0) + 1
+    tally = "，".join(f"{KIND_LABELS.get(k, k)} {n}" for k, n in counts.items())
+    subject = f"【{KIND_LABELS['digest']}】{watcher.name}：{len(items)} 条动态（{tally}）"
+    footer_text, footer_html = _footer(watcher, delivery_id)
+    index = "\n".join(f"{n}. 【{KIND_LABELS.get(i.event.kind, i.event.kind)}】{i.title}" for n, i in enumerate(items, 1))
+    text = f"{subject}\n\n{index}\n\n" + "\n\n————\n\n".join(_item_text(i) for i in items) + f"\n\n{footer_text}\n"
+    head = _card(f'<div style="font-size:18px;font-weight:bold">{_e(subject)}</div>')
+    html = _document(subject, head + "".join(_item_html(i) for i in items) + footer_html)
+    payload = {**_envelope("digest", watcher, delivery_id), "items": [i.payload() for i in items]}
+    return Message("digest", subject, text, html, payload)
+
+
+def render_test(watcher: Watcher, *, delivery_id: str, now: str) -> Message:
+    """The message of ``yibao alerts test WATCHER``."""
+    subject = f"【{KIND_LABELS['test']}】{PRODUCT}：{watcher.name}"
+    body = f"这是一条测试消息：watcher {watcher.name} 的通道工作正常。\n时间：{now}"
+    footer_text, footer_html = _footer(watcher, delivery_id)
+    html = _document(subject, _card(f'<div style="font-size:15px">{_e(body)}</div>') + footer_html)
+    payload = {**_envelope("test", watcher, delivery_id), "message": body, "created_at": now}
+    return Message("test", subject, f"{body}\n\n{footer_text}\n", html, payload)

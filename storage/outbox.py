@@ -1,0 +1,298 @@
+"""The alert outbox: durable delivery rows, written in the same transaction as the event they announce.
+
+One row per (event, watcher, channel target), each with a unique ``idempotency_key``: a row is the
+promise "this target will be told about this event". The dispatcher (``alerts.dispatch``) works only
+through the functions here, so nothing about a delivery is ever held only in memory:
+
+- ``enqueue`` (inside the event's transaction; ``INSERT OR IGNORE`` on the key, so re-routing is harmless);
+- ``claim_due(now, limit, lease)``: in one ``BEGIN IMMEDIATE`` transaction, marks due rows ``sending``
+  with a claim token and a lease, and counts the attempt. Due = ``pending``/``failed`` with
+  ``next_attempt_at <= now``, or ``sending`` with an expired lease (a dispatcher killed mid-send: its rows
+  come back, and are sent again under the same idempotency key). Digest rows are claimed whole per
+  (watcher, channel, target) and get a ``batch_key`` the first time, which stays theirs through retries;
+- ``mark_sent`` / ``mark_failed(next_attempt_at)`` / ``mark_dead``: only while the caller still holds the
+  claim (same token, still ``sending``), so a dispatcher whose lease ran out cannot overwrite a newer
+  claim;
+- ``requeue`` (``yibao deliveries retry``) and ``list_deliveries`` / ``status_counts``.
+
+Statuses: ``pending`` (never tried), ``sending`` (claimed), ``sent``, ``failed`` (last attempt failed, a retry
+is scheduled at ``next_attempt_at``), ``dead`` (gave up; only ``requeue`` revives it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from storage.db import to_utc_iso, write_transaction
+
+STATUSES = ("pending", "sending", "sent", "failed", "dead")
+MODES = ("immediate", "digest")
+DEFAULT_LEASE_SECONDS = 300
+_CHUNK = 500
+
+__all__ = [
+    "MODES",
+    "STATUSES",
+    "Delivery",
+    "claim_due",
+    "delivery_key",
+    "enqueue",
+    "get_delivery",
+    "list_deliveries",
+    "mark_dead",
+    "mark_failed",
+    "mark_sent",
+    "requeue",
+    "status_counts",
+]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    idempotency_key: str
+    event_id: int | None
+    watcher: str
+    channel: str
+    target: str
+    mode: str
+    status: str
+    attempts: int
+    next_attempt_at: str
+    claimed_at: str | None
+    claim_token: str | None
+    lease_until: str | None
+    batch_key: str | None
+    sent_at: str | None
+    last_error: str | None
+    created_at: str
+    payload_json: str | None
+
+    @property
+    def payload(self) -> dict[str, Any] | None:
+        return json.loads(self.payload_json) if self.payload_json else None
+
+    @property
+    def delivery_id(self) -> str:
+        """What the receiver sees as the delivery id: the batch key of a digest, else the row's key."""
+        return self.batch_key or self.idempotency_key
+
+
+_COLUMNS = ", ".join(Delivery.__dataclass_fields__)
+
+
+def _rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> list[Delivery]:
+    return [Delivery(*row) for row in db.execute(sql, list(params))]
+
+
+def delivery_key(*parts: object) -> str:
+    """A stable idempotency key: sha256 over the parts (event id, watcher, channel, target ...)."""
+    text = "\x1f".join("" if part is None else str(part) for part in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _plus(now: str, seconds: float) -> str:
+    base = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    return to_utc_iso(base.astimezone(UTC) + timedelta(seconds=seconds))
+
+
+def enqueue(
+    db: sqlite_utils.Database,
+    *,
+    key: str,
+    event_id: int | None,
+    watcher: str,
+    channel: str,
+    target: str,
+    mode: str = "immediate",
+    due_at: datetime | str | None = None,
+    now: datetime | str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Add a delivery row (call it inside the event's write transaction). Returns False when a row with
+    this key already exists (nothing is changed then)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    now = to_utc_iso(now)
+    due = to_utc_iso(due_at) if due_at is not None else now
+    with write_transaction(db):
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO outbox (idempotency_key, event_id, watcher, channel, target, mode, status,"
+            " attempts, next_attempt_at, created_at, payload_json) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+            [
+                key,
+                event_id,
+                watcher,
+                channel,
+                target,
+                mode,
+                due,
+                now,
+                json.dumps(payload, ensure_ascii=False, sort_keys=True) if payload is not None else None,
+            ],
+        )
+    return cursor.rowcount == 1
+
+
+_DUE = (
+    "((status IN ('pending', 'failed') AND next_attempt_at <= :now)"
+    " OR (status = 'sending' AND lease_until <= :now))"
+)
+
+
+def claim_due(
+    db: sqlite_utils.Database,
+    now: datetime | str | None = None,
+    *,
+    limit: int = 50,
+    lease: float = DEFAULT_LEASE_SECONDS,
+) -> list[Delivery]:
+    """Claim up to ``limit`` due rows (plus the rest of any digest group among them) for ``lease``
+    seconds. Every returned row is ``sending`` with the same ``claim_token``; ``attempts`` counts this try."""
+    now = to_utc_iso(now)
+    with write_transaction(db):
+        picked = db.execute(
+            f"SELECT id, mode, watcher, channel, target, batch_key FROM outbox WHERE {_DUE}"
+            " ORDER BY next_attempt_at, id LIMIT :limit",
+            {"now": now, "limit": limit},
+        ).fetchall()
+        if not picked:
+            return []
+        ids = {row[0] for row in picked}
+        groups = {(w, c, t) for _, mode, w, c, t, _ in picked if mode == "digest"}
+        for watcher, channel, target in groups:  # a digest goes out whole
+            more = db.execute(
+                f"SELECT id FROM outbox WHERE mode = 'digest' AND watcher = :w AND channel = :c AND target = :t"
+                f" AND {_DUE}",
+                {"w": watcher, "c": channel, "t": target, "now": now},
+            )
+            ids.update(row[0] for row in more)
+        token = uuid.uuid4().hex
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            db.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?, claim_token = ?,"
+                f" lease_until = ? WHERE id IN ({', '.join('?' * len(chunk))})",
+                [now, token, _plus(now, lease), *chunk],
+            )
+        claimed = _rows(db, f"SELECT {_COLUMNS} FROM outbox WHERE claim_token = ? ORDER BY id", [token])
+        fresh: dict[tuple[str, str, str], list[Delivery]] = {}
+        for row in claimed:
+            if row.mode == "digest" and row.batch_key is None:
+                fresh.setdefault((row.watcher, row.channel, row.target), []).append(row)
+        for (watcher, channel, target), rows in fresh.items():
+            batch = delivery_key("digest", watcher, channel, target, *sorted(r.idempotency_key for r in rows))
+            db.execute(
+                f"UPDATE outbox SET batch_key = ? WHERE id IN ({', '.join('?' * len(rows))})",
+                [batch, *(r.id for r in rows)],
+            )
+        if fresh:
+            claimed = _rows(db, f"SELECT {_COLUMNS} FROM outbox WHERE claim_token = ? ORDER BY id", [token])
+    return claimed
+
+
+def _update_claimed(
+    db: sqlite_utils.Database, ids: Iterable[int], token: str, assignments: str, params: Sequence[Any]
+) -> int:
+    ids = list(ids)
+    done = 0
+    with write_transaction(db):
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            cursor = db.execute(
+                f"UPDATE outbox SET {assignments}, lease_until = NULL"
+                f" WHERE status = 'sending' AND claim_token = ? AND id IN ({', '.join('?' * len(chunk))})",
+                [*params, token, *chunk],
+            )
+            done += cursor.rowcount
+    return done
+
+
+def mark_sent(db: sqlite_utils.Database, ids: Iterable[int], token: str, now: datetime | str | None = None) -> int:
+    """Delivered. Returns how many rows were still held by ``token`` (and are now ``sent``)."""
+    return _update_claimed(db, ids, token, "status = 'sent', sent_at = ?, last_error = NULL", [to_utc_iso(now)])
+
+
+def mark_failed(
+    db: sqlite_utils.Database, ids: Iterable[int], token: str, *, error: str, next_attempt_at: datetime | str
+) -> int:
+    """This attempt failed; try again at ``next_attempt_at``."""
+    return _update_claimed(
+        db, ids, token, "status = 'failed', last_error = ?, next_attempt_at = ?", [error, to_utc_iso(next_attempt_at)]
+    )
+
+
+def mark_dead(db: sqlite_utils.Database, ids: Iterable[int], token: str, *, error: str) -> int:
+    """Give up (after the configured number of attempts). ``requeue`` revives the row."""
+    return _update_claimed(db, ids, token, "status = 'dead', last_error = ?", [error])
+
+
+def requeue(
+    db: sqlite_utils.Database,
+    ids: Iterable[int] | None = None,
+    *,
+    all_dead: bool = False,
+    now: datetime | str | None = None,
+) -> int:
+    """Make ``dead`` (or ``failed``) rows due now with a fresh attempt count: the given ids, or every dead
+    row with ``all_dead``. A digest row keeps its batch (and so its delivery id). Returns the count."""
+    now = to_utc_iso(now)
+    sql = (
+        "UPDATE outbox SET status = 'pending', attempts = 0, next_attempt_at = ?, claim_token = NULL,"
+        " lease_until = NULL WHERE "
+    )
+    with write_transaction(db):
+        if all_dead:
+            return db.execute(sql + "status = 'dead'", [now]).rowcount
+        done = 0
+        for delivery_id in ids or ():
+            done += db.execute(sql + "status IN ('dead', 'failed') AND id = ?", [now, delivery_id]).rowcount
+        return done
+
+
+def get_delivery(db: sqlite_utils.Database, delivery_id: int) -> Delivery | None:
+    rows = _rows(db, f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", [delivery_id])
+    return rows[0] if rows else None
+
+
+def list_deliveries(
+    db: sqlite_utils.Database,
+    *,
+    status: str | Sequence[str] | None = None,
+    watcher: str | None = None,
+    event_id: int | None = None,
+    limit: int | None = None,
+) -> list[Delivery]:
+    """Rows in id order, filtered by status(es), watcher and event."""
+    where, params = [], []
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        params.extend(statuses)
+    for column, value in (("watcher", watcher), ("event_id", event_id)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    sql = f"SELECT {_COLUMNS} FROM outbox"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return _rows(db, sql, params)
+
+
+def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update(dict(db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()))
+    return counts
