@@ -12,7 +12,7 @@ from alerts.routing import router_for_crawler
 from crawler.dbpath import archive_path
 from crawler.health import OK, classify
 from crawler.runcontext import run_context
-from storage import finish_run, note_gone, note_listed
+from storage import finish_run, last_runs, note_gone, note_listed
 
 
 class RunRecorder:
@@ -33,7 +33,9 @@ class RunRecorder:
         ctx = run_context(self.crawler, archive_path(self.crawler.settings))
         stats = self.crawler.stats.get_stats()
         stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
-        health = classify(stats, reason)
+        history = [run.stats for run in last_runs(ctx.db, spider.portal.id, limit=6)
+                   if run.health == OK and run.id != ctx.run_id][:5]
+        health = classify(stats, reason, history)
         stats["yibao/health"] = health
         now = datetime.now(UTC)
         finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
