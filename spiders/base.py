@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 import scrapy
 from lxml import html as lxml_html
 from parsel import Selector
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
 from crawler.items import FetchOutcome
@@ -28,6 +30,8 @@ from . import extract
 from .state import CrawlState, load_state
 
 DETAIL_STATUSES = [304, 404, 410]
+# requests refused on purpose (robots.txt, another host, a WAF page) are not fetch errors
+POLICY_SKIPS = re.compile(r"robots\.txt|not a host of this portal|blocked by the site")
 
 
 class PortalSpider(scrapy.Spider):
@@ -226,6 +230,9 @@ class PortalSpider(scrapy.Spider):
 
     def detail_failed(self, failure: Any) -> Iterator[Any]:
         request = failure.request
+        if failure.check(IgnoreRequest) and POLICY_SKIPS.search(str(failure.value)):
+            self.crawler.stats.inc_value("yibao/skipped_requests")  # counted where it was decided
+            return
         self.crawler.stats.inc_value("yibao/errors/detail")
         self.logger.warning("detail fetch failed: %s (%s)", request.url, failure.getErrorMessage())
         yield FetchOutcome(self.portal.id, request.url, "error", None, error=failure.getErrorMessage()[:300])

@@ -41,7 +41,7 @@ class ArchiveRecordPipeline:
                 self.ctx.gone.append(item.url)
                 stats.inc_value("yibao/gone")
             else:
-                stats.inc_value("yibao/errors/fetch")
+                stats.inc_value("yibao/failed_fetches")  # the spider counted the error itself
             return item
         if not isinstance(item, tuple):
             return item
