@@ -117,6 +117,23 @@ def crawl_command(portal: Portal, run_id: int, config_path: str | None, db_path:
     return cmd
 
 
+# Linux: the crawl dies with the scheduler that started it (PR_SET_PDEATHSIG, kept across exec). A scheduler
+# killed with SIGKILL otherwise leaves its crawl running in its own session: the next start closes that live
+# run as ``interrupted`` and crawls the same portal alongside it (two runs of one portal at once).
+_DIE_WITH_PARENT = (
+    "import ctypes, os, sys\n"
+    "ctypes.CDLL(None).prctl(1, 9)\n"  # PR_SET_PDEATHSIG, SIGKILL
+    "if os.getppid() != int(sys.argv[1]):\n    os._exit(137)\n"  # the parent died before prctl
+    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
+)
+
+
+def _die_with_parent(cmd: list[str]) -> list[str]:
+    if not sys.platform.startswith("linux") or cmd[0] != sys.executable:
+        return cmd
+    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd[1:]]
+
+
 def run_crawl(
     portal: Portal,
     *,
@@ -143,7 +160,8 @@ def run_crawl(
         log_path = db_path.parent / "logs" / f"{portal.id}-run{run_id}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log_file:
-            proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=log_file, stderr=log_file)
+            proc = subprocess.Popen(_die_with_parent(cmd), env=env, start_new_session=True, stdout=log_file,
+                                    stderr=log_file)
             returncode = _wait(proc, time_limit, stop)
         return _outcome(portal, run_id, returncode, started, db_path)
     finally:

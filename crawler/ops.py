@@ -36,8 +36,8 @@ def consecutive_bad(db: sqlite_utils.Database, portal_id: str) -> list[Any]:
     """The latest finished runs of the portal, newest first, while they are bad."""
     streak = []
     for run in last_runs(db, portal_id, limit=50):
-        if run.finished_at is None:
-            continue
+        if run.finished_at is None or run.finish_reason == "interrupted":
+            continue  # a killed scheduler says nothing about the portal
         if run.health not in BAD:
             break
         streak.append(run)
