@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crawler.cron import cron_trigger
 from crawler.records import KINDS
 from crawler.registry import ConfigError, _cron_error
 from storage.events import DOCUMENT_EVENT_KINDS
@@ -264,38 +265,6 @@ def apprise_target(url: str) -> str:
         return url
     scheme = url.split("://", 1)[0] if "://" in url else "apprise"
     return f"{scheme}://…#{hashlib.sha256(url.encode('utf-8')).hexdigest()[:12]}"
-
-
-def cron_trigger(expr: str, tz: tzinfo) -> Any:
-    """An APScheduler ``CronTrigger`` for a standard five-field cron expression. Day of week follows cron
-    (0 and 7 = Sunday), not APScheduler's numbering (0 = Monday), hence the names."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    minute, hour, day, month, dow = expr.split()
-    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_dow_names(dow), timezone=tz)
-
-
-def _dow_names(text: str) -> str:
-    if text == "*":
-        return "*"
-    days: set[int] = set()
-    for part in text.split(","):
-        span, _, step = part.partition("/")
-        if span == "*":
-            low, high = 0, 6
-        else:
-            bounds = [_dow_number(v) for v in span.split("-", 1)]
-            low, high = bounds[0], bounds[-1]
-            if step and len(bounds) == 1:
-                high = 6
-        # 5-0 / fri-sun wraps around the week
-        values = [*range(low, 7), *range(0, high + 1)] if high < low else list(range(low, high + 1))
-        days.update(v % 7 for v in values[:: int(step) if step else 1])
-    return ",".join(_DOW[d] for d in sorted(days))
-
-
-def _dow_number(value: str) -> int:
-    return int(value) if value.isdigit() else _DOW.index(value.lower())  # 7 stays 7: 0-7 is every day
 
 
 # --- loading ---------------------------------------------------------------------------------------

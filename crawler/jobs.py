@@ -16,14 +16,14 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from crawler.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config, Portal
 from storage import finish_run, get_run, last_runs, open_db, start_run
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = ["SHANGHAI", "CrawlOutcome", "close_stale_runs", "due_portals", "is_due", "run_crawl", "trigger_for"]
 DEFAULT_TIME_LIMIT = 3600.0
 _running: set[str] = set()
 _running_lock = threading.Lock()
@@ -38,34 +38,8 @@ class CrawlOutcome:
     seconds: float
 
 
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _crontab_day(token: str) -> str:
-    """crontab numbers days 0-7 from Sunday; APScheduler 3 numbers them from Monday (and its
-    ``from_crontab`` passes them through unchanged): use day names, which both read the same."""
-    return "-".join(_DAYS[int(part)] if part.isdigit() else part for part in token.split("-"))
-
-
-def _cron_fields(expr: str) -> dict[str, str]:
-    minute, hour, day, month, day_of_week = expr.split()
-    if day_of_week.startswith("*/") and day_of_week[2:].isdigit():  # every n-th day counted from Sunday
-        day_of_week = ",".join(str(i) for i in range(0, 7, int(day_of_week[2:])))
-    step = ""
-    if "/" in day_of_week:
-        day_of_week, step = day_of_week.split("/", 1)
-        step = "/" + step
-    days = ",".join(_crontab_day(t) for t in day_of_week.split(","))
-    return {"minute": minute, "hour": hour, "day": day, "month": month, "day_of_week": days + step}
-
-
-def cron_trigger(expr: str, jitter: int | None = None) -> CronTrigger:
-    """A trigger for a standard five-field crontab line, in Asia/Shanghai time."""
-    return CronTrigger(**_cron_fields(expr), timezone=SHANGHAI, jitter=jitter)
-
-
 def trigger_for(portal: Portal, jitter: int | None = None) -> CronTrigger:
-    return cron_trigger(portal.schedule, jitter)
+    return cron_trigger(portal.schedule, jitter=jitter)
 
 
 def is_due(portal: Portal, last_ok_started: datetime | None, now: datetime) -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.jobs import SHANGHAI, cron_trigger
+from crawler.cron import SHANGHAI, cron_trigger
 from crawler.ops import consecutive_bad
 from crawler.registry import Config
 from storage import last_runs, open_db
