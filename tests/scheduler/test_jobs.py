@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -142,3 +143,22 @@ def test_sigterm_stops_the_daemon_within_the_grace_period(make_replicas, tmp_pat
     assert time.monotonic() - started < 60
     db = open_db(db_path)
     assert db.execute("SELECT COUNT(*) FROM runs WHERE finished_at IS NULL").fetchone()[0] == 0
+
+
+def test_status_reports_each_portal(make_replicas, tmp_path):
+    server = make_replicas(docs=20, seed=2)
+    config_path = fast_config(tmp_path, server, ["fujian_xiamen"])
+    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config_path)]
+    subprocess.run([*cmd, "run", "--once"], capture_output=True, timeout=180, cwd=ROOT, check=True)
+    done = subprocess.run([*cmd, "status", "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    rows = {row["portal"]: row for row in json.loads(done.stdout)}
+    assert set(rows) == set(server.urls)
+    xiamen = rows["fujian_xiamen"]
+    assert xiamen["health"] == "ok"
+    assert xiamen["documents"] == len(server.world.docs("fujian_xiamen"))
+    assert xiamen["events_7d"] == xiamen["documents"]
+    assert xiamen["consecutive_failures"] == 0
+    assert xiamen["next_run"].endswith("+08:00")  # Beijing time
+    assert rows["nhsa"]["last_run"] is None
+    assert rows["nhsa"]["next_run"] is None  # disabled
