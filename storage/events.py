@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.db import to_utc_iso
+from storage.filters import filtered_select
 
 EVENT_NEW = "new"
 EVENT_EDITED = "edited"
@@ -117,23 +118,9 @@ def list_events(
     limit: int | None = None,
 ) -> list[Event]:
     """Events in creation order, filtered by ``created_at >= since``, kind(s), portal, run or document."""
-    where, params = [], []
-    if since is not None:
-        where.append("created_at >= ?")
-        params.append(to_utc_iso(since))
-    if kind is not None:
-        kinds = [kind] if isinstance(kind, str) else list(kind)
-        where.append(f"kind IN ({', '.join('?' * len(kinds))})")
-        params.extend(kinds)
-    for column, value in (("portal_id", portal_id), ("run_id", run_id), ("document_id", document_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = f"SELECT {_COLUMNS} FROM events"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql, params = filtered_select(
+        _COLUMNS, "events", since=("created_at", to_utc_iso(since) if since is not None else None),
+        any_of=("kind", kind), equal=(("portal_id", portal_id), ("run_id", run_id), ("document_id", document_id)),
+        limit=limit,
+    )
     return [_event(row) for row in db.execute(sql, params)]

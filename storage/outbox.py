@@ -32,6 +32,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.db import to_utc_iso, write_transaction
+from storage.filters import filtered_select
 
 STATUSES = ("pending", "sending", "sent", "failed", "dead")
 MODES = ("immediate", "digest")
@@ -273,22 +274,10 @@ def list_deliveries(
     limit: int | None = None,
 ) -> list[Delivery]:
     """Rows in id order, filtered by status(es), watcher and event."""
-    where, params = [], []
-    if status is not None:
-        statuses = [status] if isinstance(status, str) else list(status)
-        where.append(f"status IN ({', '.join('?' * len(statuses))})")
-        params.extend(statuses)
-    for column, value in (("watcher", watcher), ("event_id", event_id)):
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    sql = f"SELECT {_COLUMNS} FROM outbox"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
+    sql, params = filtered_select(
+        _COLUMNS, "outbox", any_of=("status", status), equal=(("watcher", watcher), ("event_id", event_id)),
+        limit=limit,
+    )
     return _rows(db, sql, params)
 
 
