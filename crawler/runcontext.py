@@ -20,7 +20,6 @@ COVERAGE_FIELDS = ("title", "kind", "published_on", "body_text", "doc_no", "inde
 class RunContext:
     db: sqlite_utils.Database
     run_id: int
-    own_run: bool  # True when this crawl opened the run (a manual `scrapy crawl`)
     gone: list[str] = field(default_factory=list)
     records: int = 0
     coverage: Counter[str] = field(default_factory=Counter)
@@ -43,9 +42,9 @@ def run_context(crawler: Any, db_path: Path) -> RunContext:
     sync_portals(db, [portal])
     given = crawler.settings.get("YIBAO_RUN_ID")
     if given:
-        ctx = RunContext(db, int(given), own_run=False)
+        ctx = RunContext(db, int(given))
     else:
         full = bool(getattr(crawler.spider, "full", False))
-        ctx = RunContext(db, start_run(db, portal.id, now=datetime.now(UTC), full=full), own_run=True)
+        ctx = RunContext(db, start_run(db, portal.id, now=datetime.now(UTC), full=full))
     crawler.yibao_run = ctx
     return ctx
