@@ -236,7 +236,7 @@ def _paragraph_html(p: ParagraphChange, full: bool) -> str:
     return f'<div style="{style}">{"".join(parts)}</div>'
 
 
-def render_html(
+def render_html_fragment(
     cs: ChangeSet,
     *,
     title: str,
@@ -244,7 +244,8 @@ def render_html(
     archive_url: str | None = None,
     full: bool = False,
 ) -> str:
-    """A complete e-mail-safe HTML document for ``cs`` (see the module docstring)."""
+    """The diff as one self-contained, inline-styled ``<table>`` (the body of ``render_html``), for
+    embedding in a page (the web UI's document view)."""
     rows = []
     links = " · ".join(x for x in (_link(url, "原文"), _link(archive_url, "存档记录")) if x)
     rows.append(
@@ -280,6 +281,23 @@ def render_html(
     )
     rows.append(_row(f'<div style="font-size:12px">{legend}</div>', "border-top:1px solid #d0d7de"))
     return (
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
+        f' style="max-width:760px;background-color:#ffffff;border:1px solid #d0d7de;{_FONT};'
+        'font-size:15px;line-height:1.7;color:#1f2328">\n' + "\n".join(rows) + "\n</table>"
+    )
+
+
+def render_html(
+    cs: ChangeSet,
+    *,
+    title: str,
+    url: str | None = None,
+    archive_url: str | None = None,
+    full: bool = False,
+) -> str:
+    """A complete e-mail-safe HTML document for ``cs`` (see the module docstring)."""
+    table = render_html_fragment(cs, title=title, url=url, archive_url=archive_url, full=full)
+    return (
         "<!DOCTYPE html>\n"
         '<html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
@@ -288,9 +306,6 @@ def render_html(
         f'<body style="margin:0;padding:0;background-color:#f6f8fa">\n'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
         ' style="background-color:#f6f8fa"><tr><td align="center" style="padding:16px">\n'
-        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0"'
-        f' style="max-width:760px;background-color:#ffffff;border:1px solid #d0d7de;{_FONT};'
-        'font-size:15px;line-height:1.7;color:#1f2328">\n'
-        + "\n".join(rows)
-        + "\n</table>\n</td></tr></table>\n</body></html>\n"
+        + table
+        + "\n</td></tr></table>\n</body></html>\n"
     )

@@ -1,0 +1,107 @@
+"""Reads for browsing the archive (the web UI): totals, recent changes, monthly counts per region,
+a document's postings.
+
+Read-only. ``by`` chooses the region grouping: ``province`` (the generated province column) or
+``bureau``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import sqlite_utils
+
+GroupBy = Literal["province", "bureau"]
+CHANGE_KINDS = ("edited", "metadata_changed", "validity_changed", "withdrawn", "reappeared")
+
+
+@dataclass(frozen=True)
+class MonthlyCount:
+    month: str  # YYYY-MM
+    region: str
+    count: int
+
+
+def archive_totals(db: sqlite_utils.Database) -> dict[str, int]:
+    """Documents (active / withdrawn), versions, events, portals."""
+    totals = dict(db.execute("SELECT status, COUNT(*) FROM documents GROUP BY status").fetchall())
+    return {
+        "documents": sum(totals.values()),
+        "active": totals.get("active", 0),
+        "withdrawn": totals.get("withdrawn", 0),
+        "versions": db.execute("SELECT COUNT(*) FROM versions").fetchone()[0],
+        "events": db.execute("SELECT COUNT(*) FROM events").fetchone()[0],
+        "portals": db.execute("SELECT COUNT(*) FROM portals").fetchone()[0],
+    }
+
+
+def recent_changes(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest document events, newest first, with the document's title and bureau."""
+    cursor = db.execute(
+        "SELECT e.id, e.kind, e.created_at, e.summary, e.url, e.portal_id, d.id AS document_id, d.title,"
+        " d.bureau, d.status FROM events e JOIN documents d ON d.id = e.document_id"
+        " ORDER BY e.id DESC LIMIT ?",
+        [limit],
+    )
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _group_column(by: GroupBy) -> str:
+    if by not in ("province", "bureau"):
+        raise ValueError(f"cannot group by {by!r}: province or bureau")
+    return f"COALESCE(d.{by}, '(unknown)')"
+
+
+def monthly_publications(
+    db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
+) -> list[MonthlyCount]:
+    """Documents per publication month (``published_on``) and region, months >= ``since`` (YYYY-MM)."""
+    sql = (
+        f"SELECT substr(d.published_on, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"
+        " FROM documents d WHERE d.published_on >= ? GROUP BY month, region ORDER BY month, region"
+    )
+    return [MonthlyCount(*row) for row in db.execute(sql, [since])]
+
+
+def monthly_changes(
+    db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
+) -> list[MonthlyCount]:
+    """Change events (edits, metadata/validity changes, withdrawals, reappearances) per month recorded
+    (``events.created_at``, UTC) and region of their document."""
+    kinds = ", ".join("?" * len(CHANGE_KINDS))
+    sql = (
+        f"SELECT substr(e.created_at, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"
+        f" FROM events e JOIN documents d ON d.id = e.document_id WHERE e.kind IN ({kinds})"
+        " AND e.created_at >= ? GROUP BY month, region ORDER BY month, region"
+    )
+    return [MonthlyCount(*row) for row in db.execute(sql, [*CHANGE_KINDS, since])]
+
+
+def filter_choices(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]]:
+    """Values present in the archive for the search page's selects: (value, label) pairs."""
+    provinces = db.execute(
+        "SELECT DISTINCT substr(region_code, 1, 2) || '0000', province FROM documents"
+        " WHERE province IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    bureaus = db.execute(
+        "SELECT DISTINCT bureau FROM documents WHERE bureau IS NOT NULL ORDER BY 1"
+    ).fetchall()
+    kinds = db.execute("SELECT DISTINCT kind FROM documents ORDER BY 1").fetchall()
+    return {
+        "regions": [(code, name) for code, name in provinces],
+        "bureaus": [(b, b) for (b,) in bureaus],
+        "kinds": [(k, k) for (k,) in kinds],
+    }
+
+
+def document_postings(db: sqlite_utils.Database, document_id: int) -> list[dict[str, Any]]:
+    """The URLs a document was seen at, first seen first."""
+    cursor = db.execute(
+        "SELECT url, portal_id, column_name, status, first_seen_at, last_seen_at FROM postings"
+        " WHERE document_id = ? ORDER BY first_seen_at, url",
+        [document_id],
+    )
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor]

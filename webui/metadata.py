@@ -1,0 +1,149 @@
+"""Datasette metadata for the archive: what each table and column means, facets, canned queries and
+who may see what. ``build_metadata(allow_sql=...)`` returns the dict Datasette takes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DATABASE = "archive"  # the name the archive is served under: /archive/documents/{id}
+
+_DOCUMENT_COLUMNS = {
+    "id": "文档编号 Document id (stable; reposts of the same reply are one document)",
+    "identity_key": "身份键 The strongest key the document was identified by",
+    "title": "标题 Title as published",
+    "kind": "类别 suggestion_reply 建议答复 · proposal_reply 提案答复 · policy 政策文件 · interpretation 政策解读"
+    " · report 工作报告 · notice 通知公告",
+    "bureau": "发布机构 Issuing bureau",
+    "region_code": "行政区划代码 GB/T 2260 code of the bureau's region (100000 = national)",
+    "province": "省份 Province-level division of region_code",
+    "index_no": "索引号 Index number of the government-information catalogue",
+    "doc_no": "文号 Document number, canonical form (〔〕 brackets, no padding)",
+    "proposal_no": "建议/提案号 Number of the deputy's suggestion or member's proposal answered",
+    "meeting_text": "会议 The meeting (届次) the suggestion or proposal was made at",
+    "deputies": "代表/委员 Deputies or members who made it (JSON list)",
+    "reply_class": "答复类别 A: solved or adopted · B: being solved / planned · C: kept for reference",
+    "validity": "有效性 As stated by the portal (有效 / 失效 / 废止 …)",
+    "published_on": "发布日期 Publication date",
+    "published_year": "年份 Year of publication",
+    "generated_on": "成文日期 Date the document was written",
+    "status": "状态 active, or withdrawn (gone from every portal after repeated healthy checks)",
+    "latest_version_id": "The current version (versions table)",
+    "first_seen_at": "首次发现 When Yibao Watch first saw it (UTC)",
+    "last_changed_at": "最近变化 When its last version or status change was recorded (UTC)",
+    "withdrawn_at": "撤下时间 When it was found withdrawn (UTC)",
+}
+
+_CANNED = {
+    "search": {
+        "title": "全文检索 Full-text search",
+        "description": 'Ranked search of titles, 文号 and bodies: Chinese terms of any length, "phrases",'
+        " OR, -exclusions. The search page (/-/search) shows the same with snippets and filters.",
+        "sql": "select d.id, d.title, d.bureau, d.kind, d.published_on, d.doc_no, d.reply_class, d.status"
+        " from documents_fts f join documents d on d.id = f.rowid"
+        " where documents_fts match yibao_match(:q) order by f.rank limit 100",
+    },
+    "latest_changes": {
+        "title": "最新变化 Latest changes",
+        "description": "The 200 most recent change events: new, edited, validity changed, withdrawn.",
+        "sql": "select e.created_at, e.kind, e.document_id, d.title, d.bureau, e.summary, e.url"
+        " from events e join documents d on d.id = e.document_id"
+        " order by e.id desc limit 200",
+    },
+    "withdrawn_documents": {
+        "title": "已撤下 Withdrawn documents",
+        "description": "Documents no longer published on any portal, most recently withdrawn first.",
+        "sql": "select id, title, bureau, kind, doc_no, published_on, withdrawn_at from documents"
+        " where status = 'withdrawn' order by withdrawn_at desc limit 500",
+    },
+    "replies_by_deputy": {
+        "title": "按代表/委员 Replies by deputy or member",
+        "description": "Replies to suggestions and proposals made by a deputy or member (a name, or part"
+        " of one), with their 答复类别.",
+        "sql": "select d.id, d.title, d.bureau, d.meeting_text, d.proposal_no, d.reply_class, d.published_on,"
+        " d.deputies from documents d, json_each(d.deputies) p"
+        " where p.value like '%' || :deputy || '%' group by d.id order by d.published_on desc limit 500",
+    },
+    "documents_by_doc_no": {
+        "title": "按文号 Documents by 文号",
+        "description": "Documents whose 文号 contains the text given (e.g. 医保〔2025〕 or 116号).",
+        "sql": "select id, title, bureau, doc_no, kind, validity, published_on, status from documents"
+        " where doc_no like '%' || :doc_no || '%' order by published_on desc limit 500",
+    },
+    "validity_changes": {
+        "title": "有效性变化 Validity changes",
+        "description": "Documents whose validity changed (e.g. 有效 → 失效), latest first.",
+        "sql": "select e.created_at, e.document_id, d.title, d.bureau, d.validity, e.summary"
+        " from events e join documents d on d.id = e.document_id where e.kind = 'validity_changed'"
+        " order by e.id desc limit 500",
+    },
+}
+
+# Tables a visitor never needs and that hold private or bulky internals: refused, not just hidden.
+_PRIVATE = ("outbox", "identity_keys", "fingerprints", "fingerprint_bands", "meta", "_sqlite_migrations")
+
+
+def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
+    """Datasette metadata; ``allow_sql`` lets visitors run their own SQL (off by default)."""
+    tables: dict[str, Any] = {
+        "documents": {
+            "title": "文档 Documents",
+            "description": "One row per logical document (reposts merged), with its latest fields."
+            ' Search box: Chinese terms of any length, "phrases", OR, -term.',
+            "columns": _DOCUMENT_COLUMNS,
+            "facets": ["province", "bureau", "kind", "published_year", "reply_class", "validity", "status"],
+            "sort_desc": "published_on",
+            "label_column": "title",
+            "size": 50,
+        },
+        "versions": {
+            "title": "版本 Versions",
+            "description": "Every real edit of a document is a new version (append-only).",
+            "columns": {
+                "version_no": "Version number within the document, from 1",
+                "comparison_hash": "Hash of the normalized content that decides whether something changed",
+                "record_json": "The structured record of this version (JSON)",
+                "body_text": "正文 Clean body text",
+                "url": "The URL this version was fetched from",
+            },
+            "sort_desc": "id",
+            "label_column": "version_no",
+        },
+        "events": {
+            "title": "变化 Events",
+            "description": "Changes detected: new, edited, metadata_changed, validity_changed, withdrawn,"
+            " reappeared; portal_broken / portal_recovered for operations.",
+            "facets": ["kind", "portal_id"],
+            "sort_desc": "id",
+        },
+        "postings": {
+            "title": "网址 Postings",
+            "description": "Every URL a document was seen at (a repost is a second posting).",
+            "facets": ["portal_id", "status"],
+        },
+        "runs": {
+            "title": "抓取 Crawl runs",
+            "description": "One row per crawl of a portal, with its health.",
+            "facets": ["portal_id", "health"],
+            "sort_desc": "id",
+        },
+        "portals": {"title": "门户 Portals", "description": "The portal registry as last synced."},
+        "documents_fts": {"hidden": True},
+    }
+    for name in _PRIVATE:
+        tables[name] = {"hidden": True, "allow": False}
+    return {
+        "title": "Yibao Watch · 医保局答复与政策存档",
+        "description": "Replies to deputies' suggestions and CPPCC proposals, policy documents and reports"
+        " of China's medical-insurance bureaus, deduplicated and versioned by Yibao Watch.",
+        "about": "Yibao Watch",
+        "allow_sql": bool(allow_sql),
+        "databases": {
+            DATABASE: {
+                "title": "存档 Archive",
+                "description": "The Yibao Watch archive (read-only).",
+                "tables": tables,
+                "queries": _CANNED,
+                "allow_sql": bool(allow_sql),
+            }
+        },
+    }

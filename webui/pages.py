@@ -1,0 +1,201 @@
+"""The web UI's own pages (registered by ``webui.plugin``): home, ranked search, charts, Atom feed.
+
+Every page reads the archive through ``storage`` on Datasette's read-only connections
+(``Database.execute_fn``); templates autoescape, and the only markup built here (snippets, charts,
+diffs) escapes what came from crawled pages before adding its own tags.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from html import escape
+from typing import Any, TypeVar
+
+import sqlite_utils
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+
+from storage.browse import (
+    archive_totals,
+    filter_choices,
+    monthly_changes,
+    monthly_publications,
+    recent_changes,
+)
+from storage.query import DocumentFilter
+from storage.search import QueryError, build_query, search, search_count
+from webui.charts import colors_for, month_range, monthly_chart, series
+from webui.labels import EVENTS_ZH, KINDS_ZH
+from webui.metadata import DATABASE
+
+T = TypeVar("T")
+PAGE_SIZE = 20
+NAV = [
+    ("/", "首页 Home"),
+    ("/-/search", "检索 Search"),
+    (f"/{DATABASE}/documents", "文档 Documents"),
+    (f"/{DATABASE}", "查询 Queries"),
+    ("/-/charts", "统计 Charts"),
+    ("/-/feeds/changes.atom", "订阅 Feed"),
+]
+_MARK = ("\ue000", "\ue001")  # private-use sentinels: escaped text first, then <mark> tags
+_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
+
+
+def with_archive(fn: Callable[[sqlite_utils.Database], T]) -> Callable[[Any], T]:
+    """Adapt ``fn(db)`` to Datasette's ``execute_fn(conn)`` (its read-only sqlite3 connection)."""
+
+    def call(conn: Any) -> T:
+        return fn(sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False))
+
+    return call
+
+
+async def _read(datasette: Any, fn: Callable[[sqlite_utils.Database], T]) -> T:
+    return await datasette.get_database(DATABASE).execute_fn(with_archive(fn))
+
+
+async def _render(
+    datasette: Any, request: Any, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    context = {"yibao_nav": NAV, "kinds_zh": KINDS_ZH, "events_zh": EVENTS_ZH, **context}
+    return Response.html(await datasette.render_template(template, context, request=request), status=status)
+
+
+def highlight(text: str) -> Markup:
+    """A snippet made with the ``_MARK`` sentinels as safe HTML: text escaped, matches in ``<mark>``."""
+    return Markup(escape(text).replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>"))
+
+
+async def home(datasette: Any, request: Any) -> Response:
+    totals, changes = await _read(datasette, lambda db: (archive_totals(db), recent_changes(db, 20)))
+    return await _render(datasette, request, "yibao_home.html", {"totals": totals, "changes": changes})
+
+
+def _filters(args: Any) -> tuple[DocumentFilter, list[str]]:
+    """The search page's filters from the query string, and the problems found in it."""
+    problems = []
+    dates = {}
+    for name in ("since", "until"):
+        value = (args.get(name) or "").strip()
+        if value and not _DATE.fullmatch(value):
+            problems.append(f"{name}: expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+            value = ""
+        dates[name] = value or None
+
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v for v in args.getlist(name) if v)
+
+    return (
+        DocumentFilter(
+            regions=many("region"),
+            kinds=many("kind"),
+            classes=many("class"),
+            statuses=many("status"),
+            since=dates["since"],
+            until=dates["until"],
+        ),
+        problems,
+    )
+
+
+async def search_page(datasette: Any, request: Any) -> Response:
+    args = request.args
+    text = (args.get("q") or "").strip()
+    filters, problems = _filters(args)
+    try:
+        page = max(1, int(args.get("page") or 1))
+    except ValueError:
+        page = 1
+    context: dict[str, Any] = {
+        "q": text,
+        "args": args,
+        "problems": problems,
+        "page": page,
+        "hits": [],
+        "total": None,
+        "page_size": PAGE_SIZE,
+    }
+    status = 200
+    if text and not problems:
+        try:
+            query = build_query(text)
+        except QueryError as exc:
+            context["problems"] = [str(exc)]
+            status = 400
+        else:
+
+            def run(db: sqlite_utils.Database) -> tuple[int, list[Any]]:
+                hits = search(
+                    db, query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, mark=_MARK
+                )
+                return search_count(db, query, filters), hits
+
+            context["total"], hits = await _read(datasette, run)
+            context["hits"] = [(hit, highlight(hit.snippet)) for hit in hits]
+    elif problems:
+        status = 400
+    context["choices"] = await _read(datasette, filter_choices)
+    return await _render(datasette, request, "yibao_search.html", context, status)
+
+
+async def charts_page(datasette: Any, request: Any) -> Response:
+    by = request.args.get("by") or "province"
+    if by not in ("province", "bureau"):
+        return Response.text("by must be province or bureau", status=400)
+    try:
+        months = min(240, max(1, int(request.args.get("months") or 36)))
+    except ValueError:
+        return Response.text("months must be a number", status=400)
+    today = date.today()
+    first = today.year * 12 + today.month - 1 - (months - 1)
+    since = f"{first // 12:04d}-{first % 12 + 1:02d}"
+    published, changed = await _read(
+        datasette,
+        lambda db: (monthly_publications(db, by=by, since=since), monthly_changes(db, by=by, since=since)),
+    )
+    this_month = f"{today.year:04d}-{today.month:02d}"
+    span = month_range(since, this_month)
+    _, regions, _ = series([*published, *changed])
+    colors = colors_for(regions)
+    charts = []
+    for chart_id, title, counts in (
+        ("publications", f"每月发布 Publications per month, by {by}", published),
+        ("changes", f"每月变化 Changes per month (edits, validity, withdrawals), by {by}", changed),
+    ):
+        _, chart_regions, table = series(counts)
+        svg = monthly_chart(counts, title=title, chart_id=chart_id, months=span, colors=colors)
+        charts.append(
+            {
+                "id": chart_id,
+                "title": title,
+                "svg": Markup(svg),
+                "months": span,
+                "regions": chart_regions,
+                "table": table,
+            }
+        )
+    return await _render(
+        datasette,
+        request,
+        "yibao_charts.html",
+        {"charts": charts, "by": by, "months": months, "since": since},
+    )
+
+
+async def changes_feed(datasette: Any, request: Any) -> Response:
+    from alerts.feeds import build_feed
+    from storage.query import list_events_filtered
+
+    portals = tuple(v for v in request.args.getlist("portal") if v)
+    kinds = tuple(v for v in request.args.getlist("kind") if v)
+    base = f"{request.scheme}://{request.host}"
+
+    def build(db: sqlite_utils.Database) -> bytes:
+        events = sorted(list_events_filtered(db, kinds=kinds, portals=portals, limit=200), key=lambda e: e.id)
+        return build_feed(db, events=events, link=f"{base}/")
+
+    xml = await _read(datasette, build)
+    return Response(xml.decode("utf-8"), content_type="application/atom+xml; charset=utf-8")

@@ -1,0 +1,115 @@
+"""Datasette hooks that make the archive browsable as this domain needs.
+
+- ``yibao_match(q)`` / ``yibao_snippet(text, q)`` SQL functions: a user query compiled for our CJK
+  bigram index (Datasette's own ``escape_fts`` cannot search it), usable by canned queries.
+- The documents table's search box (``?_search=``) goes through the same compiler, so search combines
+  with facets and column filters.
+- The document page (``/archive/documents/{id}``, where alerts link to) shows the structured record,
+  its URLs and every version with the diff to its predecessor.
+- Pages of our own: ``/`` (home), ``/-/search``, ``/-/charts``, ``/-/feeds/changes.atom``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasette import hookimpl
+from datasette.filters import FilterArguments
+from markupsafe import Markup
+
+from storage.search import QueryError, build_query, snippet
+from webui import pages
+from webui.document_view import document_context
+from webui.metadata import DATABASE
+
+
+def yibao_match(user_query: str | None) -> str:
+    """The FTS5 expression for a user query; a query that matches nothing for an empty one."""
+    try:
+        query = build_query(user_query or "")
+    except QueryError as exc:
+        raise ValueError(str(exc)) from exc
+    return query.match or '"\U000f0000"'  # a token no text contains
+
+
+def yibao_snippet(text: str | None, user_query: str | None) -> str:
+    query = build_query(user_query or "")
+    return snippet(text or "", query.terms, mark=("【", "】"))
+
+
+@hookimpl
+def prepare_connection(conn: Any) -> None:
+    conn.create_function("yibao_match", 1, yibao_match, deterministic=True)
+    conn.create_function("yibao_snippet", 2, yibao_snippet, deterministic=True)
+
+
+@hookimpl(trylast=True)  # after Datasette's own search filter, so our extra_context wins
+def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> FilterArguments | None:
+    if database != DATABASE or table != "documents":
+        return None
+    text = (request.args.get("_search") or "").strip()
+    context: dict[str, Any] = {"supports_search": True, "search": text}
+    if not text:
+        return FilterArguments([], extra_context=context)
+    return FilterArguments(
+        ["id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH yibao_match(:yibao_search))"],
+        params={"yibao_search": text},
+        human_descriptions=[f'search matches "{text}"'],
+        extra_context=context,
+    )
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str | None, table: str | None, view_name: str, request: Any, datasette: Any
+) -> Any:
+    async def inner() -> dict[str, Any]:
+        extra: dict[str, Any] = {
+            "yibao_nav": pages.NAV,
+            "kinds_zh": pages.KINDS_ZH,
+            "events_zh": pages.EVENTS_ZH,
+        }
+        if view_name == "row" and database == DATABASE and table == "documents" and request is not None:
+            try:
+                doc_id = int(request.url_vars["pks"])
+            except (KeyError, ValueError):
+                return extra
+            db = datasette.get_database(DATABASE)
+            extra["yibao_doc"] = await db.execute_fn(
+                pages.with_archive(lambda a: document_context(a, doc_id))
+            )
+        return extra
+
+    return inner
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str | None) -> Any:
+    if database == DATABASE and table == "documents" and column == "deputies" and isinstance(value, str):
+        try:
+            names = json.loads(value)
+        except ValueError:
+            return None
+        return Markup.escape("、".join(map(str, names))) if isinstance(names, list) else None
+    return None
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [
+        (r"^/$", pages.home),
+        (r"^/-/search$", pages.search_page),
+        (r"^/-/charts$", pages.charts_page),
+        (r"^/-/feeds/changes\.atom$", pages.changes_feed),
+    ]
+
+
+@hookimpl
+def extra_css_urls() -> list[str]:
+    return ["/yibao-static/yibao.css"]
+
+
+@hookimpl
+def menu_links() -> list[dict[str, str]]:
+    return [{"href": href, "label": label} for href, label in pages.NAV]
