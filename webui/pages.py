@@ -25,7 +25,7 @@ from storage.browse import (
     recent_changes,
 )
 from storage.query import DocumentFilter
-from storage.search import QueryError, build_query, search, search_count
+from storage.search import QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
 from webui.metadata import DATABASE
@@ -67,6 +67,11 @@ async def _render(
 def highlight(text: str) -> Markup:
     """A snippet made with the ``_MARK`` sentinels as safe HTML: text escaped, matches in ``<mark>``."""
     return Markup(escape(text).replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>"))
+
+
+def _marked_title(title: str, terms: list[str]) -> Markup:
+    """The whole title with the query's terms marked (a title-only match shows why it was found)."""
+    return highlight(snippet(title, terms, width=4 * len(title) + 4, mark=_MARK))
 
 
 async def home(datasette: Any, request: Any) -> Response:
@@ -134,7 +139,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
                 return search_count(db, query, filters), hits
 
             context["total"], hits = await _read(datasette, run)
-            context["hits"] = [(hit, highlight(hit.snippet)) for hit in hits]
+            context["hits"] = [(hit, _marked_title(hit.title, query.terms), highlight(hit.snippet)) for hit in hits]
     elif problems:
         status = 400
     context["choices"] = await _read(datasette, filter_choices)
