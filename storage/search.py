@@ -34,6 +34,7 @@ import sqlite_utils
 
 from crawler.identity import fold_width
 from storage.db import write_transaction
+from storage.query import DocumentFilter
 
 TOKENIZER_VERSION = "cjk-bigram-1"
 FTS_CREATE_SQL = (
@@ -307,11 +308,29 @@ class SearchHit:
     published_on: str | None
     score: float  # bm25 rank: lower is better
     snippet: str
+    bureau: str | None = None
+    region_code: str | None = None
 
 
+_HIT_COLUMNS = (
+    "d.id, d.title, d.doc_no, v.body_text, d.kind, d.status, d.published_on, f.rank, d.bureau, d.region_code"
+)
 _SEARCH_SQL = (  # rank and cut in the index first: only the page of hits is joined to its body text
-    "SELECT d.id, d.title, d.doc_no, v.body_text, d.kind, d.status, d.published_on, f.rank"
+    f"SELECT {_HIT_COLUMNS}"
     " FROM (SELECT rowid, rank FROM documents_fts WHERE documents_fts MATCH ? ORDER BY rank LIMIT ? OFFSET ?) f"
+    " JOIN documents d ON d.id = f.rowid JOIN versions v ON v.id = d.latest_version_id ORDER BY f.rank"
+)
+# With filters the index still drives (CROSS JOIN keeps documents_fts the outer loop): each match is
+# checked against its documents row, and only the filtered hits are ranked and cut.
+_FILTERED_FROM = (
+    "FROM documents_fts CROSS JOIN documents d ON d.id = documents_fts.rowid"
+    " WHERE documents_fts MATCH ? AND ({where})"
+)
+_FILTERED_SEARCH_SQL = (
+    f"SELECT {_HIT_COLUMNS}"
+    " FROM (SELECT documents_fts.rowid AS rowid, documents_fts.rank AS rank "
+    + _FILTERED_FROM
+    + " ORDER BY rank LIMIT ? OFFSET ?) f"
     " JOIN documents d ON d.id = f.rowid JOIN versions v ON v.id = d.latest_version_id ORDER BY f.rank"
 )
 
@@ -320,22 +339,55 @@ def search(
     db: sqlite_utils.Database,
     user_query: str | Query,
     *,
+    filters: DocumentFilter | None = None,
     limit: int = 20,
     offset: int = 0,
     mark: tuple[str, str] = ("<b>", "</b>"),
 ) -> list[SearchHit]:
-    """Documents matching the query, best bm25 first (title weighs most), with a highlighted snippet."""
+    """Documents matching the query, best bm25 first (title weighs most), with a highlighted snippet.
+
+    ``filters`` (``storage.query.DocumentFilter``) are applied before ranking and paging, so ``limit``
+    and ``offset`` count filtered hits; bm25 statistics stay those of the whole archive.
+    """
     query = build_query(user_query) if isinstance(user_query, str) else user_query
     if query.match is None:
         return []
+    if filters is None or filters.empty:
+        rows = db.execute(_SEARCH_SQL, [query.match, limit, offset])
+    else:
+        where, params = filters.where("d")
+        rows = db.execute(_FILTERED_SEARCH_SQL.format(where=where), [query.match, *params, limit, offset])
     return [
         SearchHit(
-            doc_id, title, doc_no, kind, status, published_on, score, snippet(body, query.terms, mark=mark)
+            doc_id,
+            title,
+            doc_no,
+            kind,
+            status,
+            published_on,
+            score,
+            snippet(body, query.terms, mark=mark),
+            bureau,
+            region_code,
         )
-        for doc_id, title, doc_no, body, kind, status, published_on, score in db.execute(
-            _SEARCH_SQL, [query.match, limit, offset]
-        )
+        for doc_id, title, doc_no, body, kind, status, published_on, score, bureau, region_code in rows
     ]
+
+
+def search_count(
+    db: sqlite_utils.Database, user_query: str | Query, filters: DocumentFilter | None = None
+) -> int:
+    """How many documents match the query (and ``filters``): the total behind ``search``'s pages."""
+    query = build_query(user_query) if isinstance(user_query, str) else user_query
+    if query.match is None:
+        return 0
+    if filters is None or filters.empty:
+        sql, params = "SELECT COUNT(*) FROM documents_fts WHERE documents_fts MATCH ?", []
+    else:
+        where, params = filters.where("d")
+        sql = "SELECT COUNT(*) " + _FILTERED_FROM.format(where=where)
+    (count,) = db.execute(sql, [query.match, *params]).fetchone()
+    return int(count)
 
 
 def search_ids(db: sqlite_utils.Database, user_query: str | Query) -> set[int]:

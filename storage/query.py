@@ -1,0 +1,382 @@
+"""Querying the archive: document filters, streamed document export, events, one document in full.
+
+Used by ``yibao search / show / events / export`` (``crawler/query_cli.py``) and the web UI.
+
+``DocumentFilter`` is a set of facets, each a tuple of accepted values (an empty tuple means "any");
+a document matches when it passes every facet that is set. ``where()`` turns it into one SQL boolean
+expression over the ``documents`` table, so the same filter runs inside the ranked full-text query
+(``storage.search.search``), in ``count_documents`` and in ``iter_documents``.
+
+Dates: ``since``/``until`` compare with ``documents.published_on`` (ISO dates), both inclusive; a year
+(``2025``) or a month (``2025-03``) is widened to its first day for ``since`` and its last day for
+``until``. A document without ``published_on`` never passes a date bound.
+
+Read-only: nothing here opens a write transaction.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from crawler.records import KINDS
+from storage.db import to_utc_iso
+from storage.events import _COLUMNS as _EVENT_COLUMNS
+from storage.events import Event, _event
+from storage.versions import get_version
+
+if TYPE_CHECKING:
+    from storage.search import Query
+
+__all__ = [
+    "EXPORT_FIELDS",
+    "STATUSES",
+    "DocumentFilter",
+    "FilterError",
+    "count_documents",
+    "document_titles",
+    "iter_documents",
+    "list_events_filtered",
+    "normalise_date",
+    "region_pattern",
+    "show_document",
+]
+
+STATUSES = ("active", "withdrawn")
+REPLY_CLASSES = {"A": "A", "B": "B", "C": "C", "D": "D", "甲": "A", "乙": "B", "丙": "C", "丁": "D"}
+EXPORT_FIELDS = (
+    "id", "title", "kind", "bureau", "region_code", "doc_no", "index_no", "proposal_no", "meeting",
+    "deputies", "reply_class", "adoption", "validity", "status", "published_on", "generated_on",
+    "first_seen_at", "last_changed_at", "withdrawn_at", "versions", "urls", "body_text",
+)  # fmt: skip
+
+_DATE = re.compile(r"([0-9]{4})(?:[-/.]([0-9]{1,2})(?:[-/.]([0-9]{1,2}))?)?")
+_REGION = re.compile(r"[0-9]{6}")
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used (a malformed date or region code, an unknown kind...)."""
+
+
+def normalise_date(value: str, *, end: bool = False) -> str:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (``/`` or ``.`` also accepted) as an ISO date: the first
+    day of the year/month, or with ``end=True`` the last one."""
+    m = _DATE.fullmatch(value.strip())
+    if m is None:
+        raise FilterError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    year = int(m[1])
+    month = int(m[2]) if m[2] else (12 if end else 1)
+    try:
+        last = calendar.monthrange(year, month)[1]
+        day = int(m[3]) if m[3] else (last if end else 1)
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise FilterError(f"not a date: {value!r}") from None
+
+
+def region_pattern(code: str) -> str:
+    """The GLOB pattern of the region codes under ``code``: 350000 (a province) -> ``35????``, 350200 (a
+    city) -> ``3502??``, 350203 -> itself. Same rule as the watchers' ``regions`` filter."""
+    if not _REGION.fullmatch(code):
+        raise FilterError(f"not a six-digit region code: {code!r}")
+    prefix = code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix + "?" * (6 - len(prefix))
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(dict.fromkeys(str(v) for v in value))
+
+
+@dataclass(frozen=True)
+class DocumentFilter:
+    """Facets of a document query; see the module docstring. Values are validated and normalised on
+    construction (lists become tuples, 甲/a become A, dates become ISO dates); bad ones raise
+    ``FilterError``."""
+
+    portals: tuple[str, ...] = ()  # posted on one of these portals (any posting, gone ones included)
+    regions: tuple[str, ...] = ()  # GB/T 2260 codes, a province or city code covering what lies under it
+    kinds: tuple[str, ...] = ()  # documents.kind (crawler.records.KINDS)
+    classes: tuple[str, ...] = ()  # reply_class A/B/C/D (答复类别)
+    statuses: tuple[str, ...] = ()  # active / withdrawn
+    validity: tuple[str, ...] = ()  # 有效 / 失效 / ... as stored
+    since: str | None = None  # published_on >= (inclusive)
+    until: str | None = None  # published_on <= (inclusive)
+
+    def __post_init__(self) -> None:
+        for name in ("portals", "regions", "kinds", "classes", "statuses", "validity"):
+            object.__setattr__(self, name, _tuple(getattr(self, name)))
+        for code in self.regions:
+            region_pattern(code)
+        unknown = [k for k in self.kinds if k not in KINDS]
+        if unknown:
+            raise FilterError(f"unknown kind {unknown[0]!r}; known: {', '.join(KINDS)}")
+        classes = []
+        for value in self.classes:
+            if value.upper() not in REPLY_CLASSES:
+                raise FilterError(f"unknown reply class {value!r}; known: A, B, C, D (甲, 乙, 丙, 丁)")
+            classes.append(REPLY_CLASSES[value.upper()])
+        object.__setattr__(self, "classes", tuple(dict.fromkeys(classes)))
+        bad = [s for s in self.statuses if s not in STATUSES]
+        if bad:
+            raise FilterError(f"unknown status {bad[0]!r}; known: {', '.join(STATUSES)}")
+        if self.since is not None:
+            object.__setattr__(self, "since", normalise_date(self.since))
+        if self.until is not None:
+            object.__setattr__(self, "until", normalise_date(self.until, end=True))
+
+    @property
+    def empty(self) -> bool:
+        """True when the filter lets every document through."""
+        return not any(getattr(self, f.name) for f in fields(self))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The facets that are set (JSON-safe)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if v}
+
+    def where(self, alias: str = "d") -> tuple[str, list[Any]]:
+        """An SQL boolean expression over ``documents AS alias`` (``"1"`` when empty) and its params."""
+        if not _ALIAS.fullmatch(alias):
+            raise ValueError(f"not an SQL alias: {alias!r}")
+        clauses: list[str] = []
+        params: list[Any] = []
+
+        def any_of(column: str, values: Sequence[str]) -> None:
+            if values:
+                clauses.append(f"{alias}.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+
+        if self.portals:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM postings p WHERE p.document_id = {alias}.id"
+                f" AND p.portal_id IN ({', '.join('?' * len(self.portals))}))"
+            )
+            params.extend(self.portals)
+        if self.regions:
+            clauses.append("(" + " OR ".join(f"{alias}.region_code GLOB ?" for _ in self.regions) + ")")
+            params.extend(region_pattern(code) for code in self.regions)
+        any_of("kind", self.kinds)
+        any_of("reply_class", self.classes)
+        any_of("status", self.statuses)
+        any_of("validity", self.validity)
+        if self.since is not None:
+            clauses.append(f"{alias}.published_on >= ?")
+            params.append(self.since)
+        if self.until is not None:
+            clauses.append(f"{alias}.published_on <= ?")
+            params.append(self.until)
+        return (" AND ".join(clauses) if clauses else "1"), params
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+_EXPORT_SQL = (
+    "SELECT d.id, d.title, d.kind, d.bureau, d.region_code, d.doc_no, d.index_no, d.proposal_no,"
+    " d.meeting_text, d.deputies, d.reply_class, json_extract(v.record_json, '$.adoption'), d.validity,"
+    " d.status, d.published_on, d.generated_on, d.first_seen_at, d.last_changed_at, d.withdrawn_at,"
+    " v.version_no, v.body_text"
+    " FROM documents d LEFT JOIN versions v ON v.id = d.latest_version_id"
+)
+
+
+def _ids(db: sqlite_utils.Database, query: str | Query | None) -> list[int] | None:
+    if query is None:
+        return None
+    from storage.search import search_ids
+
+    return sorted(search_ids(db, query))
+
+
+def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def iter_documents(
+    db: sqlite_utils.Database,
+    filters: DocumentFilter | None = None,
+    *,
+    batch: int = 1000,
+    query: str | Query | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every matching document as a flat export dict (``EXPORT_FIELDS``), in id order.
+
+    Streamed ``batch`` documents at a time (keyset pagination on ``id``, one query for the documents and
+    one for their postings per batch), so an archive of any size is never held in memory. ``query``
+    (search syntax) restricts the export to the documents it matches. Not a snapshot: a crawl writing
+    meanwhile may change documents not yet read.
+    """
+    where, params = (filters or DocumentFilter()).where("d")
+    ids = _ids(db, query)
+    if ids is not None:
+        sql = f"{_EXPORT_SQL} WHERE d.id IN (SELECT value FROM json_each(?)) AND ({where}) ORDER BY d.id"
+        for chunk in _chunks(ids, batch):
+            rows = db.execute(sql, [json.dumps(list(chunk)), *params]).fetchall()
+            yield from _export_rows(db, rows)
+        return
+    sql = f"{_EXPORT_SQL} WHERE d.id > ? AND ({where}) ORDER BY d.id LIMIT ?"
+    last = 0
+    while True:
+        rows = db.execute(sql, [last, *params, batch]).fetchall()
+        if not rows:
+            return
+        yield from _export_rows(db, rows)
+        if len(rows) < batch:
+            return
+        last = rows[-1][0]
+
+
+def _export_rows(db: sqlite_utils.Database, rows: list[Any]) -> list[dict[str, Any]]:
+    urls: dict[int, list[str]] = {}
+    for document_id, url in db.execute(
+        "SELECT document_id, url FROM postings WHERE document_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY document_id, first_seen_at, rowid",
+        [json.dumps([row[0] for row in rows])],
+    ):
+        urls.setdefault(document_id, []).append(url)
+    out = []
+    for row in rows:
+        item = dict(zip(EXPORT_FIELDS[:-2], row[:-1], strict=True))
+        item["deputies"] = json.loads(item["deputies"] or "[]")
+        item["adoption"] = json.loads(item["adoption"]) if item["adoption"] else []
+        item["versions"] = item["versions"] or 0  # version numbers run 1..n: the latest one is the count
+        item["urls"] = urls.get(item["id"], [])
+        item["body_text"] = row[-1] or ""
+        out.append(item)
+    return out
+
+
+def count_documents(
+    db: sqlite_utils.Database, filters: DocumentFilter | None = None, *, query: str | Query | None = None
+) -> int:
+    """How many documents ``iter_documents(db, filters, query=query)`` yields."""
+    where, params = (filters or DocumentFilter()).where("d")
+    ids = _ids(db, query)
+    if ids is None:
+        (count,) = db.execute(f"SELECT COUNT(*) FROM documents d WHERE {where}", params).fetchone()
+        return int(count)
+    sql = f"SELECT COUNT(*) FROM documents d WHERE d.id IN (SELECT value FROM json_each(?)) AND ({where})"
+    return sum(
+        db.execute(sql, [json.dumps(list(chunk)), *params]).fetchone()[0] for chunk in _chunks(ids, 10_000)
+    )
+
+
+def document_titles(db: sqlite_utils.Database, ids: Iterable[int | None]) -> dict[int, str]:
+    """Titles of the given documents (ids without a document are left out)."""
+    wanted = sorted({i for i in ids if i is not None})
+    rows = db.execute(
+        "SELECT id, title FROM documents WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(wanted)]
+    )
+    return dict(rows)
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+def list_events_filtered(
+    db: sqlite_utils.Database,
+    *,
+    since: datetime | str | None = None,
+    kinds: Sequence[str] = (),
+    portals: Sequence[str] = (),
+    limit: int | None = None,
+) -> list[Event]:
+    """Events newest first: ``created_at >= since`` (an aware datetime, a ``*_at`` string or a date as
+    ``YYYY[-MM[-DD]]``, UTC), of one of ``kinds``, on one of ``portals``; at most ``limit``."""
+    where: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        if isinstance(since, str) and "T" not in since:
+            since = normalise_date(since)
+        where.append("created_at >= ?")
+        params.append(to_utc_iso(since))
+    for column, values in (("kind", _tuple(kinds)), ("portal_id", _tuple(portals))):
+        if values:
+            where.append(f"{column} IN ({', '.join('?' * len(values))})")
+            params.extend(values)
+    sql = f"SELECT {_EVENT_COLUMNS} FROM events"
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return [_event(row) for row in db.execute(sql, params)]
+
+
+# --- one document --------------------------------------------------------------------------------
+
+
+def show_document(db: sqlite_utils.Database, document_id: int) -> dict[str, Any] | None:
+    """Everything about one document, JSON-safe, or None if there is no such document:
+
+    - ``document``: the ``documents`` row (``deputies`` as a list);
+    - ``record``: the latest version's record dict (``storage.versions``; ``body_text`` included);
+    - ``postings``: url, portal_id, column, status, first_seen_at, last_seen_at (first seen first, then in the order they were found);
+    - ``versions``: no, created_at, url, event_kind, changed_fields and summary of the event that made
+      the version (oldest first);
+    - ``events``: every event of the document (oldest first).
+    """
+    cursor = db.execute("SELECT * FROM documents WHERE id = ?", [document_id])
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    document = {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+    document["deputies"] = json.loads(document["deputies"] or "[]")
+    latest = get_version(db, document["latest_version_id"]) if document["latest_version_id"] else None
+    postings = [
+        dict(zip(("url", "portal_id", "column", "status", "first_seen_at", "last_seen_at"), r, strict=True))
+        for r in db.execute(
+            "SELECT url, portal_id, column_name, status, first_seen_at, last_seen_at FROM postings"
+            " WHERE document_id = ? ORDER BY first_seen_at, rowid",
+            [document_id],
+        )
+    ]
+    events = [
+        _event(r)
+        for r in db.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE document_id = ? ORDER BY id", [document_id]
+        )
+    ]
+    # the event that made a version: 'new', or one with a previous version (withdrawn / reappeared
+    # events without a content change point at the latest version too)
+    made = {}
+    for event in events:
+        if event.version_id is not None and (event.kind == "new" or event.prev_version_id is not None):
+            made.setdefault(event.version_id, event)
+    versions = []
+    for vid, no, created_at, url in db.execute(
+        "SELECT id, version_no, created_at, url FROM versions WHERE document_id = ? ORDER BY version_no",
+        [document_id],
+    ):
+        event = made.get(vid)
+        versions.append(
+            {
+                "id": vid,
+                "no": no,
+                "created_at": created_at,
+                "url": url,
+                "event_kind": event.kind if event else None,
+                "changed_fields": list(event.changed_fields) if event else [],
+                "summary": event.summary if event else "",
+            }
+        )
+    return {
+        "id": document_id,
+        "document": document,
+        "record": latest,
+        "postings": postings,
+        "versions": versions,
+        "events": [{**asdict(e), "changed_fields": list(e.changed_fields)} for e in events],
+    }
