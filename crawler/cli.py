@@ -175,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     from alerts.cli import register as register_alerts
 
     from .diff_cli import register as register_diff
+    from .query_cli import register as register_query
 
     register_diff(sub)
+    register_query(sub)
     register_alerts(sub)
     p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
     p.add_argument("--docs", type=int, default=200)
