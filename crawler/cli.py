@@ -173,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write to this file (default: stdout)")
     p.set_defaults(func=cmd_feed)
     from alerts.cli import register as register_alerts
+    from webui.cli import register as register_serve
 
     from .diff_cli import register as register_diff
     from .query_cli import register as register_query
@@ -180,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_diff(sub)
     register_query(sub)
     register_alerts(sub)
+    register_serve(sub)
     p = sub.add_parser("demo", help="the whole loop on the replica portals, printed (make demo)")
     p.add_argument("--docs", type=int, default=200)
     p.add_argument("--keep", metavar="DIR", help="keep the archive and config in DIR")

@@ -156,6 +156,8 @@ def run(docs: int = 200, keep: str | None = None) -> int:
                 signature = "signature ok" if delivery["valid"] else "BAD SIGNATURE"
                 print(f"  webhook {delivery['event'] or '':16s} {signature}: {title[:60]}")
             print(f"\nArchive: {directory / 'archive.db'}" + ("" if keep else " (temporary; --keep DIR keeps it)"))
+            if keep:
+                print(f"Browse it: yibao serve --db {directory / 'archive.db'}  (http://127.0.0.1:8001/)")
     finally:
         mail.close()
         hook.close()

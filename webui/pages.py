@@ -7,7 +7,6 @@ diffs) escapes what came from crawled pages before adding its own tags.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date
 from html import escape
@@ -24,7 +23,7 @@ from storage.browse import (
     monthly_publications,
     recent_changes,
 )
-from storage.query import DocumentFilter
+from storage.query import DocumentFilter, FilterError
 from storage.search import QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
@@ -41,7 +40,6 @@ NAV = [
     ("/-/feeds/changes.atom", "订阅 Feed"),
 ]
 _MARK = ("\ue000", "\ue001")  # private-use sentinels: escaped text first, then <mark> tags
-_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
 def with_archive(fn: Callable[[sqlite_utils.Database], T]) -> Callable[[Any], T]:
@@ -80,30 +78,21 @@ async def home(datasette: Any, request: Any) -> Response:
 
 
 def _filters(args: Any) -> tuple[DocumentFilter, list[str]]:
-    """The search page's filters from the query string, and the problems found in it."""
-    problems = []
-    dates = {}
-    for name in ("since", "until"):
-        value = (args.get(name) or "").strip()
-        if value and not _DATE.fullmatch(value):
-            problems.append(f"{name}: expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-            value = ""
-        dates[name] = value or None
-
-    def many(name: str) -> tuple[str, ...]:
-        return tuple(v for v in args.getlist(name) if v)
-
-    return (
-        DocumentFilter(
-            regions=many("region"),
-            kinds=many("kind"),
-            classes=many("class"),
-            statuses=many("status"),
-            since=dates["since"],
-            until=dates["until"],
-        ),
-        problems,
-    )
+    """The search page's filters from the query string, and the problems found in it (a bad value is
+    reported and left out, never an error page)."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for name, field in (("region", "regions"), ("kind", "kinds"), ("class", "classes"), ("status", "statuses"),
+                        ("since", "since"), ("until", "until")):
+        raw = [v.strip() for v in args.getlist(name) if v.strip()]
+        value = (raw[0] if raw else None) if name in ("since", "until") else tuple(raw)
+        try:
+            DocumentFilter(**{field: value})
+        except FilterError as exc:
+            problems.append(f"{name}: {exc}")
+        else:
+            values[field] = value
+    return DocumentFilter(**values), problems
 
 
 async def search_page(datasette: Any, request: Any) -> Response:

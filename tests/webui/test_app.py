@@ -89,7 +89,10 @@ def test_search_filters_match_the_archive(ds, archive):
 
 @pytest.mark.parametrize(("url", "message"), [
     ("/-/search?q=-医保", "needs at least one term"),
-    ("/-/search?q=医保&since=last+week", "expected YYYY"),
+    ("/-/search?q=医保&since=last+week", "not a date"),
+    ("/-/search?q=医保&since=2025-13", "not a date"),
+    ("/-/search?q=医保&region=abc", "region"),
+    ("/-/search?q=医保&kind=memo", "kind"),
 ])
 def test_bad_search_input_is_a_clear_400(ds, url, message):
     page = get(ds, url)
