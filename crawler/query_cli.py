@@ -80,6 +80,8 @@ class UsageError(Exception):
 
 def register(subparsers: Any) -> None:
     """Add ``search``, ``show``, ``events`` and ``export`` to an ``argparse`` subparsers object."""
+    from storage.search import RANK_WINDOW
+
     p = subparsers.add_parser("search", help="full-text search of the archive, ranked, with filters")
     p.add_argument(
         "query", metavar="QUERY", nargs="+", help='terms (joined by spaces), "phrases", OR, -term, NOT, ( )'
@@ -89,6 +91,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit", type=_positive, default=20, help="results per page (default 20)")
     p.add_argument("--offset", type=_non_negative, default=0, help="skip this many results")
     p.add_argument("--json", action="store_true", help="print {query, total, results} as JSON")
+    p.add_argument("--exhaustive", action="store_true",
+                   help=f"rank every match (by default, beyond {RANK_WINDOW:,} matches only the most recently "
+                   "archived are ranked: bm25 over every match of a common term is slow on a large archive)")
     _color(p)
     p.set_defaults(func=_guarded(cmd_search))
 
@@ -321,7 +326,7 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 def cmd_search(args: argparse.Namespace) -> int:
     """Ranked results: a first line ``N results``, then per hit its title, metadata line and snippet."""
     from storage import build_query, search, search_count
-    from storage.search import snippet
+    from storage.search import RANK_WINDOW, snippet
 
     ctx = _Context(args)
     text = " ".join(args.query)
@@ -331,19 +336,25 @@ def cmd_search(args: argparse.Namespace) -> int:
         total = search_count(db, query, filters)
         color = _use_color(args) and not args.json
         mark = _TTY_MARK if color else PLAIN_MARK
-        hits = search(db, query, filters=filters, limit=args.limit, offset=args.offset, mark=mark)
+        hits = search(db, query, filters=filters, limit=args.limit, offset=args.offset, mark=mark,
+                      exhaustive=args.exhaustive)
+    windowed = total > RANK_WINDOW and not args.exhaustive
     if args.json:
         results = [
             {"rank": args.offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)
         ]
         payload = {"query": text, "total": total, "limit": args.limit, "offset": args.offset,
-                   "filters": filters.to_dict(), "mark": list(PLAIN_MARK), "results": results}  # fmt: skip
+                   "filters": filters.to_dict(), "mark": list(PLAIN_MARK),
+                   "ranked_among_newest": RANK_WINDOW if windowed else None, "results": results}  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     kinds, _ = _labels()
     out = _Out(color)
     shown = f" (showing {args.offset + 1}–{args.offset + len(hits)})" if hits and len(hits) < total else ""
     out.line((f"{total} result{'' if total == 1 else 's'}{shown}", "bold"))
+    if windowed:
+        out.line((f"ranked among the {RANK_WINDOW:,} most recently archived matches (--exhaustive ranks all)",
+                  "dim"))
     for i, hit in enumerate(hits, args.offset + 1):
         title = snippet(_plain(hit.title), query.terms, width=len(hit.title) * 4 + 4, mark=mark)
         meta = [hit.published_on or "----------", _plain(hit.bureau or "-"), kinds.get(hit.kind, hit.kind)]

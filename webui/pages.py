@@ -24,7 +24,7 @@ from storage.browse import (
     recent_changes,
 )
 from storage.query import DocumentFilter, FilterError
-from storage.search import QueryError, build_query, search, search_count, snippet
+from storage.search import RANK_WINDOW, QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
 from webui.metadata import DATABASE
@@ -104,6 +104,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
     except ValueError:
         page = 1
     context: dict[str, Any] = {
+        "window": RANK_WINDOW,
         "q": text,
         "args": args,
         "problems": problems,
@@ -125,7 +126,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
                 hits = search(
                     db, query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, mark=_MARK
                 )
-                return search_count(db, query, filters), hits
+                return search_count(db, query, filters, cap=RANK_WINDOW), hits
 
             context["total"], hits = await _read(datasette, run)
             context["hits"] = [(hit, _marked_title(hit.title, query.terms), highlight(hit.snippet)) for hit in hits]

@@ -1,0 +1,66 @@
+"""The rank window: with more matches than ``RANK_WINDOW``, search ranks the most recently archived
+ones (highest ids); ``exhaustive=True`` ranks all; ``search_count(cap=)`` stops counting at the cap."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from storage.query import DocumentFilter
+from storage.search import search, search_count
+
+TERM = "医保"
+
+
+@pytest.fixture
+def window(monkeypatch):
+    monkeypatch.setattr(importlib.import_module("storage.search"), "RANK_WINDOW", 25)
+    return 25
+
+
+def ranked(archive, ids):
+    """``ids`` ordered as exhaustive bm25 orders them."""
+    order = [h.document_id for h in search(archive.db, TERM, limit=10_000, exhaustive=True)]
+    return [i for i in order if i in ids]
+
+
+def test_many_matches_rank_the_newest_window(archive, window):
+    matches = sorted(archive.truth(TERM))
+    assert len(matches) > 3 * window  # the window has something to leave out
+    newest = set(matches[-window:])
+    hits = [h.document_id for h in search(archive.db, TERM, limit=100)]
+    assert hits == ranked(archive, newest)  # exactly the newest window, in bm25 order
+    assert [h.document_id for h in search(archive.db, TERM, limit=5, offset=5)] == hits[5:10]
+
+
+def test_exhaustive_ranks_every_match(archive, window):
+    hits = search(archive.db, TERM, limit=10_000, exhaustive=True)
+    assert {h.document_id for h in hits} == archive.truth(TERM)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores)
+
+
+def test_the_window_applies_after_filters(archive, window):
+    filters = DocumentFilter(kinds=("suggestion_reply", "proposal_reply"))
+    matches = sorted(i for i in archive.truth(TERM) if archive.docs[i]["kind"] in filters.kinds)
+    assert len(matches) > window
+    hits = [h.document_id for h in search(archive.db, TERM, filters=filters, limit=100)]
+    assert hits == ranked(archive, set(matches[-window:]))
+
+
+def test_fewer_matches_than_the_window_rank_them_all(archive, monkeypatch):
+    monkeypatch.setattr(importlib.import_module("storage.search"), "RANK_WINDOW", 60)
+    term = "基准等级系数"
+    matches = archive.truth(term)
+    assert 0 < len(matches) < 60
+    assert {h.document_id for h in search(archive.db, term, limit=100)} == matches
+
+
+def test_count_with_a_cap(archive):
+    total = len(archive.truth(TERM))
+    assert search_count(archive.db, TERM) == total
+    assert search_count(archive.db, TERM, cap=10) == 10
+    assert search_count(archive.db, TERM, cap=total + 5) == total
+    filters = DocumentFilter(regions=("350000",))
+    assert search_count(archive.db, TERM, filters, cap=3) == min(3, search_count(archive.db, TERM, filters))
