@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: all install test lint fmt demo replicas bench clean system-deps
+.PHONY: all install test lint fmt demo replicas serve bench clean system-deps
 
 all: test
 
@@ -40,6 +40,9 @@ demo: $(STAMP)
 
 replicas: $(STAMP)
 	$(BIN)/python -m replicas serve
+
+serve: $(STAMP)
+	$(BIN)/yibao serve
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

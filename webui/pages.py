@@ -180,6 +180,10 @@ async def charts_page(datasette: Any, request: Any) -> Response:
     )
 
 
+async def not_published(datasette: Any, request: Any) -> Response:
+    return Response.text("Not published here.", status=404)
+
+
 async def changes_feed(datasette: Any, request: Any) -> Response:
     from alerts.feeds import build_feed
     from storage.query import list_events_filtered

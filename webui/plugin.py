@@ -102,6 +102,9 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/search$", pages.search_page),
         (r"^/-/charts$", pages.charts_page),
         (r"^/-/feeds/changes\.atom$", pages.changes_feed),
+        # Datasette's introspection pages tell a visitor the archive's file path and the server's
+        # threads and versions: not published.
+        (r"^/-/(databases|threads|versions|plugins)(\.json)?$", pages.not_published),
     ]
 
 

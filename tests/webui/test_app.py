@@ -192,6 +192,10 @@ def test_safe_to_expose_by_default(ds, archive):
     for private in ("outbox", "identity_keys", "fingerprints"):
         assert get(ds, f"/archive/{private}").status_code == 403, private
     assert get(ds, "/archive.db").status_code in (403, 404)
+    for page in ("/-/databases.json", "/-/threads", "/-/versions.json", "/-/plugins"):
+        response = get(ds, page)
+        assert response.status_code == 404, page
+        assert str(archive.path) not in response.text
     with pytest.raises(Exception, match="readonly"):
         asyncio.run(ds.get_database("archive").execute("UPDATE documents SET title = 'x'"))
 
