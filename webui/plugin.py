@@ -16,6 +16,7 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
+from datasette.utils.asgi import BadRequest
 from markupsafe import Markup
 
 from storage.search import QueryError, build_query, snippet
@@ -23,14 +24,17 @@ from webui import pages
 from webui.document_view import document_context
 from webui.metadata import DATABASE
 
+NOTHING = '"\U000f0000"'  # an FTS5 phrase of a token no indexed text contains
+
 
 def yibao_match(user_query: str | None) -> str:
-    """The FTS5 expression for a user query; a query that matches nothing for an empty one."""
+    """The FTS5 expression for a user query; one that matches nothing for an empty or unusable query
+    (SQLite would only say "user-defined function raised exception"; the search page and the table's
+    search box report the reason)."""
     try:
-        query = build_query(user_query or "")
-    except QueryError as exc:
-        raise ValueError(str(exc)) from exc
-    return query.match or '"\U000f0000"'  # a token no text contains
+        return build_query(user_query or "").match or NOTHING
+    except QueryError:
+        return NOTHING
 
 
 def yibao_snippet(text: str | None, user_query: str | None) -> str:
@@ -52,6 +56,10 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
     context: dict[str, Any] = {"supports_search": True, "search": text}
     if not text:
         return FilterArguments([], extra_context=context)
+    try:
+        build_query(text)
+    except QueryError as exc:
+        raise BadRequest(f"search: {exc}") from exc
     return FilterArguments(
         ["id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH yibao_match(:yibao_search))"],
         params={"yibao_search": text},

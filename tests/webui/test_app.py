@@ -87,6 +87,13 @@ def test_search_filters_match_the_archive(ds, archive):
     db.close()
 
 
+def test_an_unusable_query_in_the_table_search_box_is_a_clear_400(ds):
+    page = get(ds, "/archive/documents?_search=-医保")
+    assert page.status_code == 400
+    assert "needs at least one term" in page.text
+    assert get(ds, "/archive/search.json?q=-医保&_shape=array").json() == []  # the canned query: no rows
+
+
 @pytest.mark.parametrize(("url", "message"), [
     ("/-/search?q=-医保", "needs at least one term"),
     ("/-/search?q=医保&since=last+week", "not a date"),
