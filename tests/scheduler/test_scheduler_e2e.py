@@ -190,7 +190,7 @@ events = ["new"]
 
 
 @pytest.mark.parametrize(("fault", "bad_health", "baseline", "bad_runs", "good_runs"), [
-    pytest.param({"broken_layout": True}, "failed", True, 5, 2, id="broken-layout"),
+    pytest.param({"broken_layout": True}, "failed", True, 4, 2, id="broken-layout"),  # run 4: no second alert
     pytest.param({"challenge": True}, "blocked", False, 3, 1, id="challenge-412"),  # shorter: blocked from the start
 ])
 def test_broken_portal_alerts_once_and_recovers_once(make_replicas, tmp_path, smtp, receiver, hook_secret,
