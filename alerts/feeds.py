@@ -15,17 +15,11 @@ from typing import Any
 import sqlite_utils
 from feedgen.feed import FeedGenerator
 
+from alerts.render import KIND_LABELS
 from storage.events import Event, list_events
 from storage.versions import get_document, versions_of_event
 
-KIND_ZH = {
-    "new": "新发布",
-    "edited": "内容修改",
-    "metadata_changed": "信息变更",
-    "validity_changed": "有效性变更",
-    "withdrawn": "已撤下",
-    "reappeared": "重新上线",
-}
+KIND_ZH = KIND_LABELS  # the labels e-mails and webhooks use
 FIELDS_ZH = (
     ("bureau", "发布机构"),
     ("kind", "类别"),

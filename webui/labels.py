@@ -1,18 +1,7 @@
-"""Chinese labels for the stored English codes (document kinds, event kinds)."""
+"""Chinese labels for the stored English codes: the ones the alerts already use, so that a document
+kind or event kind reads the same in an e-mail, the feed and the web UI."""
 
-KINDS_ZH = {
-    "suggestion_reply": "建议答复",
-    "proposal_reply": "提案答复",
-    "policy": "政策文件",
-    "interpretation": "政策解读",
-    "report": "工作报告",
-    "notice": "通知公告",
-}
-EVENTS_ZH = {
-    "new": "新发布",
-    "edited": "内容修改",
-    "metadata_changed": "信息变更",
-    "validity_changed": "有效性变更",
-    "withdrawn": "已撤下",
-    "reappeared": "重新上线",
-}
+from alerts.render import DOC_KIND_LABELS, KIND_LABELS
+
+KINDS_ZH = DOC_KIND_LABELS
+EVENTS_ZH = KIND_LABELS
