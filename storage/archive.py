@@ -325,10 +325,16 @@ def _document_fields(rec: DocumentRecord) -> dict[str, Any]:
     }
 
 
-def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> int:
-    rec = inc.record
+def _version_payload(rec: DocumentRecord) -> tuple[str, str]:
+    """A version's ``record_json`` (the record without its body) and ``body_text``."""
     data = rec.to_dict()
     body = data.pop("body_text")
+    return json.dumps(data, ensure_ascii=False, sort_keys=True), body
+
+
+def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> int:
+    rec = inc.record
+    record_json, body = _version_payload(rec)
     (version_no,) = db.execute(
         "SELECT COALESCE(MAX(version_no), 0) + 1 FROM versions WHERE document_id = ?", [document_id]
     ).fetchone()
@@ -339,7 +345,7 @@ def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int)
             document_id,
             version_no,
             inc.hash,
-            json.dumps(data, ensure_ascii=False, sort_keys=True),
+            record_json,
             body,
             rec.url,
             inc.now,
@@ -365,10 +371,19 @@ def _store_fingerprint(
         )
 
 
+def _document_key(keys: list[str], url: str) -> str:
+    """``documents.identity_key`` of a new document: its strongest key, else its first URL."""
+    return keys[0] if keys else f"url:{url}"
+
+
+def _new_summary(title: str) -> str:
+    return f"新文档：{title}"
+
+
 def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None) -> Event:
     rec = inc.record
     fields = _document_fields(rec)
-    identity_key = inc.keys[0] if inc.keys else f"url:{rec.url}"
+    identity_key = _document_key(inc.keys, rec.url)
     cursor = db.execute(
         f"INSERT INTO documents (identity_key, {', '.join(fields)}, first_seen_at, last_changed_at)"
         f" VALUES (?, {', '.join('?' * len(fields))}, ?, ?)",
@@ -387,7 +402,7 @@ def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Finger
         document_id=document_id,
         version_id=version_id,
         now=inc.now,
-        summary=f"新文档：{rec.title}",
+        summary=_new_summary(rec.title),
         run_id=inc.run_id,
         portal_id=rec.portal_id,
         url=rec.url,
