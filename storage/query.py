@@ -293,11 +293,26 @@ def list_events_filtered(
     kinds: Sequence[str] = (),
     portals: Sequence[str] = (),
     limit: int | None = None,
+    query: str | Query | None = None,
+    filters: DocumentFilter | None = None,
 ) -> list[Event]:
     """Events newest first: ``created_at >= since`` (an aware datetime, a ``*_at`` string or a date as
-    ``YYYY[-MM[-DD]]``, UTC), of one of ``kinds``, on one of ``portals``; at most ``limit``."""
+    ``YYYY[-MM[-DD]]``, UTC), of one of ``kinds``, on one of ``portals``, of a document that ``query``
+    (search syntax) matches and ``filters`` let through; at most ``limit``. (A saved search's feed.)"""
     where: list[str] = []
     params: list[Any] = []
+    if query is not None:
+        from storage.search import build_query
+
+        parsed = build_query(query) if isinstance(query, str) else query
+        if parsed.match is None:
+            return []
+        where.append("document_id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)")
+        params.append(parsed.match)
+    if filters is not None and not filters.empty:
+        clause, values = filters.where("d")
+        where.append(f"document_id IN (SELECT d.id FROM documents d WHERE {clause})")
+        params.extend(values)
     if since is not None:
         if isinstance(since, str) and "T" not in since:
             since = normalise_date(since)

@@ -185,16 +185,29 @@ async def not_published(datasette: Any, request: Any) -> Response:
 
 
 async def changes_feed(datasette: Any, request: Any) -> Response:
+    """The latest 200 changes; narrowed like the search page (``q``, ``region``, ``kind``, ``class``,
+    ``status``, ``since``/``until`` of the document) and by ``event`` kind and ``portal``: a saved
+    search as a feed."""
     from alerts.feeds import build_feed
     from storage.query import list_events_filtered
 
+    filters, problems = _filters(request.args)
+    text = (request.args.get("q") or "").strip()
+    try:
+        query = build_query(text) if text else None
+    except QueryError as exc:
+        problems.append(str(exc))
+    if problems:
+        return Response.text("\n".join(problems), status=400)
     portals = tuple(v for v in request.args.getlist("portal") if v)
-    kinds = tuple(v for v in request.args.getlist("kind") if v)
+    events = tuple(v for v in request.args.getlist("event") if v)
     base = f"{request.scheme}://{request.host}"
+    title = "Yibao Watch: 医保局 portal changes" + (f" · {text}" if text else "")
 
     def build(db: sqlite_utils.Database) -> bytes:
-        events = sorted(list_events_filtered(db, kinds=kinds, portals=portals, limit=200), key=lambda e: e.id)
-        return build_feed(db, events=events, link=f"{base}/")
+        chosen = list_events_filtered(db, kinds=events, portals=portals, limit=200, query=query, filters=filters)
+        return build_feed(db, events=sorted(chosen, key=lambda e: e.id), link=f"{base}/", title=title,
+                          feed_id=f"tag:yibao-watch,2026:feed/web?{request.query_string}")
 
     xml = await _read(datasette, build)
     return Response(xml.decode("utf-8"), content_type="application/atom+xml; charset=utf-8")

@@ -185,8 +185,25 @@ def test_atom_feed_of_changes(ds, archive):
     (events,) = archive.query("SELECT COUNT(*) FROM events WHERE document_id IS NOT NULL")[0]
     assert len(parsed.entries) == min(events, 200)
     assert b"<script>" not in response.content
-    kinds = {e.tags[0].term for e in get_feed(ds, "/-/feeds/changes.atom?kind=edited").entries}
+    kinds = {e.tags[0].term for e in get_feed(ds, "/-/feeds/changes.atom?event=edited").entries}
     assert kinds == {"edited"}
+
+
+def test_a_saved_search_as_a_feed(ds, archive):
+    db = open_db(archive.path)
+    matching = search_ids(db, "门诊共济")
+    db.close()
+    url = "/-/feeds/changes.atom?q=门诊共济&region=350000"
+    entries = get_feed(ds, url).entries
+    (expected,) = archive.query(
+        "SELECT COUNT(*) FROM events e JOIN documents d ON d.id = e.document_id"
+        f" WHERE d.region_code LIKE '35%' AND d.id IN ({','.join(map(str, matching))})"
+    )[0]
+    assert len(entries) == expected > 0
+    assert any("门诊共济测试" in e.title for e in entries)  # the retitled document's change is in it
+    search_page = get(ds, "/-/search?q=门诊共济&region=350000").text
+    assert 'href="/-/feeds/changes.atom?q=' in search_page
+    assert get(ds, "/-/feeds/changes.atom?q=-医保").status_code == 400
 
 
 def get_feed(ds, url: str):
