@@ -338,7 +338,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         mark = _TTY_MARK if color else PLAIN_MARK
         hits = search(db, query, filters=filters, limit=args.limit, offset=args.offset, mark=mark,
                       exhaustive=args.exhaustive)
-    windowed = total > RANK_WINDOW and not args.exhaustive
+    windowed = total > RANK_WINDOW and not args.exhaustive and filters.empty  # filtered: all ranked
     if args.json:
         results = [
             {"rank": args.offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)

@@ -333,7 +333,10 @@ _FILTERED_SEARCH_SQL = (
     f"SELECT {_HIT_COLUMNS}"
     " FROM (SELECT documents_fts.rowid AS rowid, documents_fts.rank AS rank "
     + _FILTERED_FROM
-    + " ORDER BY rank LIMIT ? OFFSET ?) f"
+    # "+ 0": ORDER BY the rank column itself lets FTS5 sort inside the index, computing bm25 for every
+    # match before the join filters them; as an expression, SQLite sorts, and only filtered hits are
+    # scored (same order; 3-4x faster for a narrow filter at 1M documents).
+    + " ORDER BY documents_fts.rank + 0 LIMIT ? OFFSET ?) f"
     " JOIN documents d ON d.id = f.rowid JOIN versions v ON v.id = d.latest_version_id ORDER BY f.rank"
 )
 
@@ -341,7 +344,8 @@ _FILTERED_SEARCH_SQL = (
 RANK_WINDOW = 20_000
 """bm25 is computed for every match, so a very common term costs time in proportion to the archive
 (~0.25 s at 100k documents, ~2.5 s at 1M). When more documents than this match, ``search`` ranks the
-most recently archived ``RANK_WINDOW`` of them (highest ids); ``exhaustive=True`` ranks them all."""
+most recently archived ``RANK_WINDOW`` of them (highest ids); ``exhaustive=True`` ranks them all.
+Filtered searches rank every filtered hit (see ``_FILTERED_SEARCH_SQL``)."""
 
 
 def _window_floor(db: sqlite_utils.Database, from_sql: str, params: list[Any]) -> int | None:
@@ -366,9 +370,9 @@ def search(
     """Documents matching the query, best bm25 first (title weighs most), with a highlighted snippet.
 
     ``filters`` (``storage.query.DocumentFilter``) are applied before ranking and paging, so ``limit``
-    and ``offset`` count filtered hits; bm25 statistics stay those of the whole archive. When more than
-    ``RANK_WINDOW`` documents match, only the most recently archived ``RANK_WINDOW`` are ranked (and
-    paged through) unless ``exhaustive``.
+    and ``offset`` count filtered hits; bm25 statistics stay those of the whole archive. Without filters,
+    when more than ``RANK_WINDOW`` documents match, only the most recently archived ``RANK_WINDOW`` are
+    ranked (and paged through) unless ``exhaustive``; with filters every filtered hit is ranked.
     """
     query = build_query(user_query) if isinstance(user_query, str) else user_query
     if query.match is None:
@@ -376,11 +380,8 @@ def search(
     if filters is None or filters.empty:
         floor = None if exhaustive else _window_floor(db, _FTS_FROM, [query.match])
         rows = db.execute(_SEARCH_SQL, [query.match, floor or 0, limit, offset])
-    else:
+    else:  # every filtered hit is ranked: the scan that filters them costs more than their bm25
         where, params = filters.where("d")
-        floor = None if exhaustive else _window_floor(db, _FILTERED_FROM.format(where=where), [query.match, *params])
-        if floor is not None:
-            where, params = f"({where}) AND documents_fts.rowid >= ?", [*params, floor]
         rows = db.execute(_FILTERED_SEARCH_SQL.format(where=where), [query.match, *params, limit, offset])
     return [
         SearchHit(

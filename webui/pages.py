@@ -105,6 +105,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
         page = 1
     context: dict[str, Any] = {
         "window": RANK_WINDOW,
+        "windowed": filters.empty,  # with filters every hit is ranked
         "q": text,
         "args": args,
         "problems": problems,
