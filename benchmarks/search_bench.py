@@ -211,6 +211,14 @@ TITLE_FIRST = (
     " UNION ALL SELECT rowid, n FROM (SELECT rowid, 1e15 - rowid AS n FROM documents_fts"
     " WHERE documents_fts MATCH :q ORDER BY rowid DESC LIMIT 40) ORDER BY n LIMIT 40"
 )
+TITLE_FIRST_WINDOW = (  # as TITLE_FIRST, title hits looked for among the newest :k hits only
+    "SELECT rowid, n FROM (SELECT rowid, -rowid AS n FROM documents_fts"
+    " WHERE documents_fts MATCH '{title} : (' || :q || ')' AND rowid >= ("
+    " SELECT MIN(rowid) FROM (SELECT rowid FROM documents_fts WHERE documents_fts MATCH :q"
+    " ORDER BY rowid DESC LIMIT :k)) ORDER BY rowid DESC LIMIT 20)"
+    " UNION ALL SELECT rowid, n FROM (SELECT rowid, 1e15 - rowid AS n FROM documents_fts"
+    " WHERE documents_fts MATCH :q ORDER BY rowid DESC LIMIT 40) ORDER BY n LIMIT 40"
+)
 NEWEST = (
     "SELECT rowid, -rowid AS n FROM documents_fts WHERE documents_fts MATCH :q ORDER BY rowid DESC LIMIT 20"
 )
@@ -219,6 +227,7 @@ STRATEGIES = [  # (label, inner query, window)
     ("bm25 over every hit (= exhaustive=True)", BM25_ALL, 0),
     *((f"bm25 over the newest {k:,} hits (rowid bound)", BM25_NEWEST, k) for k in WINDOWS),
     ("title hits newest first, then body hits", TITLE_FIRST, 0),
+    ("same, title hits among the newest 20,000 only", TITLE_FIRST_WINDOW, 20_000),
     ("newest hits only (no ranking)", NEWEST, 0),
 ]
 
