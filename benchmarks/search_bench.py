@@ -29,6 +29,7 @@ import json
 import statistics
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import islice
@@ -144,7 +145,8 @@ def timed(fn: Callable[[str], Any], queries: Sequence[str], reps: int) -> tuple[
 
 
 def line(label: str, p50: float, p95: float, extra: str = "") -> None:
-    print(f"  {label:<56} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms{extra}", flush=True)
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in label)  # two columns each
+    print(f"  {label:<{56 - wide}} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms{extra}", flush=True)
 
 
 def _rankings() -> list[tuple[str, dict[str, Any]]]:

@@ -141,6 +141,8 @@ def _filters(p: argparse.ArgumentParser) -> None:
     many("--class", "classes", "A|B|C|D", "reply class 答复类别 (repeatable)")
     many("--status", "statuses", "STATUS", "active or withdrawn", choices=("active", "withdrawn"))
     many("--validity", "validity", "TEXT", "有效性 as stored, e.g. 有效 / 失效")
+    many("--deputy", "deputies", "NAME", "addressed to this 代表/委员 or organisation (exact name)")
+    many("--adoption", "adoption", "TEXT", "a point adopted as this (采纳情况, e.g. 部分采纳, 留作参考)")
     p.add_argument("--since", help="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
     p.add_argument("--until", help="published on or before, inclusive (2025 = through 2025-12-31)")
 
@@ -258,6 +260,8 @@ def _filter(ctx: _Context, db: sqlite_utils.Database) -> DocumentFilter:
         classes=tuple(args.classes),
         statuses=tuple(args.statuses),
         validity=tuple(args.validity),
+        deputies=tuple(args.deputies),
+        adoption=tuple(args.adoption),
         since=args.since,
         until=args.until,
     )

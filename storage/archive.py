@@ -221,7 +221,11 @@ def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) ->
         completed = _complete(inc.record, latest)
         completed_hash = identity.comparison_hash(completed)
         if latest.comparison_hash != completed_hash:
-            return _new_version(db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest)
+            baseline = _baseline(db, posting, latest, completed)
+            if identity.comparison_hash(baseline) != completed_hash:
+                return _new_version(
+                    db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest, baseline
+                )
     if doc.status == "withdrawn":
         return _reappear(db, doc, inc.run_id, inc.now, rec.portal_id, rec.url)
     return None
@@ -238,6 +242,25 @@ def _complete(rec: DocumentRecord, latest: _Version) -> DocumentRecord:
     previous = json.loads(latest.record_json)
     filled = {name: previous[name] for name in FILLABLE if not getattr(rec, name) and previous.get(name)}
     return dataclasses.replace(rec, **filled) if filled else rec
+
+
+def _baseline(
+    db: sqlite_utils.Database, posting: Posting, latest: _Version, completed: DocumentRecord
+) -> dict[str, Any]:
+    """What ``completed`` is compared with: the latest version, and -- when the document has other
+    postings -- the metadata this page shows but the latest version lacks taken as already known. The
+    version may have been made from a posting that does not print it (the NFCMS column page of a gkmlpt
+    document, fetched first): showing it is no change, and an edit is only the fields that changed."""
+    old = {**json.loads(latest.record_json), "body_text": latest.body_text}
+    others = db.execute(
+        "SELECT 1 FROM postings WHERE document_id = ? AND url != ? LIMIT 1", [posting.document_id, posting.url]
+    ).fetchone()
+    if others is None:
+        return old
+    for name in FILLABLE:
+        if not old.get(name) and getattr(completed, name):
+            old[name] = getattr(completed, name)
+    return old
 
 
 def _store_new_url(
@@ -409,9 +432,15 @@ def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Finger
     )
 
 
-def _new_version(db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version) -> Event:
+def _new_version(
+    db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version, baseline: dict[str, Any] | None = None
+) -> Event:
+    """Append ``inc`` as the document's next version and record its event; the changed fields are those
+    that differ from ``baseline`` (default: the latest version)."""
     rec = inc.record
-    old = identity.comparison_fields({**json.loads(latest.record_json), "body_text": latest.body_text})
+    old = identity.comparison_fields(
+        baseline if baseline is not None else {**json.loads(latest.record_json), "body_text": latest.body_text}
+    )
     new = identity.comparison_fields(rec)
     changed = identity.changed_fields(old, new)
     version_id = _append_version(db, inc, doc.id)

@@ -89,7 +89,9 @@ def filter_choices(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]
         "SELECT DISTINCT bureau FROM documents WHERE bureau IS NOT NULL ORDER BY 1"
     ).fetchall()
     kinds = db.execute("SELECT DISTINCT kind FROM documents ORDER BY 1").fetchall()
+    portals = db.execute("SELECT id, name FROM portals ORDER BY region_code, id").fetchall()
     return {
+        "portals": [(pid, name) for pid, name in portals],
         "regions": [(code, name) for code, name in provinces],
         "bureaus": [(b, b) for (b,) in bureaus],
         "kinds": [(k, k) for (k,) in kinds],

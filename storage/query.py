@@ -62,6 +62,9 @@ _REGION = re.compile(r"[0-9]{6}")
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_TUPLE_FIELDS = ("portals", "regions", "kinds", "classes", "statuses", "validity", "deputies", "adoption")
+
+
 class FilterError(ValueError):
     """A filter value that cannot be used (a malformed date or region code, an unknown kind...)."""
 
@@ -93,6 +96,12 @@ def region_pattern(code: str) -> str:
     return prefix + "?" * (6 - len(prefix))
 
 
+def _compact(value: str) -> str:
+    """A name or status as the normalizer stores it: no spaces (``张  三`` -> ``张三``, as letters pad
+    two-character names)."""
+    return re.sub(r"\s+", "", value)
+
+
 def _tuple(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
@@ -113,12 +122,17 @@ class DocumentFilter:
     classes: tuple[str, ...] = ()  # reply_class A/B/C/D (答复类别)
     statuses: tuple[str, ...] = ()  # active / withdrawn
     validity: tuple[str, ...] = ()  # 有效 / 失效 / ... as stored
+    deputies: tuple[str, ...] = ()  # one of these names among the 代表/委员 (exact, spaces ignored)
+    adoption: tuple[str, ...] = ()  # 采纳情况 of a point in the latest version: 部分采纳, 留作参考 ...
     since: str | None = None  # published_on >= (inclusive)
     until: str | None = None  # published_on <= (inclusive)
 
     def __post_init__(self) -> None:
-        for name in ("portals", "regions", "kinds", "classes", "statuses", "validity"):
+        for name in _TUPLE_FIELDS:
             object.__setattr__(self, name, _tuple(getattr(self, name)))
+        for name in ("deputies", "adoption"):
+            values = tuple(dict.fromkeys(v for v in map(_compact, getattr(self, name)) if v))
+            object.__setattr__(self, name, values)
         for code in self.regions:
             region_pattern(code)
         unknown = [k for k in self.kinds if k not in KINDS]
@@ -172,6 +186,19 @@ class DocumentFilter:
         any_of("reply_class", self.classes)
         any_of("status", self.statuses)
         any_of("validity", self.validity)
+        if self.deputies:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each({alias}.deputies) AS dj"
+                f" WHERE dj.value IN ({', '.join('?' * len(self.deputies))}))"
+            )
+            params.extend(self.deputies)
+        if self.adoption:  # the points' statuses live in the latest version's record
+            clauses.append(
+                "EXISTS (SELECT 1 FROM versions AS av, json_each(av.record_json, '$.adoption') AS aj"
+                f" WHERE av.id = {alias}.latest_version_id"
+                f" AND aj.value IN ({', '.join('?' * len(self.adoption))}))"
+            )
+            params.extend(self.adoption)
         if self.since is not None:
             clauses.append(f"{alias}.published_on >= ?")
             params.append(self.since)

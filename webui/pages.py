@@ -7,6 +7,8 @@ diffs) escapes what came from crawled pages before adding its own tags.
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from datetime import date
 from html import escape
@@ -16,6 +18,7 @@ import sqlite_utils
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from crawler.normalize.reply import ADOPTION_TERMS
 from storage.browse import (
     archive_totals,
     filter_choices,
@@ -39,6 +42,11 @@ NAV = [
     ("/-/charts", "统计 Charts"),
     ("/-/feeds/changes.atom", "订阅 Feed"),
 ]
+FILTER_PARAMS = (  # (query-string parameter, DocumentFilter field)
+    ("portal", "portals"), ("region", "regions"), ("kind", "kinds"), ("class", "classes"),
+    ("status", "statuses"), ("validity", "validity"), ("deputy", "deputies"), ("adoption", "adoption"),
+    ("since", "since"), ("until", "until"),
+)  # fmt: skip
 _MARK = ("\ue000", "\ue001")  # private-use sentinels: escaped text first, then <mark> tags
 
 
@@ -82,8 +90,7 @@ def _filters(args: Any) -> tuple[DocumentFilter, list[str]]:
     reported and left out, never an error page)."""
     problems: list[str] = []
     values: dict[str, Any] = {}
-    for name, field in (("region", "regions"), ("kind", "kinds"), ("class", "classes"), ("status", "statuses"),
-                        ("since", "since"), ("until", "until")):
+    for name, field in FILTER_PARAMS:
         raw = [v.strip() for v in args.getlist(name) if v.strip()]
         value = (raw[0] if raw else None) if name in ("since", "until") else tuple(raw)
         try:
@@ -93,6 +100,19 @@ def _filters(args: Any) -> tuple[DocumentFilter, list[str]]:
         else:
             values[field] = value
     return DocumentFilter(**values), problems
+
+
+_CHOICES_TTL = 300.0  # seconds; the select lists scan the documents table (~1 s at 1M documents)
+_choices_cache: dict[int, tuple[float, dict[str, list[tuple[str, str]]]]] = {}
+
+
+async def _choices(datasette: Any) -> dict[str, list[tuple[str, str]]]:
+    """The search form's select lists, recomputed at most every ``_CHOICES_TTL`` seconds."""
+    cached = _choices_cache.get(id(datasette))
+    if cached is None or time.monotonic() - cached[0] > _CHOICES_TTL:
+        cached = (time.monotonic(), await _read(datasette, filter_choices))
+        _choices_cache[id(datasette)] = cached
+    return cached[1]
 
 
 async def search_page(datasette: Any, request: Any) -> Response:
@@ -133,7 +153,8 @@ async def search_page(datasette: Any, request: Any) -> Response:
             context["hits"] = [(hit, _marked_title(hit.title, query.terms), highlight(hit.snippet)) for hit in hits]
     elif problems:
         status = 400
-    context["choices"] = await _read(datasette, filter_choices)
+    context["choices"] = await _choices(datasette)
+    context["adoption_terms"] = ADOPTION_TERMS
     return await _render(datasette, request, "yibao_search.html", context, status)
 
 
@@ -200,7 +221,8 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
         problems.append(str(exc))
     if problems:
         return Response.text("\n".join(problems), status=400)
-    portals = tuple(v for v in request.args.getlist("portal") if v)
+    portals = filters.portals  # the event's portal: a portal's own ops events (broken, recovered) too
+    filters = dataclasses.replace(filters, portals=())
     events = tuple(v for v in request.args.getlist("event") if v)
     base = f"{request.scheme}://{request.host}"
     title = "Yibao Watch: 医保局 portal changes" + (f" · {text}" if text else "")

@@ -11,6 +11,7 @@ from .text import fold, normalize_ws
 
 __all__ = [
     "ADOPTION_RE",
+    "ADOPTION_TERMS",
     "REPLY_TITLE_RE",
     "ReplyTitle",
     "find_adoption",
@@ -109,6 +110,10 @@ def _as_paragraphs(text: str | Sequence[str]) -> Sequence[str]:
     return text.splitlines() if isinstance(text, str) else text
 
 
+ADOPTION_TERMS = (  # the plain forms of ADOPTION_RE, for pick lists
+    "全部采纳", "全面采纳", "部分采纳", "吸收采纳", "基本采纳", "已采纳", "予以采纳", "已经采纳", "留作参考",
+    "作为参考", "暂不采纳", "不予采纳", "已解决", "基本解决", "正在解决", "已列入计划", "列入计划",
+)  # fmt: skip
 ADOPTION_RE = re.compile(
     r"部分采纳|吸收采纳|基本采纳|全部采纳|全面采纳|已采纳|予以采纳|已经采纳|留作参考|作为参考|暂不采纳"
     r"|不予采纳|正在(?:研究)?解决|已列入(?:工作)?计划|列入(?:工作)?计划|已解决|基本解决"

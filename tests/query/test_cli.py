@@ -131,6 +131,17 @@ def test_search_region_names_and_status(archive: Archive, capsys: pytest.Capture
     assert "[withdrawn 已撤下]" in out
 
 
+def test_search_by_deputy_and_adoption(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(archive.path)
+    code, out, _ = run(capsys, "search", "--db", db, "建议", "--deputy", "张三", "--adoption", "部分采纳", "--json")
+    payload = json.loads(out)
+    assert code == 0
+    assert [r["id"] for r in payload["results"]] == [archive.ids["reply"]]
+    assert payload["filters"] == {"deputies": ["张三"], "adoption": ["部分采纳"]}
+    code, out, _ = run(capsys, "search", "--db", db, "建议", "--deputy", "张三", "--adoption", "留作参考")
+    assert (code, out) == (0, "0 results\n")
+
+
 def test_show_text(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
     doc_id = archive.ids["tricky"]
     code, out, _ = run(capsys, "show", str(doc_id), "--db", str(archive.path))

@@ -227,3 +227,55 @@ def test_helpers() -> None:
     assert normalise_date("2024-2", end=True) == "2024-02-29"
     with pytest.raises(ValueError, match="alias"):
         DocumentFilter(kinds=("policy",)).where("d; DROP TABLE documents")
+
+
+# --- deputies and adoption (which replies to a given deputy were only 部分采纳) ------------------------
+
+
+def _most_common_deputy(archive: Archive) -> str:
+    counts: dict[str, int] = {}
+    for doc in archive.docs.values():
+        for name in doc["deputies"]:
+            counts[name] = counts.get(name, 0) + 1
+    name, count = max(counts.items(), key=lambda item: item[1])
+    assert count >= 2, "no deputy is addressed twice: the test would prove little"
+    return name
+
+
+def test_deputy_and_adoption_filters_match_brute_force(archive: Archive) -> None:
+    deputy = _most_common_deputy(archive)
+    cases: list[Case] = [
+        (DocumentFilter(deputies=(deputy,)), lambda d: deputy in d["deputies"]),
+        (DocumentFilter(deputies=("张三", "王五")), lambda d: bool({"张三", "王五"} & set(d["deputies"]))),
+        (DocumentFilter(adoption=("部分采纳",)), lambda d: "部分采纳" in d["record"]["adoption"]),
+        (
+            DocumentFilter(adoption=("留作参考", "暂不采纳"), kinds=("proposal_reply", "suggestion_reply")),
+            lambda d: d["kind"].endswith("_reply") and bool({"留作参考", "暂不采纳"} & set(d["record"]["adoption"])),
+        ),
+        (
+            DocumentFilter(deputies=("张三",), adoption=("部分采纳",), classes=("A",)),
+            lambda d: "张三" in d["deputies"] and "部分采纳" in d["record"]["adoption"] and d["reply_class"] == "A",
+        ),
+    ]
+    for filters, keep in cases:
+        expected_docs = {i for i, d in archive.docs.items() if keep(d)}
+        assert expected_docs, filters
+        assert len(expected_docs) < len(archive.docs)
+        assert count_documents(archive.db, filters) == len(expected_docs), filters
+        for query, terms in (("建议", ["建议"]), ("答复", ["答复"])):
+            expected = archive.truth(*terms) & expected_docs
+            assert {h.document_id for h in search(archive.db, query, filters=filters, limit=ALL)} == expected
+            assert search_count(archive.db, query, filters) == len(expected)
+
+
+def test_deputy_and_adoption_values_are_compacted() -> None:
+    f = DocumentFilter(deputies=["张  三", "张三", " "], adoption=["部分 采纳"])  # type: ignore[arg-type]
+    assert (f.deputies, f.adoption) == (("张三",), ("部分采纳",))
+    assert not f.empty
+    assert DocumentFilter(deputies=[" "]).empty  # type: ignore[arg-type]
+
+
+def test_adoption_terms_are_what_the_normalizer_finds() -> None:
+    from crawler.normalize.reply import ADOPTION_RE, ADOPTION_TERMS
+
+    assert all(ADOPTION_RE.fullmatch(term) for term in ADOPTION_TERMS)

@@ -164,6 +164,26 @@ def test_edit_at_one_posting_of_a_reposted_document(db: sqlite_utils.Database, r
     assert counts(db)["versions"] == 2
 
 
+def test_metadata_only_one_posting_prints_is_no_edit(db: sqlite_utils.Database, run_id: int) -> None:
+    """A gkmlpt page (with 索引号) and its NFCMS column page (without), the column page archived first:
+    an edit is one event naming the body only, whichever page brings it."""
+    column_page = policy(url="https://zs.example.gov.cn/post_1.html", index_no=None)
+    gkmlpt_page = policy(url="https://zs.example.gov.cn/gkmlpt/content/1.html")
+    assert record(db, column_page, run_id=run_id, now=NOW).kind == "new"
+    assert record(db, gkmlpt_page, run_id=run_id, now=NOW) is None  # the same document at a second URL
+    body = BODY.replace("不得自行调整", "可以适当调整")
+    edited = record(db, replace(gkmlpt_page, body_text=body), run_id=run_id, now=LATER)
+    assert (edited.kind, list(edited.changed_fields)) == ("edited", ["body_text"])
+    assert record(db, replace(column_page, body_text=body), run_id=run_id, now=LATER) is None
+    assert counts(db)["versions"] == 2
+
+
+def test_metadata_a_lone_posting_starts_printing_is_a_change(db: sqlite_utils.Database, run_id: int) -> None:
+    record(db, policy(index_no=None), run_id=run_id, now=NOW)
+    changed = record(db, policy(), run_id=run_id, now=LATER)
+    assert (changed.kind, list(changed.changed_fields)) == ("metadata_changed", ["index_no"])
+
+
 def test_keyless_repost_found_by_minhash(db: sqlite_utils.Database, run_id: int) -> None:
     first = record(db, notice("https://a/1", BODY), run_id=run_id, now=NOW)
     assert first is not None

@@ -87,6 +87,31 @@ def test_search_filters_match_the_archive(ds, archive):
     db.close()
 
 
+def test_search_by_portal_deputy_and_adoption(ds, archive):
+    """The facets of "which replies to a given deputy were only 部分采纳", from the crawled pages."""
+    (deputy,) = archive.query(
+        "SELECT j.value FROM documents d, json_each(d.deputies) j GROUP BY j.value ORDER BY COUNT(*) DESC LIMIT 1"
+    )[0]
+    (adoption,) = archive.query(
+        "SELECT j.value FROM documents d JOIN versions v ON v.id = d.latest_version_id,"
+        " json_each(v.record_json, '$.adoption') j GROUP BY j.value ORDER BY COUNT(*) DESC LIMIT 1"
+    )[0]
+    db = open_db(archive.path)
+    for query, filters in (
+        ("portal=sichuan", DocumentFilter(portals=("sichuan",))),
+        (f"deputy={deputy}", DocumentFilter(deputies=(deputy,))),
+        (f"adoption={adoption}&kind=suggestion_reply", DocumentFilter(adoption=(adoption,), kinds=("suggestion_reply",))),
+    ):
+        expected = search_count(db, "答复", filters)
+        assert 0 < expected < search_count(db, "答复"), query
+        page = get(ds, f"/-/search?q=答复&{query}")
+        assert f"<strong>{expected}</strong> results" in page.text, query
+    page = get(ds, "/-/search?q=答复")
+    assert '<option value="sichuan">' in page.text  # the portal select lists the registry's portals
+    assert '<option value="部分采纳">' in page.text  # the adoption vocabulary as suggestions
+    db.close()
+
+
 def test_an_unusable_query_in_the_table_search_box_is_a_clear_400(ds):
     page = get(ds, "/archive/documents?_search=-医保")
     assert page.status_code == 400

@@ -1,0 +1,101 @@
+"""The web UI on a large archive: how long each kind of page of ``yibao serve`` takes to render.
+
+Datasette (with this project's plugin, metadata and templates) is driven in process through its own
+ASGI client, so the figures are server time without the network: the home page, ranked search (a
+common 2-char term, a 4-char term, a phrase, filtered by region and kind, by deputy and adoption), the
+documents table with its seven facets (plain and with the search box), a document page with its
+versions, the charts, the Atom feed of changes and two canned queries. Each line gives p50/p95 and
+the status codes seen: a page over Datasette's time limits answers 400/500 or drops its facets, and
+that shows here.
+
+    .venv/bin/python -m benchmarks.webui_bench [--docs 100000] [--db PATH] [--reps 5]
+
+``--db`` reuses (or keeps) an archive built by ``benchmarks.search_bench`` (the same corpus and
+``--docs`` semantics: an existing file with fewer documents is topped up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+from benchmarks.search_bench import build, line, percentile
+from storage import open_db
+from webui.app import make_datasette, prepare_archive
+
+
+def pages(db_path: Path) -> list[tuple[str, str]]:
+    """(label, URL) of the pages to time; ids and names are taken from the archive itself."""
+    db = open_db(db_path)
+    try:
+        (doc_id,) = db.execute("SELECT MAX(id) FROM documents").fetchone()
+        deputy = db.execute(
+            "SELECT j.value FROM documents d, json_each(d.deputies) j WHERE d.id > ? LIMIT 1", [doc_id // 2]
+        ).fetchone()
+    finally:
+        db.close()
+    deputy_q = quote(deputy[0]) if deputy else quote("张三")
+    return [
+        ("home (totals, latest changes)", "/"),
+        ("search 2-char 医保", f"/-/search?q={quote('医保')}"),
+        ("search 4-char 异地就医", f"/-/search?q={quote('异地就医')}"),
+        ("search phrase", f"/-/search?q={quote(chr(34) + '按病种分值付费' + chr(34))}"),
+        ("search 门诊, region + kind", f"/-/search?q={quote('门诊')}&region=350000&kind=suggestion_reply"),
+        (
+            "search 建议, deputy + adoption",
+            f"/-/search?q={quote('建议')}&deputy={deputy_q}&adoption={quote('部分采纳')}",
+        ),
+        ("documents table + 7 facets", "/archive/documents"),
+        ("documents table, search box 异地就医", f"/archive/documents?_search={quote('异地就医')}"),
+        ("documents table, facet selected", "/archive/documents?province=福建省&kind=suggestion_reply"),
+        ("document page (record, versions, diffs)", f"/archive/documents/{doc_id}"),
+        ("charts, 36 months by province", "/-/charts"),
+        ("charts, 120 months by bureau", "/-/charts?by=bureau&months=120"),
+        ("Atom feed of changes", "/-/feeds/changes.atom"),
+        ("canned: latest_changes", "/archive/latest_changes"),
+        ("canned: replies_by_deputy", f"/archive/replies_by_deputy?deputy={deputy_q}"),
+    ]
+
+
+async def measure(db_path: Path, reps: int) -> None:
+    ds = make_datasette(db_path)
+    for label, url in pages(db_path):
+        statuses: dict[int, int] = {}
+        samples: list[float] = []
+        for attempt in range(reps + 1):  # the first request warms caches and is not timed
+            start = time.perf_counter()
+            response = await ds.client.get(url)
+            elapsed = (time.perf_counter() - start) * 1000
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if "These facets timed out" in response.text:
+                statuses[-1] = statuses.get(-1, 0) + 1
+            if attempt:
+                samples.append(elapsed)
+        codes = ", ".join(f"{code}×{n}" if code != -1 else f"facets timed out×{n}" for code, n in statuses.items())
+        line(label, percentile(samples, 0.5), percentile(samples, 0.95), f"  [{codes}]")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--db", help="reuse (or keep) this archive")
+    parser.add_argument("--workers", type=int, default=2, help="bulk_load tokenising processes (0: none)")
+    parser.add_argument("--reps", type=int, default=5, help="timed requests per page")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(args.db) if args.db else Path(tmp) / "search.db"
+        build(path, args.docs, workers=args.workers, batch=5000)
+        prepare_archive(path)
+        db = open_db(path)
+        (count,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
+        db.close()
+        print(f"web UI pages over {count:,} documents ({args.reps} timed requests each, in process):")
+        asyncio.run(measure(path, args.reps))
+
+
+if __name__ == "__main__":
+    main()
