@@ -168,6 +168,9 @@ def latency(db: sqlite_utils.Database, reps: int) -> None:
         for mode, options in _rankings():
             p50, p95 = timed(lambda q, options=options: search(db, q, limit=20, **options), queries, reps)
             line(f"{label} {mode}", p50, p95)
+        if "sort" in inspect.signature(search).parameters:
+            p50, p95 = timed(lambda q: search(db, q, limit=20, sort="newest"), queries, reps)
+            line(f"{label} newest first (sort=newest)", p50, p95)
         p50, p95 = timed(lambda q: search_ids(db, q), queries, reps)
         hits = statistics.mean(len(search_ids(db, q)) for q in queries)
         line(f"{label} all matching ids", p50, p95, f"  (mean {hits:,.0f} hits)")

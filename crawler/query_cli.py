@@ -91,6 +91,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit", type=_positive, default=20, help="results per page (default 20)")
     p.add_argument("--offset", type=_non_negative, default=0, help="skip this many results")
     p.add_argument("--json", action="store_true", help="print {query, total, results} as JSON")
+    p.add_argument("--sort", choices=("rank", "newest", "oldest"), default="rank",
+                   help="rank (default: best match first), or by publication date, newest or oldest first")
     p.add_argument("--exhaustive", action="store_true",
                    help=f"rank every match (by default, beyond {RANK_WINDOW:,} matches only the most recently "
                    "archived are ranked: bm25 over every match of a common term is slow on a large archive)")
@@ -341,14 +343,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         color = _use_color(args) and not args.json
         mark = _TTY_MARK if color else PLAIN_MARK
         hits = search(db, query, filters=filters, limit=args.limit, offset=args.offset, mark=mark,
-                      exhaustive=args.exhaustive)
-    windowed = total > RANK_WINDOW and not args.exhaustive and filters.empty  # filtered: all ranked
+                      exhaustive=args.exhaustive, sort=args.sort)
+    # filtered or by date: every match is ordered
+    windowed = total > RANK_WINDOW and not args.exhaustive and filters.empty and args.sort == "rank"
     if args.json:
         results = [
             {"rank": args.offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)
         ]
         payload = {"query": text, "total": total, "limit": args.limit, "offset": args.offset,
-                   "filters": filters.to_dict(), "mark": list(PLAIN_MARK),
+                   "filters": filters.to_dict(), "sort": args.sort, "mark": list(PLAIN_MARK),
                    "ranked_among_newest": RANK_WINDOW if windowed else None, "results": results}  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0

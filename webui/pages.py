@@ -27,7 +27,7 @@ from storage.browse import (
     recent_changes,
 )
 from storage.query import DocumentFilter, FilterError
-from storage.search import RANK_WINDOW, QueryError, build_query, search, search_count, snippet
+from storage.search import RANK_WINDOW, SORTS, QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
 from webui.metadata import DATABASE
@@ -123,9 +123,14 @@ async def search_page(datasette: Any, request: Any) -> Response:
         page = max(1, int(args.get("page") or 1))
     except ValueError:
         page = 1
+    sort = args.get("sort") or "rank"
+    if sort not in SORTS:
+        problems.append(f"sort: one of {', '.join(SORTS)}")
+        sort = "rank"
     context: dict[str, Any] = {
         "window": RANK_WINDOW,
-        "windowed": filters.empty,  # with filters every hit is ranked
+        "windowed": filters.empty and sort == "rank",  # with filters or by date every hit is ordered
+        "sort": sort,
         "q": text,
         "args": args,
         "problems": problems,
@@ -145,7 +150,8 @@ async def search_page(datasette: Any, request: Any) -> Response:
 
             def run(db: sqlite_utils.Database) -> tuple[int, list[Any]]:
                 hits = search(
-                    db, query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, mark=_MARK
+                    db, query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, mark=_MARK,
+                    sort=sort,
                 )
                 return search_count(db, query, filters, cap=RANK_WINDOW), hits
 

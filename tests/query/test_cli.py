@@ -142,6 +142,19 @@ def test_search_by_deputy_and_adoption(archive: Archive, capsys: pytest.CaptureF
     assert (code, out) == (0, "0 results\n")
 
 
+def test_search_sorted_by_date(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(archive.path)
+    code, out, _ = run(capsys, "search", "--db", db, "通知", "--sort", "newest", "--json", "--limit", "500")
+    payload = json.loads(out)
+    dates = [r["published_on"] for r in payload["results"]]
+    assert (code, payload["sort"]) == (0, "newest")
+    assert dates[-1] is None  # the undated document last
+    assert dates[:-1] == sorted(dates[:-1], reverse=True)
+    with pytest.raises(SystemExit) as exited:  # argparse's choices
+        run(capsys, "search", "--db", db, "通知", "--sort", "random")
+    assert exited.value.code == 2
+
+
 def test_show_text(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
     doc_id = archive.ids["tricky"]
     code, out, _ = run(capsys, "show", str(doc_id), "--db", str(archive.path))

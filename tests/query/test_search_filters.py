@@ -279,3 +279,39 @@ def test_adoption_terms_are_what_the_normalizer_finds() -> None:
     from crawler.normalize.reply import ADOPTION_RE, ADOPTION_TERMS
 
     assert all(ADOPTION_RE.fullmatch(term) for term in ADOPTION_TERMS)
+
+
+# --- by date -------------------------------------------------------------------------------------------
+
+
+def _by_date(archive: Archive, ids_: set[int], newest: bool) -> list[int]:
+    def key(i: int) -> tuple[bool, str, int]:
+        published = archive.docs[i]["published_on"]
+        return (published is None, published or "", i)
+
+    dated = sorted((i for i in ids_ if archive.docs[i]["published_on"]), key=key, reverse=newest)
+    return dated + sorted((i for i in ids_ if not archive.docs[i]["published_on"]), reverse=newest)
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_sorted_by_date_with_undated_documents_last(archive: Archive, sort: str) -> None:
+    truth = archive.truth("通知")
+    assert archive.ids["undated"] in truth
+    hits = search(archive.db, "通知", sort=sort, limit=ALL)
+    assert ids(hits) == _by_date(archive, truth, newest=sort == "newest")
+    assert ids(hits)[-1] == archive.ids["undated"]
+    pages = [ids(search(archive.db, "通知", sort=sort, limit=7, offset=o)) for o in range(0, len(truth), 7)]
+    assert [i for page in pages for i in page] == ids(hits)
+    ranked = {h.document_id: h.score for h in search(archive.db, "通知", limit=ALL)}
+    assert all(h.score == ranked[h.document_id] for h in hits)  # the same bm25 score, another order
+
+
+def test_sorted_by_date_with_filters(archive: Archive) -> None:
+    filters = DocumentFilter(regions=("350000",), since="2024")
+    expected = {i for i in archive.truth("医保") if archive.docs[i]["region_code"].startswith("35")}
+    expected = {i for i in expected if (archive.docs[i]["published_on"] or "") >= "2024-01-01"}
+    assert len(expected) > 3
+    hits = search(archive.db, "医保", filters=filters, sort="newest", limit=ALL)
+    assert ids(hits) == _by_date(archive, expected, newest=True)
+    with pytest.raises(ValueError, match="unknown sort"):
+        search(archive.db, "医保", sort="random")

@@ -112,6 +112,16 @@ def test_search_by_portal_deputy_and_adoption(ds, archive):
     db.close()
 
 
+def test_search_page_sorted_by_date(ds, archive):
+    page = get(ds, "/-/search?q=医疗&sort=newest")
+    shown = hit_ids(page.text)
+    assert len(shown) > 3
+    dates = dict(archive.query("SELECT id, COALESCE(published_on, '') FROM documents"))
+    assert [dates[i] for i in shown] == sorted((dates[i] for i in shown), reverse=True)
+    assert '<option value="newest" selected>' in page.text
+    assert get(ds, "/-/search?q=医疗&sort=random").status_code == 400
+
+
 def test_an_unusable_query_in_the_table_search_box_is_a_clear_400(ds):
     page = get(ds, "/archive/documents?_search=-医保")
     assert page.status_code == 400
