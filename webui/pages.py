@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from html import escape
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import sqlite_utils
 from datasette.utils.asgi import Response
@@ -26,7 +27,7 @@ from storage.browse import (
     monthly_publications,
     recent_changes,
 )
-from storage.query import DocumentFilter, FilterError
+from storage.query import DocumentFilter, FilterError, region_pattern
 from storage.search import RANK_WINDOW, SORTS, QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
@@ -115,6 +116,35 @@ async def _choices(datasette: Any) -> dict[str, list[tuple[str, str]]]:
     return cached[1]
 
 
+def _page_link(args: Any, page: int) -> str:
+    """The search page's URL with the same parameters, at ``page``."""
+    pairs = [(k, v) for k in args for v in args.getlist(k) if k != "page"]
+    return "/-/search?" + urlencode([*pairs, ("page", str(page))])
+
+
+def _table_link(text: str, filters: DocumentFilter) -> str | None:
+    """The documents table with the same search and the filters it can express as column filters
+    (None when a filter has no column form: portal, adoption, several values of one facet)."""
+    if filters.portals or filters.adoption or len(filters.deputies) > 1:
+        return None
+    pairs: list[tuple[str, str]] = [("_search", text)]
+    for column, values in (("kind", filters.kinds), ("reply_class", filters.classes),
+                           ("status", filters.statuses), ("validity", filters.validity)):  # fmt: skip
+        if len(values) > 1:
+            return None
+        pairs += [(column, values[0])] if values else []
+    pairs += [("deputies__arraycontains", filters.deputies[0])] if filters.deputies else []
+    if len(filters.regions) > 1:
+        return None
+    if filters.regions:
+        pairs.append(("region_code__glob", region_pattern(filters.regions[0])))
+    if filters.since:
+        pairs.append(("published_on__gte", filters.since))
+    if filters.until:
+        pairs.append(("published_on__lte", filters.until))
+    return f"/{DATABASE}/documents?" + urlencode(pairs)
+
+
 async def search_page(datasette: Any, request: Any) -> Response:
     args = request.args
     text = (args.get("q") or "").strip()
@@ -156,6 +186,9 @@ async def search_page(datasette: Any, request: Any) -> Response:
                 return search_count(db, query, filters, cap=RANK_WINDOW), hits
 
             context["total"], hits = await _read(datasette, run)
+            context["table_link"] = _table_link(text, filters)
+            context["prev_link"] = _page_link(args, page - 1) if page > 1 else None
+            context["next_link"] = _page_link(args, page + 1) if context["total"] > page * PAGE_SIZE else None
             context["hits"] = [(hit, _marked_title(hit.title, query.terms), highlight(hit.snippet)) for hit in hits]
     elif problems:
         status = 400

@@ -112,6 +112,46 @@ def test_search_by_portal_deputy_and_adoption(ds, archive):
     db.close()
 
 
+def test_browse_with_facets_keeps_the_search_and_its_filters(ds, archive):
+    (deputy,) = archive.query(
+        "SELECT j.value FROM documents d, json_each(d.deputies) j GROUP BY j.value ORDER BY COUNT(*) DESC LIMIT 1"
+    )[0]
+    db = open_db(archive.path)
+    for query, filters in (
+        ("", DocumentFilter()),
+        ("&region=350000&kind=suggestion_reply", DocumentFilter(regions=("350000",), kinds=("suggestion_reply",))),
+        ("&since=2025&until=2026-06&status=active", DocumentFilter(since="2025", until="2026-06", statuses=("active",))),
+        (f"&deputy={deputy}&kind=suggestion_reply", DocumentFilter(deputies=(deputy,), kinds=("suggestion_reply",))),
+    ):
+        page = get(ds, f"/-/search?q=答复{query}")
+        expected = search_count(db, "答复", filters)
+        assert expected > 0, query
+        (link,) = re.findall(r'class="yibao-table-link" href="([^"]+)"', page.text)
+        link = link.replace("&amp;", "&")
+        table = get(ds, link.replace("/archive/documents?", "/archive/documents.json?") + "&_size=0").json()
+        assert table["filtered_table_rows_count"] == expected, query
+    assert "yibao-table-link" not in get(ds, "/-/search?q=答复&portal=sichuan").text  # no column form
+    db.close()
+
+
+def test_pager_keeps_query_filters_and_sort(ds, archive, monkeypatch):
+    from webui import pages
+
+    monkeypatch.setattr(pages, "PAGE_SIZE", 4)  # the archive is small
+    db = open_db(archive.path)
+    filters = DocumentFilter(statuses=("active",))
+    assert search_count(db, "的", filters) > 8
+    first = get(ds, "/-/search?sort=oldest&q=的&status=active")
+    (link,) = re.findall(r'href="([^"]+)">下一页', first.text)
+    second = get(ds, link.replace("&amp;", "&"))
+    from storage import search
+
+    expected = [h.document_id for h in search(db, "的", filters=filters, sort="oldest", limit=8)]
+    assert hit_ids(first.text) + hit_ids(second.text) == expected
+    assert "上一页" in second.text
+    db.close()
+
+
 def test_search_page_sorted_by_date(ds, archive):
     page = get(ds, "/-/search?q=医疗&sort=newest")
     shown = hit_ids(page.text)
