@@ -572,7 +572,11 @@ def _export_file(
 ) -> int:
     partial = target.with_name(target.name + ".part")  # a failed export leaves no half file behind
     try:
-        with partial.open("w", encoding=encoding, newline="") as fh:
+        try:
+            fh = partial.open("w", encoding=encoding, newline="")
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        with fh:
             count = _write(items, fmt, fh, tick)
         os.replace(partial, target)
     finally:

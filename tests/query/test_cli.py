@@ -155,6 +155,20 @@ def test_search_sorted_by_date(archive: Archive, capsys: pytest.CaptureFixture[s
     assert exited.value.code == 2
 
 
+def test_a_file_that_is_not_an_archive_and_an_unwritable_output_are_clear_errors(
+    archive: Archive, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.db"
+    bad.write_text("not an archive", encoding="utf-8")
+    for command in (["search", "医保"], ["show", "1"], ["events"], ["export", "--format", "csv"], ["serve"]):
+        code, _, err = run(capsys, *command, "--db", str(bad))
+        assert (code, err) == (2, "yibao: cannot use the archive: file is not a database\n"), command
+    assert bad.read_text(encoding="utf-8") == "not an archive"  # left as it was
+    target = tmp_path / "missing-dir" / "out.csv"
+    code, _, err = run(capsys, "export", "--format", "csv", "--db", str(archive.path), "-o", str(target))
+    assert (code, err) == (2, f"yibao export: cannot write {target}: No such file or directory\n")
+
+
 def test_show_text(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
     doc_id = archive.ids["tricky"]
     code, out, _ = run(capsys, "show", str(doc_id), "--db", str(archive.path))
