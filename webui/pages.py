@@ -38,7 +38,7 @@ PAGE_SIZE = 20
 NAV = [
     ("/", "首页 Home"),
     ("/-/search", "检索 Search"),
-    (f"/{DATABASE}/documents", "文档 Documents"),
+    (f"/{DATABASE}/documents?_nocol=identity_key&_nocol=latest_version_id", "文档 Documents"),
     (f"/{DATABASE}", "查询 Queries"),
     ("/-/charts", "统计 Charts"),
     ("/-/feeds/changes.atom", "订阅 Feed"),
@@ -127,7 +127,7 @@ def _table_link(text: str, filters: DocumentFilter) -> str | None:
     (None when a filter has no column form: portal, adoption, several values of one facet)."""
     if filters.portals or filters.adoption or len(filters.deputies) > 1:
         return None
-    pairs: list[tuple[str, str]] = [("_search", text)]
+    pairs: list[tuple[str, str]] = [("_search", text), ("_nocol", "identity_key"), ("_nocol", "latest_version_id")]
     for column, values in (("kind", filters.kinds), ("reply_class", filters.classes),
                            ("status", filters.statuses), ("validity", filters.validity)):  # fmt: skip
         if len(values) > 1:

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from storage import open_db, search_ids
 from tests.webui.conftest import HOSTILE
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -128,3 +129,23 @@ def test_a_crawled_script_title_renders_as_text(page, archive):
     assert HOSTILE in page.locator("table.rows-and-columns").inner_text()
     assert page.dialogs == []  # no script ran on any page
     shot(page, "script-title")
+
+
+def test_browse_the_documents_table_by_facets(page, archive):
+    """From a search to the documents table with its facets; a facet value narrows the rows."""
+    page.goto("/-/search?q=答复&kind=suggestion_reply")
+    page.locator("a.yibao-table-link").click()
+    page.wait_for_url("**/archive/documents?**")
+    facet = page.locator(".facet-info[data-column=province] li a").first
+    name = facet.inner_text().strip()
+    facet.click()
+    page.wait_for_url("**province=**")
+    rows = page.locator("table.rows-and-columns tbody tr")
+    matching = search_ids(open_db(archive.path), "答复")
+    in_province = {
+        i for (i,) in archive.query("SELECT id FROM documents WHERE province = ? AND kind = 'suggestion_reply'", name)
+    }
+    assert in_province & matching, name
+    assert rows.count() == len(in_province & matching)
+    assert page.locator(".facet-info[data-column=kind]").count() == 1  # the other facets are shown too
+    shot(page, "documents-facets")
