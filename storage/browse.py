@@ -7,10 +7,13 @@ Read-only. ``by`` chooses the region grouping: ``province`` (the generated provi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlite_utils
+
+from storage.migrations import PROVINCES
 
 GroupBy = Literal["province", "bureau"]
 CHANGE_KINDS = ("edited", "metadata_changed", "validity_changed", "withdrawn", "reappeared")
@@ -48,10 +51,23 @@ def recent_changes(db: sqlite_utils.Database, limit: int = 20) -> list[dict[str,
     return [dict(zip(names, row, strict=True)) for row in cursor]
 
 
+UNKNOWN = "(unknown)"
+
+
 def _group_column(by: GroupBy) -> str:
+    """What a chart groups by. Provinces by the region code's first two digits, named afterwards
+    (``_named``): the ``(published_on, region_code)`` index then covers the whole query."""
     if by not in ("province", "bureau"):
         raise ValueError(f"cannot group by {by!r}: province or bureau")
-    return f"COALESCE(d.{by}, '(unknown)')"
+    return "substr(d.region_code, 1, 2)" if by == "province" else "d.bureau"
+
+
+def _named(rows: Iterable[tuple[str, str | None, int]], by: GroupBy) -> list[MonthlyCount]:
+    counts: dict[tuple[str, str], int] = {}
+    for month, group, count in rows:
+        region = (PROVINCES.get(group or "") if by == "province" else group) or UNKNOWN
+        counts[(month, region)] = counts.get((month, region), 0) + count  # unknown prefixes merge
+    return [MonthlyCount(month, region, count) for (month, region), count in sorted(counts.items())]
 
 
 def monthly_publications(
@@ -60,9 +76,9 @@ def monthly_publications(
     """Documents per publication month (``published_on``) and region, months >= ``since`` (YYYY-MM)."""
     sql = (
         f"SELECT substr(d.published_on, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"
-        " FROM documents d WHERE d.published_on >= ? GROUP BY month, region ORDER BY month, region"
+        " FROM documents d WHERE d.published_on >= ? GROUP BY month, region"
     )
-    return [MonthlyCount(*row) for row in db.execute(sql, [since])]
+    return _named(db.execute(sql, [since]), by)
 
 
 def monthly_changes(
@@ -74,9 +90,9 @@ def monthly_changes(
     sql = (
         f"SELECT substr(e.created_at, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"
         f" FROM events e JOIN documents d ON d.id = e.document_id WHERE e.kind IN ({kinds})"
-        " AND e.created_at >= ? GROUP BY month, region ORDER BY month, region"
+        " AND e.created_at >= ? GROUP BY month, region"
     )
-    return [MonthlyCount(*row) for row in db.execute(sql, [*CHANGE_KINDS, since])]
+    return _named(db.execute(sql, [*CHANGE_KINDS, since]), by)
 
 
 def filter_choices(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]]:

@@ -225,3 +225,27 @@ def m003_browse_columns(db: sqlite_utils.Database) -> None:
         f" GENERATED ALWAYS AS (CASE substr(region_code, 1, 2) {cases} END) VIRTUAL"
     )
     db.execute("CREATE INDEX documents_last_changed ON documents (last_changed_at)")
+
+
+# (index name, columns): what the web UI's facets and monthly charts group by. Without them a facet is
+# a scan of the whole table (~1.4 s for the province facet at 1M documents, over Datasette's 1 s facet
+# limit); with them a scan of one small index. The two (published_on, ...) indexes cover the charts.
+FACET_INDEXES = (
+    ("documents_kind", "kind"),
+    ("documents_status", "status"),
+    ("documents_reply_class", "reply_class"),
+    ("documents_validity", "validity"),
+    ("documents_bureau", "bureau"),
+    ("documents_province", "province"),
+    ("documents_published_year", "published_year"),
+    ("documents_published_region", "published_on, region_code"),
+    ("documents_published_bureau", "published_on, bureau"),
+)
+
+
+@migrations()
+def m004_facet_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes for faceting and charts (``FACET_INDEXES``); one pass over the table each (a few seconds
+    per index at 1M documents, at the first open after upgrading)."""
+    for name, columns in FACET_INDEXES:
+        db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON documents ({columns})")
