@@ -42,8 +42,18 @@ def prepare_archive(path: Path) -> None:
     open_db(path).close()
 
 
+def _quiet_client_errors() -> None:
+    """Datasette prints every error -- a visitor's bad search or a refused page too -- as a rich
+    traceback with all local variables (request headers included) when ``rich`` is installed, as it is
+    here for the CLI. Without it, Datasette keeps its plain traceback for real server errors only."""
+    import datasette.handle_exception as default_handler
+
+    default_handler.rich = None
+
+
 def make_datasette(path: Path, *, allow_sql: bool = False) -> Datasette:
     """A Datasette serving the archive at ``path`` as ``/archive``, with this project's pages."""
+    _quiet_client_errors()
     if not pm.is_registered(plugin):
         pm.register(plugin, name="yibao")
     settings = {**SETTINGS, "default_allow_sql": allow_sql}
