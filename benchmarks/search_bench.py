@@ -10,7 +10,10 @@ of the newest hits) and of all matching ids (``search_ids``), with mean hit coun
 ranking every hit of a very common term (bm25 over the newest K hits only, title hits first, recency
 only); then the export rate to JSONL and CSV (when ``iter_documents`` exists).
 
-    .venv/bin/python -m benchmarks.search_bench [--docs 100000] [--db PATH] [--workers 2]
+    .venv/bin/python -m benchmarks.search_bench [--docs 100000 [1000000]] [--db PATH] [--workers 2]
+
+Several ``--docs`` sizes are measured in one run, smallest first, the archive topped up in between
+(the figures of both sizes then come from one corpus and one machine state).
 
 ``--db PATH`` keeps the archive for the next run: an existing file is reused, and topped up to
 ``--docs`` documents if it holds fewer (an interrupted build resumes). A 1,000,000-document archive
@@ -324,7 +327,8 @@ def export(db: sqlite_utils.Database, count: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--docs", type=int, default=100_000)
+    parser.add_argument("--docs", type=int, nargs="+", default=[100_000],
+                        help="archive size; several sizes (100000 1000000) measure each in turn, topping up")
     parser.add_argument("--db", help="reuse (or keep) this archive")
     parser.add_argument("--workers", type=int, default=2, help="bulk_load tokenising processes (0: none)")
     parser.add_argument("--batch", type=int, default=5000, help="records per transaction")
@@ -333,17 +337,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "search.db"
-        build(path, args.docs, workers=args.workers, batch=args.batch)
-        db = open_db(path)
-        (count,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
-        if "search" not in args.skip:
-            print(f"search over {count:,} documents ({args.reps} timed passes):", flush=True)
-            latency(db, args.reps)
-        if "alternatives" not in args.skip:
-            alternatives(db, args.reps)
-        if "export" not in args.skip:
-            export(db, count)
-        db.close()
+        for docs in sorted(args.docs):  # the same archive grows: one corpus, one run
+            build(path, docs, workers=args.workers, batch=args.batch)
+            db = open_db(path)
+            (count,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
+            if "search" not in args.skip:
+                print(f"search over {count:,} documents ({args.reps} timed passes):", flush=True)
+                latency(db, args.reps)
+            if "alternatives" not in args.skip:
+                alternatives(db, args.reps)
+            if "export" not in args.skip:
+                export(db, count)
+            db.close()
 
 
 if __name__ == "__main__":
