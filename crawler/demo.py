@@ -113,6 +113,16 @@ def _subject(message: Any) -> str:
     return str(make_header(decode_header(message["Subject"] or "")))
 
 
+def _query_examples(archive: Path) -> None:
+    """Two questions put to the archive, as a user would (``yibao search``)."""
+    from .cli import main as yibao
+
+    for args in (["部分采纳", "--kind", "suggestion_reply", "--limit", "2"], ["门诊", "--sort", "newest", "--limit", "2"]):
+        print(f"\n$ yibao search {' '.join(args)}", flush=True)
+        yibao(["search", "--db", str(archive), "--color", "never", *args])
+    sys.stdout.flush()
+
+
 def run(docs: int = 200, keep: str | None = None) -> int:
     world = ReplicaWorld(docs=docs)
     mail, hook = MailSink(), WebhookReceiver()
@@ -155,6 +165,7 @@ def run(docs: int = 200, keep: str | None = None) -> int:
                 title = (delivery["payload"].get("document") or {}).get("title", "")
                 signature = "signature ok" if delivery["valid"] else "BAD SIGNATURE"
                 print(f"  webhook {delivery['event'] or '':16s} {signature}: {title[:60]}")
+            _query_examples(directory / "archive.db")
             print(f"\nArchive: {directory / 'archive.db'}" + ("" if keep else " (temporary; --keep DIR keeps it)"))
             if keep:
                 print(f"Browse it: yibao serve --db {directory / 'archive.db'}  (http://127.0.0.1:8001/)")
