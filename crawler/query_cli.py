@@ -80,7 +80,7 @@ class UsageError(Exception):
 
 def register(subparsers: Any) -> None:
     """Add ``search``, ``show``, ``events`` and ``export`` to an ``argparse`` subparsers object."""
-    from storage.search import RANK_WINDOW
+    from storage.search import RANK_WINDOW, SORTS
 
     p = subparsers.add_parser("search", help="full-text search of the archive, ranked, with filters")
     p.add_argument(
@@ -91,7 +91,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit", type=_positive, default=20, help="results per page (default 20)")
     p.add_argument("--offset", type=_non_negative, default=0, help="skip this many results")
     p.add_argument("--json", action="store_true", help="print {query, total, results} as JSON")
-    p.add_argument("--sort", choices=("rank", "newest", "oldest"), default="rank",
+    p.add_argument("--sort", choices=SORTS, default="rank",
                    help="rank (default: best match first), or by publication date, newest or oldest first")
     p.add_argument("--exhaustive", action="store_true",
                    help=f"rank every match (by default, beyond {RANK_WINDOW:,} matches only the most recently "

@@ -433,14 +433,12 @@ def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Finger
 
 
 def _new_version(
-    db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version, baseline: dict[str, Any] | None = None
+    db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version, baseline: dict[str, Any]
 ) -> Event:
     """Append ``inc`` as the document's next version and record its event; the changed fields are those
-    that differ from ``baseline`` (default: the latest version)."""
+    that differ from ``baseline`` (``_baseline``: the latest version, as far as this page can tell)."""
     rec = inc.record
-    old = identity.comparison_fields(
-        baseline if baseline is not None else {**json.loads(latest.record_json), "body_text": latest.body_text}
-    )
+    old = identity.comparison_fields(baseline)
     new = identity.comparison_fields(rec)
     changed = identity.changed_fields(old, new)
     version_id = _append_version(db, inc, doc.id)
