@@ -24,9 +24,9 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from crawler.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
-from crawler.ops import after_run, dispatch
 from crawler.registry import ConfigError, load_registry
+from ops.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
+from ops.portal_alerts import after_run, dispatch
 
 log = logging.getLogger("yibao.scheduler")
 GRACE_SECONDS = 60

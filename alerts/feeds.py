@@ -37,7 +37,7 @@ FEED_ID = "tag:yibao-watch,2026:feed"
 def _summary(db: sqlite_utils.Database, event: Event) -> str:
     if event.kind not in ("edited", "metadata_changed", "validity_changed"):
         return event.summary
-    from crawler.diffing import diff_versions
+    from core.diffing import diff_versions
 
     try:
         previous, current = versions_of_event(db, event.id)

@@ -2,8 +2,8 @@
 
 Everything is built from the archive at send time (nothing about a message is stored but its outbox
 rows): ``event_item(db, event_id, settings)`` loads the event, the document's structured fields and the
-``ChangeSet`` of its version (``crawler.diffing``); ``render_event`` / ``render_digest`` / ``render_test``
-make the ``Message``. The diff itself is rendered by ``crawler.diff_render`` (text and e-mail HTML);
+``ChangeSet`` of its version (``core.diffing``); ``render_event`` / ``render_digest`` / ``render_test``
+make the ``Message``. The diff itself is rendered by ``core.diff_render`` (text and e-mail HTML);
 everything else taken from a crawled page is HTML-escaped here. The webhook payload follows
 ``docs/webhook.md`` (``schema_version`` 1).
 """
@@ -95,7 +95,7 @@ class EventItem:
 
     event: Event
     document: dict[str, Any] | None
-    changes: Any | None  # crawler.diffing.ChangeSet; None for withdrawn and operational events
+    changes: Any | None  # core.diffing.ChangeSet; None for withdrawn and operational events
     source_url: str | None
     archive_url: str | None
     excerpt: str = ""
@@ -174,7 +174,7 @@ def event_item(db: sqlite_utils.Database, event_id: int, settings: AlertSettings
     changes = None
     excerpt = ""
     if event.version_id is not None and document is not None:
-        from crawler.diffing import diff_versions
+        from core.diffing import diff_versions
         from storage.versions import versions_of_event
 
         previous, current = versions_of_event(db, event.id)
@@ -247,7 +247,7 @@ def _item_text(item: EventItem) -> str:
     lines = [f"【{KIND_LABELS.get(e.kind, e.kind)}】{item.title}"]
     lines.extend(f"{label}：{value}" for label, value in _field_pairs(item))
     if item.changes is not None and not item.changes.is_new:  # starts with 摘要：<the diff summary>
-        from crawler.diff_render import render_text
+        from core.diff_render import render_text
 
         lines.append("")
         lines.append(render_text(item.changes).rstrip("\n"))
@@ -304,7 +304,7 @@ def _item_html(item: EventItem) -> str:
     """The HTML body fragment for one event: our header card, then the rendered diff, if any."""
     if item.changes is None or item.changes.is_new:
         return _card(_item_header_html(item, with_title=True))
-    from crawler.diff_render import render_html
+    from core.diff_render import render_html
 
     rendered = render_html(item.changes, title=item.title, url=item.source_url, archive_url=item.archive_url)
     match = _BODY.search(rendered)

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from crawler.cron import cron_trigger
-from crawler.records import KINDS
+from core.cron import cron_trigger
+from core.records import KINDS
 from crawler.registry import ConfigError, _cron_error
 from storage.events import DOCUMENT_EVENT_KINDS
 from storage.search import And as _And

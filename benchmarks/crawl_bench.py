@@ -19,7 +19,7 @@ PORTAL = "fujian_xiamen"
 def crawl(config: Path, *extra: str) -> tuple[float, int]:
     start = time.perf_counter()
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--fast", PORTAL, *extra],
+    subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", PORTAL, *extra],
                    check=False, capture_output=True)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return time.perf_counter() - start, max(peak, before)

@@ -16,8 +16,8 @@ from pathlib import Path
 from lxml import html as lxml_html
 from parsel import Selector
 
-from crawler.normalize import build_record
-from crawler.records import RawPage
+from core.normalize import build_record
+from core.records import RawPage
 from replicas.world import ReplicaWorld
 from spiders import extract
 from storage import open_db, record, start_run

@@ -41,7 +41,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.records import Attachment, DocumentRecord, Meeting
+from core.records import Attachment, DocumentRecord, Meeting
 from replicas.corpus import CorpusGenerator
 from storage import build_query, open_db, search, search_ids, start_run
 from storage.bulk import bulk_load
@@ -295,7 +295,7 @@ def export(db: sqlite_utils.Database, count: int) -> None:
         print("export: not available yet (storage.query.iter_documents)")
         return
     try:
-        from crawler.query_cli import csv_row as to_cells
+        from cli.query import csv_row as to_cells
     except ImportError:
         to_cells = _csv_cells
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,8 +9,8 @@ from typing import Any
 from scrapy import signals
 
 from alerts.routing import router_for_crawler
+from core.health import OK, classify
 from crawler.dbpath import archive_path
-from crawler.health import OK, classify
 from crawler.runcontext import run_context
 from storage import finish_run, last_runs, note_gone, note_listed
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.records import DocumentRecord
+from core.records import DocumentRecord
 from storage import open_db, start_run, sync_portals
 
 COVERAGE_FIELDS = ("title", "kind", "published_on", "body_text", "doc_no", "index_no", "meeting", "deputies")

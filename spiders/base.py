@@ -22,8 +22,8 @@ from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 
+from core.records import Attachment, RawPage
 from crawler.items import FetchOutcome
-from crawler.records import Attachment, RawPage
 from crawler.registry import Column, Portal
 
 from . import extract

@@ -15,7 +15,7 @@ from urllib.parse import urljoin
 from lxml import html as lxml_html
 from parsel import Selector
 
-from crawler.records import Attachment
+from core.records import Attachment
 
 _SPACES = re.compile(r"[\s\u00a0\u2002\u2003\u3000•·:：]+")
 META_LABELS = {

@@ -4,7 +4,7 @@
 How ``record()`` decides:
 
 1. The posting (URL) is upserted. A URL already known keeps its document.
-2. A new URL is resolved to a document by its strong identity keys (``crawler.identity``), else, only
+2. A new URL is resolved to a document by its strong identity keys (``core.identity``), else, only
    when it has none, by MinHash LSH over stored signatures, else it starts a new document.
 3. A new URL of an existing document is a repost: it adds a posting, never a version, even if its text
    differs a little (another portal's template); its strong keys are added to the document's.
@@ -30,9 +30,9 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler import identity
-from crawler.identity import Fingerprint
-from crawler.records import DocumentRecord
+from core import identity
+from core.identity import Fingerprint
+from core.records import DocumentRecord
 from storage.db import to_utc_iso, write_transaction
 from storage.events import (
     EVENT_EDITED,

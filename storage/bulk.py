@@ -43,8 +43,8 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from crawler import identity
-from crawler.records import DocumentRecord
+from core import identity
+from core.records import DocumentRecord
 from storage.archive import (
     FINGERPRINT_SCHEME,
     _document_fields,

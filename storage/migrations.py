@@ -8,7 +8,7 @@ Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
 - ``portals``: registry snapshot (the registry file stays the source of truth).
 - ``runs``: one row per crawl; ``health`` 'ok' | 'degraded' | 'failed' | 'blocked'.
 - ``documents``: logical documents with their latest fields, ``status`` active | withdrawn.
-- ``identity_keys``: strong identity keys (``crawler.identity.identity_keys``) -> document.
+- ``identity_keys``: strong identity keys (``core.identity.identity_keys``) -> document.
 - ``postings``: one row per URL a document was seen at (a repost is a second posting).
 - ``versions``: append-only (triggers refuse UPDATE/DELETE); ``record_json`` is the record without
   ``body_text``, which has its own column.

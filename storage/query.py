@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from crawler.records import KINDS
+from core.records import KINDS
 from storage.db import to_utc_iso
 from storage.events import _COLUMNS as _EVENT_COLUMNS
 from storage.events import Event, _event
@@ -118,7 +118,7 @@ class DocumentFilter:
 
     portals: tuple[str, ...] = ()  # posted on one of these portals (any posting, gone ones included)
     regions: tuple[str, ...] = ()  # GB/T 2260 codes, a province or city code covering what lies under it
-    kinds: tuple[str, ...] = ()  # documents.kind (crawler.records.KINDS)
+    kinds: tuple[str, ...] = ()  # documents.kind (core.records.KINDS)
     classes: tuple[str, ...] = ()  # reply_class A/B/C/D (答复类别)
     statuses: tuple[str, ...] = ()  # active / withdrawn
     validity: tuple[str, ...] = ()  # 有效 / 失效 / ... as stored

@@ -33,7 +33,7 @@ from typing import Any
 
 import sqlite_utils
 
-from crawler.identity import fold_width
+from core.identity import fold_width
 from storage.db import write_transaction
 from storage.query import DocumentFilter
 

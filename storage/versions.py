@@ -3,7 +3,7 @@
 A version dict is the stored record (``versions.record_json``, i.e. ``DocumentRecord.to_dict()`` without
 ``body_text``) with ``body_text`` put back, plus the version row's own columns: ``id``, ``document_id``,
 ``version_no``, ``url`` (the URL it was fetched from), ``created_at``, ``comparison_hash`` and ``run_id``.
-It is what ``crawler.diffing.diff_versions`` takes.
+It is what ``core.diffing.diff_versions`` takes.
 
 Read-only: nothing here opens a transaction.
 """

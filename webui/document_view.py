@@ -8,8 +8,8 @@ from typing import Any
 import sqlite_utils
 from markupsafe import Markup
 
-from crawler.diff_render import render_html_fragment
-from crawler.diffing import diff_versions
+from core.diff_render import render_html_fragment
+from core.diffing import diff_versions
 from storage.browse import document_postings
 from storage.versions import get_document, list_versions
 from webui.labels import KINDS_ZH

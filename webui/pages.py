@@ -19,7 +19,7 @@ import sqlite_utils
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from crawler.normalize.reply import ADOPTION_TERMS
+from core.normalize.reply import ADOPTION_TERMS
 from storage.browse import (
     archive_totals,
     filter_choices,

@@ -1,4 +1,4 @@
-"""NormalizeRecordPipeline: RawPage → DocumentRecord (pure ``crawler.normalize``)."""
+"""NormalizeRecordPipeline: RawPage → DocumentRecord (pure ``core.normalize``)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem
 
-from crawler.normalize import build_record
-from crawler.records import RawPage
+from core.normalize import build_record
+from core.records import RawPage
 
 
 class NormalizeRecordPipeline:

@@ -16,7 +16,7 @@ from lxml import html as lxml_html
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.records import RawPage
+from core.records import RawPage
 from crawler.registry import Column
 from spiders.base import PortalSpider
 

@@ -20,7 +20,7 @@ import scrapy
 from parsel import Selector
 from scrapy.http import Response
 
-from crawler.records import RawPage
+from core.records import RawPage
 from crawler.registry import Column
 from spiders.base import PortalSpider
 from spiders.listing import link_entries

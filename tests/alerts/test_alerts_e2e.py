@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from crawler.diffing import diff_versions
+from core.diffing import diff_versions
 from storage.db import open_db
 from storage.versions import versions_of_event
 from tests.alerts.conftest import alerts_toml

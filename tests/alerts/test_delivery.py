@@ -75,7 +75,7 @@ def signed(req: Received, secret: str = HOOK_SECRET) -> bool:
 
 
 def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "alerts.cli", "--config", str(config), *args]
+    cmd = [sys.executable, "-m", "cli.alerts", "--config", str(config), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
 
 
@@ -199,7 +199,7 @@ def test_dispatcher_killed_between_send_and_mark(tmp_path, smtp, receiver, hook_
                                                          index_no="i3", doc_no="宁医保〔2025〕118号")])
     receiver.hold.set()  # both receivers take the message, then do not answer
     smtp.hold.set()
-    proc = subprocess.Popen([sys.executable, "-m", "alerts.cli", "--config", str(config), "dispatch"],
+    proc = subprocess.Popen([sys.executable, "-m", "cli.alerts", "--config", str(config), "dispatch"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
     try:
         wait_for(lambda: len(receiver.requests) == 3 and len(smtp.raw) == 3, timeout=30)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.diff_render import render_html
-from crawler.diffing import diff_versions
+from core.diff_render import render_html
+from core.diffing import diff_versions
 from storage import open_db
 from storage.versions import versions_of_event
 from tests.crawl.test_crawl_e2e import crawl, write_config

@@ -24,7 +24,7 @@ def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
 
 
 def crawl(config: Path, *portals: str) -> dict:
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--fast", "--json", *portals]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", "--json", *portals]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return json.loads(done.stdout)

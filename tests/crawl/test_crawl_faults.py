@@ -77,7 +77,7 @@ def test_kill_mid_crawl_then_rerun_equals_uninterrupted(make_replicas, tmp_path)
     clean_dir.mkdir()
     server = make_replicas(docs=300, seed=9)
     config = write_config(killed_dir, server)
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl", "--fast", PORTAL]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", PORTAL]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     db = killed_dir / "archive.db"
     deadline = time.monotonic() + 60

@@ -49,9 +49,9 @@ def run(
 
 
 def yibao(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``yibao ARGS`` (the console script of this interpreter's environment, else ``-m crawler.cli``)."""
+    """``yibao ARGS`` (the console script of this interpreter's environment, else ``-m cli.main``)."""
     script = Path(sys.executable).with_name("yibao")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     return run([*cmd, *args], cwd=cwd, env=env)
 
 

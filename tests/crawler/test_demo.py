@@ -16,7 +16,7 @@ def test_demo_runs_the_whole_loop(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "SCRAPY_"))}
     env["PYTHONPATH"] = str(repo)
     done = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "demo", "--docs", "30", "--keep", str(tmp_path / "demo")],
+        [sys.executable, "-m", "cli.main", "demo", "--docs", "30", "--keep", str(tmp_path / "demo")],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

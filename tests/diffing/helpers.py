@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crawler.diff_cli import register
+from cli.diff import register
 
 PARAGRAPHS = [
     "各县（市、区）医疗保障局：",

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from crawler.diff_render import render_html, render_text
-from crawler.diffing import diff_versions
+from core.diff_render import render_html, render_text
+from core.diffing import diff_versions
 from storage import open_db
 from storage.versions import get_document, list_versions, versions_of_event
 from tests.crawl.test_crawl_e2e import crawl, write_config

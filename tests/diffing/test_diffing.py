@@ -1,4 +1,4 @@
-"""Unit tests of crawler.diffing: what a reader should see for each kind of change."""
+"""Unit tests of core.diffing: what a reader should see for each kind of change."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from crawler.diffing import ChangeSet, FieldChange, diff_versions, split_sentences
-from crawler.records import Attachment, DocumentRecord
+from core.diffing import ChangeSet, FieldChange, diff_versions, split_sentences
+from core.records import Attachment, DocumentRecord
 from tests.diffing.helpers import PARAGRAPHS, record, replaced, sub
 
 S1 = "一、总体要求"

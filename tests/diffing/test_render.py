@@ -1,4 +1,4 @@
-"""Unit tests of crawler.diff_render: stable plain text, ANSI colours, e-mail-safe and escaped HTML."""
+"""Unit tests of core.diff_render: stable plain text, ANSI colours, e-mail-safe and escaped HTML."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from crawler.diff_render import render_html, render_text
-from crawler.diffing import diff_versions
+from core.diff_render import render_html, render_text
+from core.diffing import diff_versions
 from tests.diffing.helpers import PARAGRAPHS, record, sub
 
 SCRIPT = "<script>alert('x')</script>"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.diffing import diff_versions
+from core.diffing import diff_versions
 from storage import list_events, open_db, record
 from storage.versions import (
     get_document,

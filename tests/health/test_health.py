@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.health import BLOCKED, DEGRADED, FAILED, OK, classify
+from core.health import BLOCKED, DEGRADED, FAILED, OK, classify
 
 GOOD = {"downloader/response_count": 40, "yibao/list_pages": 3, "yibao/listed": 30, "yibao/documents": 20,
         "yibao/coverage": {"title": 1.0, "body_text": 1.0, "doc_no": 0.9, "index_no": 0.9}}

@@ -14,8 +14,8 @@ import html
 import sys
 import time
 
-from crawler.normalize import build_record, extract_meta_block, fold
-from crawler.records import RawPage
+from core.normalize import build_record, extract_meta_block, fold
+from core.records import RawPage
 
 from .seeds import seed_lines
 

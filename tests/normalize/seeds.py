@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from crawler.normalize import extract_meta_block
-from crawler.records import RawPage
+from core.normalize import extract_meta_block
+from core.records import RawPage
 
 SEED_DIR = Path(__file__).resolve().parents[2] / "replicas" / "data" / "seeds"
 # Seeds use ASCII ", : ( )" where real pages print full-width punctuation.

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import classify, parse_meeting, parse_salutation
-from crawler.records import (
+from core.normalize import classify, parse_meeting, parse_salutation
+from core.records import (
     KIND_INTERPRETATION,
     KIND_NOTICE,
     KIND_POLICY,

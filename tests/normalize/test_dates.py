@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from crawler.normalize import cn_numeral_to_int, find_signature, parse_date, parse_timestamp
+from core.normalize import cn_numeral_to_int, find_signature, parse_date, parse_timestamp
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import (
+from core.normalize import (
     canonical_label,
     canonical_metadata,
     extract_meta_block,

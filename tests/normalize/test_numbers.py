@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import (
+from core.normalize import (
     canonical_doc_no,
     find_doc_nos,
     find_meetings,
@@ -12,7 +12,7 @@ from crawler.normalize import (
     parse_index_no,
     parse_meeting,
 )
-from crawler.records import Meeting
+from core.records import Meeting
 
 # --------------------------------------------------------------------------- 文号
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import heading_level, outline
+from core.normalize import heading_level, outline
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import find_salutation, parse_salutation
-from crawler.normalize.people import ROLE_DEPUTY, ROLE_MEMBER, ROLE_ORGANISATION, ROLE_OTHER
+from core.normalize import find_salutation, parse_salutation
+from core.normalize.people import ROLE_DEPUTY, ROLE_MEMBER, ROLE_ORGANISATION, ROLE_OTHER
 
 SIXTEEN = (
     "林洪棋、李英妹、吴元邦、陈久斌、陈兆树、陈秋玲、陈俊忠、陈楠、林圣涵、林容、林梅芳、林翠花、"

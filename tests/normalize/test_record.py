@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from crawler.normalize import build_record, listing_fields, meta_tag_fields, url_date
-from crawler.records import (
+from core.normalize import build_record, listing_fields, meta_tag_fields, url_date
+from core.records import (
     KIND_NOTICE,
     KIND_POLICY,
     KIND_PROPOSAL_REPLY,

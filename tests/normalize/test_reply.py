@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import (
+from core.normalize import (
     find_adoption,
     find_contacts,
     find_proposal_title,

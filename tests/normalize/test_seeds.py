@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import build_record, find_doc_nos, fold
-from crawler.records import (
+from core.normalize import build_record, find_doc_nos, fold
+from core.records import (
     KIND_PROPOSAL_REPLY,
     KIND_REPORT,
     KIND_SUGGESTION_REPLY,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.normalize import fold, html_to_paragraphs, is_chrome_line, normalize_ws, strip_chrome
+from core.normalize import fold, html_to_paragraphs, is_chrome_line, normalize_ws, strip_chrome
 
 # --------------------------------------------------------------------------- fold
 

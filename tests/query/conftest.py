@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from crawler.records import Attachment, DocumentRecord, Meeting
+from core.records import Attachment, DocumentRecord, Meeting
 from replicas.corpus import CorpusGenerator
 from storage import finish_run, note_gone, open_db, record, start_run, write_transaction
 

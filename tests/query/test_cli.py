@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.cli import main
-from crawler.diffing import diff_versions
+from cli.main import main
+from core.diffing import diff_versions
 from storage import DocumentFilter, search_count
 from storage.versions import list_versions
 from tests.query.conftest import EDITED_AT, HAND, NOW, RARE, REPOST_URL, WITHDRAWN_AT, Archive
@@ -18,7 +18,7 @@ from tests.query.conftest import EDITED_AT, HAND, NOW, RARE, REPOST_URL, WITHDRA
 
 def yibao(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("yibao")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "crawler.cli"]
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     return subprocess.run(
         [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
     )

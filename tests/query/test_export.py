@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from crawler.cli import main
+from cli.main import main
 from storage import DocumentFilter, count_documents, iter_documents
 from storage.query import EXPORT_FIELDS
 from tests.query.conftest import EDITED_BODY_V2, GENERATED, HAND, RARE, TRICKY_BODY, TRICKY_TITLE, Archive

@@ -276,7 +276,7 @@ def test_deputy_and_adoption_values_are_compacted() -> None:
 
 
 def test_adoption_terms_are_what_the_normalizer_finds() -> None:
-    from crawler.normalize.reply import ADOPTION_RE, ADOPTION_TERMS
+    from core.normalize.reply import ADOPTION_RE, ADOPTION_TERMS
 
     assert all(ADOPTION_RE.fullmatch(term) for term in ADOPTION_TERMS)
 

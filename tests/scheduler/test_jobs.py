@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.jobs import SHANGHAI, is_due, run_crawl, trigger_for
-from crawler.ops import assess
 from crawler.registry import load_registry
+from ops.jobs import SHANGHAI, is_due, run_crawl, trigger_for
+from ops.portal_alerts import assess
 from storage import finish_run, open_db, start_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def test_portal_broken_once_then_recovered_once(tmp_path):
 def test_once_mode_exit_status(make_replicas, tmp_path):
     server = make_replicas(docs=20, seed=2)
     config_path = fast_config(tmp_path, server, ["fujian_xiamen", "nhsa"])
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config_path), "run", "--once"]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config_path), "run", "--once"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fujian_xiamen" in done.stdout
@@ -148,7 +148,7 @@ def test_sigterm_stops_the_daemon_within_the_grace_period(make_replicas, tmp_pat
 def test_status_reports_each_portal(make_replicas, tmp_path):
     server = make_replicas(docs=20, seed=2)
     config_path = fast_config(tmp_path, server, ["fujian_xiamen"])
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config_path)]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config_path)]
     subprocess.run([*cmd, "run", "--once"], capture_output=True, timeout=180, cwd=ROOT, check=True)
     done = subprocess.run([*cmd, "status", "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr

@@ -94,7 +94,7 @@ def write_config(directory: Path, server: Any, portals: list[str], extra: str) -
 
 
 def run_once(config: Path, *portals: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--once", *portals]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once", *portals]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
@@ -376,7 +376,7 @@ def test_sigkill_during_dispatch_then_restart_loses_nothing(make_replicas, tmp_p
     # crawled a moment ago and next due at 03:00: the daemon below only dispatches
     config.write_text(config.read_text(encoding="utf-8").replace('"*/5 * * * *"', '"0 3 * * *"'), encoding="utf-8")
     db_path, log, marker = tmp_path / "archive.db", tmp_path / "scheduler.log", f"{tmp_path}/"
-    crawl = subprocess.run([sys.executable, "-m", "crawler.cli", "--config", str(config), "crawl"],
+    crawl = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "crawl"],
                            capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert crawl.returncode == 0, crawl.stderr[-3000:]
     rows = outbox(db_path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from crawler.records import DocumentRecord
+from core.records import DocumentRecord
 from storage import open_db, record, start_run
 from storage.events import Event
 from tests.storage.factories import BODY, LATER, NOW, corpus, notice

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from crawler.records import KIND_POLICY, KIND_SUGGESTION_REPLY, Attachment, DocumentRecord, Meeting
+from core.records import KIND_POLICY, KIND_SUGGESTION_REPLY, Attachment, DocumentRecord, Meeting
 
 NOW = "2025-08-18T02:00:00Z"
 LATER = "2025-08-19T02:00:00Z"

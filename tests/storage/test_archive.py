@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 import sqlite_utils
 
-from crawler.records import Attachment
+from core.records import Attachment
 from storage import get_posting, list_events, record, search_ids, touch
 from storage.events import Event
 from tests.storage.factories import BODY, LATER, NOW, notice, policy, reply

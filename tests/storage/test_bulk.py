@@ -9,8 +9,8 @@ import pytest
 import sqlite_utils
 
 from benchmarks.search_bench import to_record
-from crawler import identity
-from crawler.records import DocumentRecord
+from core import identity
+from core.records import DocumentRecord
 from replicas.corpus import CorpusGenerator
 from storage import open_db, record, search, search_ids, start_run
 from storage.bulk import bulk_load

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from crawler.records import DocumentRecord
+from core.records import DocumentRecord
 from storage import QueryError, build_query, open_db, record, search, search_ids, write_transaction
 from storage.search import index_text
 from tests.storage.factories import ALL_TERMS, NOW, TERMS_2, TERMS_3, TERMS_4, corpus

@@ -33,7 +33,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def base_url(archive) -> Iterator[str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "crawler.cli", "serve", "--db", str(archive.path), "--port", str(port)]
+    cmd = [sys.executable, "-m", "cli.main", "serve", "--db", str(archive.path), "--port", str(port)]
     log = archive.path.with_name("serve.log")
     with log.open("w") as stderr:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)

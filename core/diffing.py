@@ -11,7 +11,7 @@ no Scrapy).
   (``PAIR_THRESHOLD``) and reported as ``changed``, the rest as ``removed`` / ``added``. Inside a changed
   paragraph, sentences (split after 。！？；) are aligned, then characters inside replaced sentences, giving
   ``spans_old`` (deleted) / ``spans_new`` (inserted) and the inline ``segments``. Matching runs on the
-  width-folded text (``crawler.normalize.text.fold``, which keeps the length) and positions are reported
+  width-folded text (``core.normalize.text.fold``, which keeps the length) and positions are reported
   on the original text;
 - ``sections``: the outline headings (一、 / （一） …) under which changes occurred;
 - ``figures``: numbers (with their unit) that changed inside changed sentences, paired by position, each
@@ -28,9 +28,9 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from crawler.identity import canonical_doc_no
-from crawler.normalize.outline import heading_level
-from crawler.normalize.text import fold
+from core.identity import canonical_doc_no
+from core.normalize.outline import heading_level
+from core.normalize.text import fold
 
 __all__ = [
     "FIELD_LABELS",

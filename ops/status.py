@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.cron import SHANGHAI, cron_trigger
-from crawler.ops import consecutive_bad
+from core.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config
+from ops.portal_alerts import consecutive_bad
 from storage import last_runs, open_db
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash
 
-from crawler.records import DocumentRecord, Meeting
+from core.records import DocumentRecord, Meeting
 
 NUM_PERM = 128
 SHINGLE_SIZE = 4

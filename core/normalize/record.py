@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crawler.records import REPLY_KINDS, DocumentRecord, Meeting, RawPage
+from core.records import REPLY_KINDS, DocumentRecord, Meeting, RawPage
 
 from .classify import classify
 from .dates import find_signature, parse_date

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 
-from crawler.cron import SHANGHAI, cron_trigger
+from core.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config, Portal
 from storage import finish_run, get_run, last_runs, open_db, start_run
 

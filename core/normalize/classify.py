@@ -1,11 +1,11 @@
-"""Document kind (``crawler.records.KINDS``) from title, tag, column and body signals (spec §12.3)."""
+"""Document kind (``core.records.KINDS``) from title, tag, column and body signals (spec §12.3)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
-from crawler.records import (
+from core.records import (
     KIND_INTERPRETATION,
     KIND_NOTICE,
     KIND_POLICY,
@@ -89,7 +89,7 @@ def classify(
     proposal_title: str | None = None,
     paragraphs: Sequence[str] = (),
 ) -> str:
-    """Return one of ``crawler.records.KINDS``.
+    """Return one of ``core.records.KINDS``.
 
     1. Reply when the title matches ``REPLY_TITLE``, or the body opens with an addressee line
        plus ``…收悉`` (any column: that pair does not occur outside reply letters), or the column

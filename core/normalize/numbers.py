@@ -1,6 +1,6 @@
 """Identifiers: 文号, 索引号, proposal numbers, and congress / CPPCC session names.
 
-All regexes run on the width-folded text (:func:`crawler.normalize.text.fold`), so ``（）［］`` are
+All regexes run on the width-folded text (:func:`core.normalize.text.fold`), so ``（）［］`` are
 matched as ``()[]``; values meant for display are sliced from the original string.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.records import Meeting
+from core.records import Meeting
 
 from .dates import cn_numeral_to_int
 from .text import fold

@@ -2,7 +2,7 @@
 
 Wired into the main CLI by ``register(subparsers)`` (crawler/cli.py)::
 
-    from .query_cli import register as register_query
+    from cli.query import register as register_query
     register_query(sub)
 
 Every command takes ``--db`` (default: the config's ``[archive] path``) and ``--config``. The query
@@ -31,9 +31,8 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from crawler.registry import Config
     from storage.query import DocumentFilter
-
-    from .registry import Config
 
 __all__ = ["cmd_events", "cmd_export", "cmd_search", "cmd_show", "register", "resolve_region"]
 
@@ -198,7 +197,7 @@ class _Context:
     @property
     def config(self) -> Config:
         if self._config is None:
-            from .registry import load_registry
+            from crawler.registry import load_registry
 
             self._config = load_registry(getattr(self.args, "config", None))
         return self._config
@@ -413,7 +412,7 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"yibao show: unknown document {args.doc_id}", file=sys.stderr)
             return 1
         if args.versions:
-            from .diffing import diff_versions
+            from core.diffing import diff_versions
 
             previous = None
             diffs = {}

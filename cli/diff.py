@@ -2,7 +2,7 @@
 
 Wired into the main CLI by ``register(subparsers)`` (crawler/cli.py)::
 
-    from .diff_cli import register as register_diff
+    from cli.diff import register as register_diff
     register_diff(sub)
 
 V1/V2 are version numbers (1-based, per document, as in ``versions.version_no``); without them the two
@@ -41,7 +41,7 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 def _archive_path(args: argparse.Namespace) -> Path:
     if getattr(args, "db", None):
         return Path(args.db)
-    from .registry import load_registry
+    from crawler.registry import load_registry
 
     return Path(load_registry(getattr(args, "config", None)).archive_path)
 
@@ -55,11 +55,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
     """Print the diff of ``args.doc_id`` between ``args.versions`` (or its last two versions)."""
     import json
 
+    from core.diff_render import render_html, render_text
+    from core.diffing import diff_versions
     from storage import open_db
     from storage.versions import get_document, get_version_by_no, latest_versions
-
-    from .diff_render import render_html, render_text
-    from .diffing import diff_versions
 
     versions = list(getattr(args, "versions", None) or [])
     if len(versions) not in (0, 2):
@@ -107,12 +106,12 @@ def _plain(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (``python -m crawler.diff_cli DOC_ID [V1 V2] [--db PATH]``)."""
+    """Standalone entry (``python -m cli.diff DOC_ID [V1 V2] [--db PATH]``)."""
     parser = argparse.ArgumentParser(prog="yibao")
     sub = parser.add_subparsers(dest="command", required=True)
     register(sub)
     args = parser.parse_args(["diff", *(sys.argv[1:] if argv is None else argv)])
-    from .registry import ConfigError
+    from crawler.registry import ConfigError
 
     try:
         return int(args.func(args))

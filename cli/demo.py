@@ -104,7 +104,7 @@ def _config(directory: Path, server: ReplicaServer, mail: MailSink, hook: Webhoo
 def _run_once(config: Path, portals: list[str], label: str) -> None:
     print(f"\n$ yibao run --once …   # {label}", flush=True)
     env = {**os.environ, "YIBAO_DEMO_HOOK_SECRET": HOOK_SECRET}
-    cmd = [sys.executable, "-m", "crawler.cli", "--config", str(config), "run", "--once", *portals]
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once", *portals]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     print(done.stdout.rstrip())
 
@@ -115,7 +115,7 @@ def _subject(message: Any) -> str:
 
 def _query_examples(archive: Path) -> None:
     """Two questions put to the archive, as a user would (``yibao search``)."""
-    from .cli import main as yibao
+    from cli.main import main as yibao
 
     for args in (["部分采纳", "--kind", "suggestion_reply", "--limit", "2"], ["门诊", "--sort", "newest", "--limit", "2"]):
         print(f"\n$ yibao search {' '.join(args)}", flush=True)

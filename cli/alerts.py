@@ -1,6 +1,6 @@
 """Command line of the alerts: ``dispatch``, ``deliveries`` and ``alerts test|list``.
 
-``register(subparsers)`` adds them to ``yibao`` (``crawler/cli.py``); ``python -m alerts.cli`` runs them on
+``register(subparsers)`` adds them to ``yibao`` (``crawler/cli.py``); ``python -m cli.alerts`` runs them on
 their own. Every command takes ``--config`` (also accepted before the command) and ``--db`` (default: the
 config's ``[archive] path``).
 

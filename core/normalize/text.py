@@ -1,6 +1,6 @@
 """Text helpers: width folding, whitespace normalisation, HTML → paragraphs, chrome removal.
 
-Two forms of a string are used throughout :mod:`crawler.normalize`:
+Two forms of a string are used throughout :mod:`core.normalize`:
 
 * the **display form**: original characters (full-width ``，：（）`` stay full-width), whitespace
   collapsed and trimmed by :func:`normalize_ws`. This is what records store.

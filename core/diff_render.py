@@ -1,4 +1,4 @@
-"""Rendering a ``ChangeSet`` (``crawler.diffing``) for people (pure: no SQL, no Scrapy).
+"""Rendering a ``ChangeSet`` (``core.diffing``) for people (pure: no SQL, no Scrapy).
 
 - ``render_text(cs, color=False)``: plain text for the terminal, mail text parts and chat apps. Metadata
   first (``- 有效性：有效`` / ``+ 有效性：失效``), then changed figures, then the body by section: ``~`` a changed
@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from crawler.diffing import ATTACHMENT_CHANGE_LABELS, ChangeSet, FieldChange, FigureChange, ParagraphChange
-from crawler.normalize.text import fold
+from core.diffing import ATTACHMENT_CHANGE_LABELS, ChangeSet, FieldChange, FigureChange, ParagraphChange
+from core.normalize.text import fold
 
 __all__ = ["render_html", "render_text"]
 

@@ -9,7 +9,7 @@ import sqlite3
 import sys
 from typing import Any
 
-from .registry import ConfigError, load_registry
+from crawler.registry import ConfigError, load_registry
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -49,10 +49,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from alerts.watchers import load_alerts
+    from cli.progress import CrawlProgress
+    from crawler.dbpath import archive_path
     from storage import last_runs, open_db
-
-    from .dbpath import archive_path
-    from .progress import CrawlProgress
 
     settings = _settings(args)
     config = load_registry(settings.get("YIBAO_CONFIG"))
@@ -94,7 +93,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run
+    from cli.demo import run
 
     return run(docs=args.docs, keep=args.keep)
 
@@ -108,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .status import portal_status, print_status
+    from ops.status import portal_status, print_status
 
     config = load_registry(args.config)
     print_status(portal_status(config, Path(args.db or config.archive_path)), args.json)
@@ -173,11 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db")
     p.add_argument("-o", "--output", help="write to this file (default: stdout)")
     p.set_defaults(func=cmd_feed)
-    from alerts.cli import register as register_alerts
-    from webui.cli import register as register_serve
-
-    from .diff_cli import register as register_diff
-    from .query_cli import register as register_query
+    from cli.alerts import register as register_alerts
+    from cli.diff import register as register_diff
+    from cli.query import register as register_query
+    from cli.serve import register as register_serve
 
     register_diff(sub)
     register_query(sub)
