@@ -88,13 +88,8 @@ def router_for_config(config_raw: dict[str, Any] | None) -> OnEvent | None:
 
 
 def router_for_crawler(crawler: Any) -> OnEvent | None:
-    """The router of a Scrapy crawl (its ``YIBAO_CONFIG``), built once per crawler. A bad watcher config
-    raises ``ConfigError`` here, at the start of the crawl."""
-    cached = getattr(crawler, "yibao_router", False)
-    if cached is not False:
-        return cached
+    """The router of a Scrapy crawl (its ``YIBAO_CONFIG``): the crawler's ``YIBAO_EVENT_ROUTER`` plugin, which
+    calls it once per crawl. A bad watcher config raises ``ConfigError`` here, at the start of the crawl."""
     from crawler.registry import load_registry
 
-    router = router_for_config(load_registry(crawler.settings.get("YIBAO_CONFIG")).raw)
-    crawler.yibao_router = router
-    return router
+    return router_for_config(load_registry(crawler.settings.get("YIBAO_CONFIG")).raw)

@@ -41,6 +41,7 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.normalize_record.NormalizeRecordPipeline": 300,
     "crawler.pipelines.archive_record.ArchiveRecordPipeline": 800,
+    "crawler.pipelines.documents_only.DocumentsOnlyPipeline": 1000,
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
@@ -49,6 +50,7 @@ EXTENSIONS = {
 # -- Yibao Watch settings (documented in docs/settings.md) ---------------------------------------
 YIBAO_CONFIG = None  # user config file (yibao.toml); None: $YIBAO_CONFIG or ./yibao.toml
 YIBAO_DB = None  # archive path; None: [archive] path from the config, else data/archive.db
+YIBAO_EVENT_ROUTER = "alerts.routing.router_for_crawler"  # crawler -> on_event(db, event) | None; None: no routing
 YIBAO_RUN_ID = None  # set by the scheduler; a manual `scrapy crawl` opens its own run
 YIBAO_FULL = False  # full re-crawl: read every list page and re-fetch every document
 YIBAO_LOOKBACK_PAGES = 1  # list pages always read before "nothing new" stops paging
