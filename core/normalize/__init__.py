@@ -33,6 +33,7 @@ from .people import Salutation, find_salutation, parse_salutation
 from .record import build_record, listing_fields, meta_tag_fields, url_date
 from .reply import (
     ReplyTitle,
+    class_mark_doc_no,
     find_adoption,
     find_contacts,
     find_proposal_title,
@@ -42,8 +43,10 @@ from .reply import (
     split_title_tag,
 )
 from .text import fold, html_to_paragraphs, is_chrome_line, normalize_ws, split_paragraphs, strip_chrome
+from .urls import ArticleUrl, desktop_url, is_article_url, parse_article_url
 
 __all__ = [
+    "ArticleUrl",
     "DocNo",
     "IndexNo",
     "ReplyTitle",
@@ -52,8 +55,10 @@ __all__ = [
     "canonical_doc_no",
     "canonical_label",
     "canonical_metadata",
+    "class_mark_doc_no",
     "classify",
     "cn_numeral_to_int",
+    "desktop_url",
     "extract_meta_block",
     "find_adoption",
     "find_contacts",
@@ -68,12 +73,14 @@ __all__ = [
     "fold",
     "heading_level",
     "html_to_paragraphs",
+    "is_article_url",
     "is_chrome_line",
     "listing_fields",
     "meta_tag_fields",
     "normalize_index_no",
     "normalize_ws",
     "outline",
+    "parse_article_url",
     "parse_date",
     "parse_doc_no",
     "parse_index_no",

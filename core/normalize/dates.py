@@ -137,8 +137,9 @@ _DATE_LINE_RE = re.compile(
     r"(?:(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日"
     rf"|{_CN_YEAR}{{4}}\s*年\s*[元一二三四五六七八九十]{{1,2}}\s*月\s*[一二三四五六七八九十]{{1,3}}\s*日)"
 )
-_SIGNATURE_WINDOW = 40  # paragraphs from the end that may hold the signature
 _LONE_DATE_WINDOW = 6  # a date line without an org line counts only this close to the end
+# The attachments printed after the letter start with a heading ``附件1：…`` / ``附件`` / ``附件2``.
+_ATTACHMENT_HEAD_RE = re.compile(r"附\s*件\s*(?:\d{1,2}|[一二三四五六七八九十]{1,2})?\s*(?::.{0,80})?")
 
 
 def _org_of(line: str) -> str | None:
@@ -158,26 +159,32 @@ def _date_of(line: str) -> str | None:
 
 
 def find_signature(paragraphs: Sequence[str]) -> tuple[str | None, str | None]:
-    """Return ``(org, iso_date)`` of the **last** signature block.
+    """Return ``(org, iso_date)`` of the letter's signature block.
 
     A signature block is an organisation line (ending in 局/委员会/厅/办公室/政府/中心/…) followed
     by a line that is only a date (blank lines in between are skipped; trailing EN/EM-space
-    padding as on Ningde pages is ignored). ``org date`` on one line is accepted too. When no such
-    pair exists, a lone date line near the end gives ``(None, date)``; otherwise ``(None, None)``.
+    padding as on Ningde pages is ignored). ``org date`` on one line is accepted too. The block
+    is the **last** one in the text, unless a block is directly followed by an attachment heading
+    (``附件1：…``): the signature date is not always at the end, and the attachment printed after the
+    letter may carry dates of its own. When no block exists, a lone date line near the end gives
+    ``(None, date)``; otherwise ``(None, None)``.
     """
-    lines: list[str] = []  # non-empty lines from the end backwards: lines[0] is the last one
-    for para in reversed(paragraphs[-_SIGNATURE_WINDOW:]):
-        line = normalize_ws(para)
-        if not line:
+    lines = [line for line in (normalize_ws(p) for p in paragraphs) if line]
+    blocks: list[tuple[int, str, str]] = []  # (index of the block's last line, org, date)
+    for i, line in enumerate(lines):
+        date = _date_of(line)
+        if date and i > 0 and (org := _org_of(lines[i - 1])):
+            blocks.append((i, org, date))
             continue
-        lines.append(line)
-        if len(lines) >= 2 and (date := _date_of(lines[-2])) and (org := _org_of(line)):
-            return org, date
-        # ``中山市医疗保障局 2025年9月8日`` on one line
-        head, _, tail = line.rpartition(" ")
+        head, _, tail = line.rpartition(" ")  # ``中山市医疗保障局 2025年9月8日`` on one line
         if head and (date := _date_of(tail)) and (org := _org_of(head)):
+            blocks.append((i, org, date))
+    for end, org, date in blocks:
+        if end + 1 < len(lines) and _ATTACHMENT_HEAD_RE.fullmatch(fold(lines[end + 1])):
             return org, date
-    for line in lines[:_LONE_DATE_WINDOW]:
+    if blocks:
+        return blocks[-1][1], blocks[-1][2]
+    for line in reversed(lines[-_LONE_DATE_WINDOW:]):
         date = _date_of(line)
         if date:
             return None, date

@@ -58,19 +58,23 @@ def canonical_metadata(table: Mapping[str, object]) -> dict[str, str]:
     """Labels as printed → canonical keys, values whitespace-normalised; empty values dropped.
 
     When several labels map to one key the one listed first in ``LABEL_KEYS`` wins, so the
-    result does not depend on the order of the page's table.
+    result does not depend on the order of the page's table. A value that runs on into further
+    labels (``索引号`` → ``2021-05-00144 发文字号：医保函〔2021〕135号 主题分类：…``, as an extractor
+    reading a line where labels share one line may return it) ends where the next known label
+    begins; the pairs after it count too.
     """
     best: dict[str, tuple[int, str]] = {}
     rank = {label: i for i, label in enumerate(LABEL_KEYS)}
     for label, value in table.items():
-        stripped = _STRIP_LABEL_RE.sub("", fold(str(label)))
-        key = LABEL_KEYS.get(stripped)
         text = normalize_ws(str(value)) if value is not None else ""
-        if not key or not text:
-            continue
-        order = rank[stripped]
-        if key not in best or order < best[key][0]:
-            best[key] = (order, text)
+        for part_label, part_value in [(str(label), _cut_run_on(text)), *_run_on_pairs(text)]:
+            stripped = _STRIP_LABEL_RE.sub("", fold(part_label))
+            key = LABEL_KEYS.get(stripped)
+            if not key or not part_value:
+                continue
+            order = rank[stripped]
+            if key not in best or order < best[key][0]:
+                best[key] = (order, part_value)
     return {key: text for key, (_, text) in best.items()}
 
 
@@ -85,6 +89,26 @@ _LABEL_ALT = "|".join(_label_pattern(label) for label in sorted(LABEL_KEYS, key=
 # colon or whitespace (so 文号 inside a title value is not taken for a label).
 _PAIR_LABEL_RE = re.compile(rf"(?<![^\s•·●|])(?P<label>{_LABEL_ALT})\s*(?::|(?=\s)|$)")
 _LINE_START_RE = re.compile(rf"[\s•·●◆■▪|-]*(?P<label>{_LABEL_ALT})\s*(?::|\s|$)")
+
+
+# Inside a value, only a label followed by a colon starts the next pair (a title may contain 文号).
+_RUN_ON_LABEL_RE = re.compile(rf"(?<![^\s•·●|])(?P<label>{_LABEL_ALT})\s*:")
+
+
+def _cut_run_on(value: str) -> str:
+    m = _RUN_ON_LABEL_RE.search(fold(value))
+    return normalize_ws(value[: m.start()]).strip(" •·●|") if m else value
+
+
+def _run_on_pairs(value: str) -> list[tuple[str, str]]:
+    """The label/value pairs that follow a run-on value (see :func:`canonical_metadata`)."""
+    folded = fold(value)
+    matches = list(_RUN_ON_LABEL_RE.finditer(folded))
+    pairs = []
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(value)
+        pairs.append((value[m.start("label") : m.end("label")], normalize_ws(value[m.end() : end]).strip(" •·●|")))
+    return pairs
 
 
 def _pairs_in_line(line: str) -> list[tuple[str, str]]:

@@ -160,7 +160,7 @@ SESSION_RE = re.compile(
     r"(?P<scope>全国|(?:(?!关于|办理|对|局)[\u4e00-\u9fa5]){1,8}?(?:自治区|自治州|自治县|省|市|区|县|州|盟|旗)|[省市区县州])?"
     r"(?P<body1>政协|人大)?"
     rf"第?(?P<term>{_CN_NUM})届"
-    r"(?P<body2>全国人民代表大会|全国人大|全国政协|人民代表大会|人大|政协|委员会)?"
+    r"(?P<body2>全国人民代表大会|全国人大|全国政协|全国委员会|人民代表大会|人大|政协|委员会)?"
     r"(?P<standing>常委会|常务委员会)?"
     rf"第?(?P<sess>{_CN_NUM})次(?:全体)?会议"
 )
@@ -187,7 +187,8 @@ def _meeting_from_match(m: re.Match[str], original: str) -> Meeting | None:
     if term is None or session is None:
         return None
     matched = m.group(0)
-    body = "cppcc" if ("政协" in matched or m["body2"] == "委员会") else "npc"
+    cppcc = "政协" in matched or m["pre"] is not None or m["body2"] in ("委员会", "全国委员会")
+    body = "cppcc" if cppcc else "npc"
     return Meeting(
         level=_meeting_level(m["scope"], m["body2"]),
         body=body,
@@ -212,8 +213,10 @@ def parse_meeting(text: str | None) -> Meeting | None:
 
     ``level``: 全国 → national; 省/自治区 (and the four municipalities 北京/上海/天津/重庆) →
     province; 市/州/盟 → city; 县/区/旗 → county; ``None`` when the scope is not printed.
-    ``body`` is ``cppcc`` when the name says 政协 or ``…届委员会``, else ``npc``; ``standing`` marks
-    常委会 meetings. ``text`` is the name as displayed.
+    ``body`` is ``cppcc`` when the name says 政协 (or 中国人民政治协商会议) or ``…届(全国)委员会``, else
+    ``npc``: national forms are 全国政协十三届三次会议, 政协十三届全国委员会第三次会议, 政协第十四届全国委员会
+    第二次会议, 十四届全国人大二次会议, 第十四届全国人民代表大会第二次会议. ``standing`` marks 常委会
+    meetings. ``text`` is the name as displayed.
     """
     if not text:
         return None

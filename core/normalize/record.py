@@ -27,6 +27,7 @@ from .numbers import (
 from .outline import outline
 from .people import Salutation, find_salutation
 from .reply import (
+    class_mark_doc_no,
     find_adoption,
     find_contacts,
     find_proposal_title,
@@ -37,6 +38,7 @@ from .reply import (
     split_title_tag,
 )
 from .text import fold, html_to_paragraphs, is_chrome_line, normalize_ws, strip_chrome
+from .urls import parse_article_url
 
 __all__ = ["build_record", "listing_fields", "meta_tag_fields", "url_date"]
 
@@ -58,17 +60,12 @@ _GKMLPT_MARKERS = ("create_time", "identifier", "is_abolished", "is_expired", "c
 _SELF_SOURCES = frozenset(("本网", "本站", "本站原创", "本网原创", "本网站", "原创"))
 _PUB_LABEL_RE = re.compile(r"(?:发布|发表)(?:时间|日期)\s*:")
 _TRUNCATED = ("...", "…", "..")
-# Publication dates CMSs write into article URLs: TRS ``…/202505/t20250507_2934567.htm``, Sichuan
-# ``…/2025/5/7/<32hex>.shtml``, Hanweb ``/art/2025/5/7/art_84242_11778517.html``.
-_URL_DATE_RES = (
-    re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+\.s?html?"),
-    re.compile(r"/((?:19|20)\d{2})/(\d{1,2})/(\d{1,2})/(?:art_\d+_\d+|[0-9a-f]{32})\.s?html?"),
-)
 _ATTACHMENT_LINE_RE = re.compile(
     r"(?:附件\s*\d*\s*[:：]?\s*)?\S{1,80}\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)", re.I
 )
 _HEADER_SEARCH = 15  # paragraphs at the top that may hold the date line / title / 文号 line
 _CLASS_SEARCH = 20
+_MARK_SEARCH = 6  # paragraphs that may hold a reply class mark when the letter has no ``…收悉`` opening
 
 
 def _str(value: Any) -> str:
@@ -174,29 +171,31 @@ def _header_published(paragraphs: Sequence[str]) -> str | None:
 
 
 def _body_doc_no(paragraphs: Sequence[str]) -> str | None:
-    """A paragraph at the top that is nothing but a 文号 (``厦医保函〔2025〕33号``)."""
+    """A paragraph at the top that is nothing but a 文号 (``厦医保函〔2025〕33号``), possibly followed by
+    the reply class mark (``宁医保函〔2024〕88号（B类）``)."""
     for para in paragraphs[:_HEADER_SEARCH]:
         folded = fold(para).strip()
         if DOC_NO_RE.fullmatch(folded) or DOC_NO_YEAR_STYLE_RE.fullmatch(folded):
             return para.strip()
+        if marked := class_mark_doc_no(para):
+            return marked
     return None
 
 
-def _opening(paragraphs: Sequence[str]) -> str | None:
-    """The paragraph that acknowledges receipt (``…收悉``) near the top."""
-    for para in paragraphs[:_CLASS_SEARCH]:
+def _opening(paragraphs: Sequence[str]) -> int | None:
+    """The index of the paragraph that acknowledges receipt (``…收悉``) near the top."""
+    for i, para in enumerate(paragraphs[:_CLASS_SEARCH]):
         if has_received(para):
-            return para
+            return i
     return None
 
 
 def url_date(url: str) -> str | None:
-    """The publication date a TRS/Sichuan/Hanweb article URL carries, as ISO; else ``None``."""
-    for regex in _URL_DATE_RES:
-        m = regex.search(url or "")
-        if m:
-            return parse_date("-".join(m.groups()))
-    return None
+    """The publication date a detail URL carries (TRS ``t20250507_…``, also ``…_wap.html``; Hanweb
+    ``/art/2025/5/7/…``; Sichuan ``/2025/5/7/<hex>.shtml``; ``News/Detail/<timestamp>.html``), as ISO;
+    else ``None`` (see :mod:`core.normalize.urls`)."""
+    parsed = parse_article_url(url)
+    return parsed.date if parsed else None
 
 
 def _drop_attachment_lines(paragraphs: list[str], attachments: Sequence[Any]) -> list[str]:
@@ -259,7 +258,8 @@ def build_record(
 
     # body signals
     salutation: Salutation | None = find_salutation(paragraphs)
-    opening = _opening(paragraphs)
+    opening_at = _opening(paragraphs)
+    opening = paragraphs[opening_at] if opening_at is not None else None
     proposal_title, body_no = find_proposal_title(opening) if opening else (None, None)
     reply_title = parse_reply_title(title)
     meeting: Meeting | None = parse_meeting(title)
@@ -293,7 +293,9 @@ def build_record(
         )
         deputies = list(salutation.names) if salutation else []
         adoption = find_adoption(paragraphs)
-        reply_class = find_reply_class(paragraphs[:_CLASS_SEARCH])
+        # marks (〔A〕, a lone A, （A类）) sit above the letter's opening
+        marks_in = opening_at if opening_at is not None else _MARK_SEARCH
+        reply_class = find_reply_class(paragraphs[:_CLASS_SEARCH], marks_in=marks_in)
 
     signature_org, signed_on = find_signature(paragraphs)
     body_text = "\n".join(paragraphs)
