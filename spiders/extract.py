@@ -22,8 +22,17 @@ META_LABELS = {
     "索引号", "主题分类", "分类", "主题词", "发布机构", "发文机关", "发文单位", "文号", "发文字号", "生成日期",
     "成文日期", "发文日期", "发布日期", "标题", "名称", "有效性", "效力状态", "时效性",
 }
-# a label and its value in one text node, as in ``<div>发文日期：2025-06-01</div>``
-_INLINE = re.compile(r"^(?P<label>[^:：]{2,10})[:：]\s*(?P<value>\S.{0,60})$")
+# a label and its value in one text node, as in ``<div>发文日期：2025-06-01</div>``; labels may share the
+# node (``索引号：2021-05-00144 发文字号：医保函〔2021〕135号 主题分类：…``): a value ends where the next
+# known label (padded with any space, after an optional ``•``/``|``) and its colon begin
+_PAD = "[\\s\u00a0\u2002\u2003\u3000]*"
+_LABEL_COLON = re.compile(
+    "(?:^|(?<=[\\s•·|｜]))(?P<label>"
+    + "|".join(_PAD.join(map(re.escape, label)) for label in sorted(META_LABELS, key=len, reverse=True))
+    + f"){_PAD}[:：]"
+)
+_SEPARATORS = " \u00a0\u2002\u2003\u3000•·|｜"
+_MAX_VALUE = 120  # characters: a longer "label：…" text is body prose, not a metadata value
 SOFT_404 = re.compile(r"页面不存在|您访问的页面不存在|找不到该页面|页面已被删除|信息已被删除|404 Not Found")
 ATTACHMENT_HREF = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)(?:$|\?)|downfile\.jsp", re.I)
 _BLOCK_TAGS = {"p", "div", "section", "td", "article"}
@@ -52,10 +61,17 @@ def metadata_block(sel: Selector) -> dict[str, str]:
     ]
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
-        inline = _INLINE.match(token)
-        if inline and label_key(inline["label"]) in META_LABELS and label_key(inline["label"]) not in found:
-            found[label_key(inline["label"])] = inline["value"].strip()
-            continue
+        labels = list(_LABEL_COLON.finditer(token))
+        if labels and not token[: labels[0].start()].strip(_SEPARATORS):
+            ends = [m.start() for m in labels[1:]] + [len(token)]
+            pairs = [
+                (label_key(m["label"]), token[m.end() : end].strip(_SEPARATORS))
+                for m, end in zip(labels, ends, strict=True)
+            ]
+            if any(value for _, value in pairs) and all(len(value) <= _MAX_VALUE for _, value in pairs):
+                for key, value in pairs:
+                    found.setdefault(key, value)
+                continue
         key = label_key(token)
         if key not in META_LABELS or key in found or len(token) > 12:
             continue

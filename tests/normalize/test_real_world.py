@@ -275,3 +275,21 @@ def test_wap_copy_and_desktop_page_give_the_same_record() -> None:
     )
     assert {**wap.to_dict(), "url": ""} == {**desk.to_dict(), "url": ""}
     assert wap.published_on == "2023-01-31"
+
+
+def test_spider_metadata_block_ends_a_value_at_the_next_label() -> None:
+    """The spiders' trait-based metadata reader: labels sharing one text node (any padding, •/| separators)."""
+    from parsel import Selector
+
+    from spiders.extract import metadata_block
+
+    html = (
+        "<div>索引号：2021-05-00144 发文字号：医保函〔2021〕135号 主题分类：医疗保障</div>"
+        "<div>• 发布机构：国家医疗保障局 | 有\u3000效\u3000性：已修改</div>"
+        "<p>标题：关于规范文号 管理的通知</p>"
+        "<table><tr><td>成文日期：</td><td>2021-10-20</td></tr></table>"
+    )
+    assert metadata_block(Selector(text=html)) == {
+        "索引号": "2021-05-00144", "发文字号": "医保函〔2021〕135号", "主题分类": "医疗保障",
+        "发布机构": "国家医疗保障局", "有效性": "已修改", "标题": "关于规范文号 管理的通知", "成文日期": "2021-10-20",
+    }  # fmt: skip
