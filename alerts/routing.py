@@ -18,6 +18,7 @@ import sqlite_utils
 from alerts.watchers import OPS_EVENT_KINDS, AlertsConfig, Watcher, load_alerts
 from storage.events import Event
 from storage.outbox import delivery_key, enqueue
+from storage.views import load_document
 
 OnEvent = Callable[[sqlite_utils.Database, Event], None]
 
@@ -26,19 +27,11 @@ __all__ = ["document_view", "make_router", "route_event", "router_for_config", "
 
 def document_view(db: sqlite_utils.Database, document_id: int | None) -> dict[str, Any] | None:
     """What watcher filters look at: the ``documents`` row, plus ``body_text`` of its latest version and
-    ``portals`` (every portal it is posted on)."""
+    ``portals`` (every portal it is posted on): ``storage.views.DocumentView.as_mapping``."""
     if document_id is None:
         return None
-    from storage.versions import get_document
-
-    document = get_document(db, document_id)
-    if document is None:
-        return None
-    row = db.execute("SELECT body_text FROM versions WHERE id = ?", [document.get("latest_version_id")]).fetchone()
-    document["body_text"] = row[0] if row else ""
-    portals = db.execute("SELECT DISTINCT portal_id FROM postings WHERE document_id = ?", [document_id])
-    document["portals"] = tuple(sorted(p for (p,) in portals))
-    return document
+    view = load_document(db, document_id)
+    return view.as_mapping() if view is not None else None
 
 
 def _when(stamp: str) -> datetime:

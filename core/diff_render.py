@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from core.diffing import ATTACHMENT_CHANGE_LABELS, ChangeSet, FieldChange, FigureChange, ParagraphChange
+from core.diffing import ChangeSet, FieldChange, FigureChange, ParagraphChange
+from core.fields import ATTACHMENT_CHANGES
 from core.normalize.text import fold
 
 __all__ = ["render_html", "render_text"]
@@ -84,7 +85,7 @@ def _field_lines(f: FieldChange) -> list[tuple[str, str]]:
     label = _clean(f.label_zh)
     old, new = _clean(f.old), _clean(f.new)
     if f.name == "attachments" and f.change == "replaced":
-        return [("~", f"{label}（内容{ATTACHMENT_CHANGE_LABELS['replaced']}）：{new}")]
+        return [("~", f"{label}（内容{ATTACHMENT_CHANGES['replaced']}）：{new}")]
     lines = []
     if f.old is not None:
         lines.append(("-", f"{label}：{old}"))
@@ -217,7 +218,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def _field_row(f: FieldChange) -> list[str]:
     label = _e(f.label_zh)
     if f.name == "attachments":
-        label += f'<span style="{_MUTED}">（{_e(ATTACHMENT_CHANGE_LABELS.get(f.change, f.change))}）</span>'
+        label += f'<span style="{_MUTED}">（{_e(ATTACHMENT_CHANGES.get(f.change, f.change))}）</span>'
     return [label, _del(f.old or "") or "—", _ins(f.new or "") or "—"]
 
 

@@ -4,9 +4,12 @@ no Scrapy).
 ``diff_versions(old, new)`` takes two record dicts (``storage.versions.get_version`` rows, or
 ``DocumentRecord.to_dict()``; ``body_text`` included) and returns a ``ChangeSet``:
 
-- ``fields``: metadata changes (标题, 文号, 索引号, 有效性, 答复类别, 采纳情况, dates, 会议, 编号, 附件), compared
-  width-folded and whitespace-insensitive, so a full-width/half-width-only change is no change;
-- ``paragraphs``: paragraph-level alignment of the body (lines of ``body_text``) with ``difflib``; inside a
+- ``fields``: metadata changes, for every field the registry (``core.fields``) shows in a diff (标题, 文号,
+  索引号, 有效性, 答复类别, 采纳情况, dates, 会议, 建议/提案号, 代表/委员, 附件), each compared in its registry fold
+  (width-folded and whitespace-insensitive for text, so a full-width/half-width-only change is no change):
+  the same question the archive asks before it makes a version;
+- ``paragraphs``: paragraph-level alignment of the body (lines of ``body_text``, keyed by the registry's
+  ``text_key``, as the body's comparison form is) with ``difflib``; inside a
   block of replaced paragraphs, old and new paragraphs are paired (in order) when similar enough
   (``PAIR_THRESHOLD``) and reported as ``changed``, the rest as ``removed`` / ``added``. Inside a changed
   paragraph, sentences (split after 。！？；) are aligned, then characters inside replaced sentences, giving
@@ -28,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from difflib import SequenceMatcher
 from typing import Any, Literal
 
-from core.identity import canonical_doc_no
+from core import fields as registry
 from core.normalize.outline import heading_level
 from core.normalize.text import fold
 
@@ -52,24 +55,9 @@ ParagraphKind = Literal["added", "removed", "changed"]
 # of their character bigrams) or above.
 PAIR_THRESHOLD = 0.5
 
-FIELD_LABELS: dict[str, str] = {
-    "title": "标题",
-    "doc_no": "文号",
-    "index_no": "索引号",
-    "validity": "有效性",
-    "reply_class": "答复类别",
-    "adoption": "采纳情况",
-    "generated_on": "成文日期",
-    "published_on": "发布日期",
-    "signed_on": "落款日期",
-    "meeting": "会议",
-    "proposal_no": "建议提案编号",
-    "deputies": "代表委员",
-    "attachments": "附件",
-}
-_TEXT_FIELDS = ("title", "doc_no", "index_no", "validity", "reply_class")
-_DATE_FIELDS = ("generated_on", "published_on", "signed_on")
-ATTACHMENT_CHANGE_LABELS = {"added": "新增", "removed": "删除", "replaced": "更新", "renamed": "改名"}
+# The diff's labels are the registry's (kept under these names for callers of this module).
+FIELD_LABELS: dict[str, str] = {f.name: f.zh for f in registry.DIFFED if f.name != "body_text"}
+ATTACHMENT_CHANGE_LABELS = registry.ATTACHMENT_CHANGES
 
 
 # --------------------------------------------------------------------------- result types
@@ -131,6 +119,13 @@ class ChangeSet:
     def is_empty(self) -> bool:
         """True when nothing a reader would care about changed (a new document is never empty)."""
         return not (self.is_new or self.fields or self.paragraphs)
+
+    def changed_fields(self) -> list[str]:
+        """The registry names of what changed, in registry order: ``body_text`` when a paragraph did, and
+        each field with a field change (what the archive's ``core.fields.changed_fields`` names, plus the
+        context fields)."""
+        names = {f.name for f in self.fields} | ({"body_text"} if self.paragraphs else set())
+        return [f.name for f in registry.DIFFED if f.name in names]
 
     def counts(self) -> dict[str, int]:
         """Paragraph counts by kind: ``{"changed": n, "added": n, "removed": n}``."""
@@ -236,101 +231,21 @@ def _as_mapping(record: Any) -> Mapping[str, Any]:
 _WS = re.compile(r"\s+")
 
 
-def _norm(value: Any) -> str:
-    return _WS.sub("", fold(str(value))) if value else ""
-
-
-def _display(value: Any) -> str | None:
-    if value is None or value == "" or value == []:
-        return None
-    if isinstance(value, list | tuple):
-        return "、".join(str(v) for v in value)
-    return str(value)
-
-
-def _meeting_text(meeting: Any) -> str | None:
-    if not meeting:
-        return None
-    m = meeting if isinstance(meeting, Mapping) else meeting.__dict__
-    return m.get("text") or None
-
-
-def _meeting_key(meeting: Any) -> str:
-    if not meeting:
-        return ""
-    m = meeting if isinstance(meeting, Mapping) else meeting.__dict__
-    if m.get("term") and m.get("session"):
-        return f"{m.get('level') or ''}/{m.get('body')}/{m['term']}/{m['session']}/{bool(m.get('standing'))}"
-    return _norm(m.get("text"))
-
-
-def _proposal_key(value: Any) -> str:
-    text = _norm(value).removeprefix("第").removesuffix("号")
-    return (text.lstrip("0") or "0") if text.isdigit() else text
-
-
 def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FieldChange]:
+    """A ``FieldChange`` per registry field (other than the body) that changed, in registry order."""
     out: list[FieldChange] = []
-
-    def add(name: str, old_value: Any, new_value: Any) -> None:
-        out.append(FieldChange(name, FIELD_LABELS[name], _display(old_value), _display(new_value)))
-
-    for name in _TEXT_FIELDS:
-        a, b = old.get(name), new.get(name)
-        same = canonical_doc_no(a) == canonical_doc_no(b) if name == "doc_no" else _norm(a) == _norm(b)
-        if not same:
-            add(name, a, b)
-    a, b = old.get("adoption") or [], new.get("adoption") or []
-    if [_norm(x) for x in a] != [_norm(x) for x in b]:
-        add("adoption", a, b)
-    for name in _DATE_FIELDS:  # a date the new page does not print is not a change
-        a, b = old.get(name), new.get(name)
-        if b and _norm(a) != _norm(b):
-            add(name, a, b)
-    a, b = old.get("meeting"), new.get("meeting")
-    if _meeting_key(a) != _meeting_key(b):
-        add("meeting", _meeting_text(a), _meeting_text(b))
-    a, b = old.get("proposal_no"), new.get("proposal_no")
-    if _proposal_key(a) != _proposal_key(b):
-        add("proposal_no", a, b)
-    a, b = old.get("deputies") or [], new.get("deputies") or []
-    if [_norm(x) for x in a] != [_norm(x) for x in b]:
-        add("deputies", a, b)
-    out.extend(_attachment_changes(old.get("attachments") or [], new.get("attachments") or []))
+    for f in registry.DIFFED:
+        if f.name == "body_text":
+            continue
+        a, b = old.get(f.name), new.get(f.name)
+        if f.name == "attachments":
+            out.extend(
+                FieldChange(f.name, f.zh, old_name, new_name, change)
+                for change, old_name, new_name in registry.attachment_changes(a, b)
+            )
+        elif f.changed(a, b):
+            out.append(FieldChange(f.name, f.zh, f.display(a), f.display(b)))
     return out
-
-
-def _attachment_changes(old: Sequence[Any], new: Sequence[Any]) -> list[FieldChange]:
-    label = FIELD_LABELS["attachments"]
-
-    def items(seq: Sequence[Any]) -> list[tuple[str, str, str | None]]:
-        out = []
-        for item in seq:
-            a = item if isinstance(item, Mapping) else item.__dict__
-            out.append((a.get("name") or "", _norm(a.get("name")), a.get("sha256") or None))
-        return out
-
-    olds, news = items(old), items(new)
-    changes: list[FieldChange] = []
-    # 1. same content (sha256): unchanged, or renamed
-    for o in list(olds):
-        match = next((n for n in news if o[2] and n[2] == o[2]), None)
-        if match is not None:
-            olds.remove(o)
-            news.remove(match)
-            if match[1] != o[1]:
-                changes.append(FieldChange("attachments", label, o[0], match[0], "renamed"))
-    # 2. same name: unchanged, or replaced when both hashes are known and differ
-    for o in list(olds):
-        match = next((n for n in news if n[1] == o[1]), None)
-        if match is not None:
-            olds.remove(o)
-            news.remove(match)
-            if o[2] and match[2] and o[2] != match[2]:
-                changes.append(FieldChange("attachments", label, o[0], match[0], "replaced"))
-    changes.extend(FieldChange("attachments", label, o[0], None, "removed") for o in olds)
-    changes.extend(FieldChange("attachments", label, None, n[0], "added") for n in news)
-    return changes
 
 
 # --------------------------------------------------------------------------- sections
@@ -371,11 +286,11 @@ def _sections(paragraphs: Sequence[str]) -> list[str | None]:
 
 
 def _paragraphs(body: str) -> list[str]:
-    return [line.strip() for line in body.split("\n") if line.strip()]
+    """The body's paragraphs: its lines, stripped, without those that are empty in comparison form."""
+    return [line.strip() for line in body.split("\n") if registry.text_key(line)]
 
 
-def _key(paragraph: str) -> str:
-    return _WS.sub("", fold(paragraph))
+_key = registry.text_key  # a paragraph's comparison form: the body's fold, paragraph by paragraph
 
 
 _PUNCT = re.compile(r"[\W_]+")

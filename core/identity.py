@@ -17,9 +17,14 @@ The archive uses three things from here:
   band keys (``LSH_BANDS`` x ``LSH_ROWS``) that the archive indexes in SQL; a candidate counts as the same
   document when its estimated Jaccard similarity is at least ``LSH_THRESHOLD``.
 
-- ``comparison_hash(record)``: a hash over the fields whose change is news (width-folded body, title, 文号,
-  索引号, validity, reply class, adoption, attachment hashes). Not over url, fetch time, visit counts,
-  publish dates or anything else that moves without the document changing.
+- ``comparison_hash(record)``: a hash over the comparison forms of the fields whose change makes a version,
+  as the field registry (``core.fields``) declares them: title, body, 文号, 索引号, validity, reply class,
+  adoption, meeting, proposal number, deputies and attachments. Not over url, fetch time, visit counts,
+  publish dates or anything else that moves without the document changing. The archive makes a version
+  when the hash moved *and* ``core.fields.changed_fields`` names a field (the diff's own question).
+
+The identity keys use the registry's folds of their fields (``canonical_doc_no``, ``meeting_key``,
+``proposal_number``, ``text_key``), so "the same 文号" means the same thing everywhere.
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +39,26 @@ from typing import Any
 import numpy as np
 from datasketch import MinHash
 
-from core.records import DocumentRecord, Meeting
+from core.fields import (
+    canonical_doc_no,
+    comparison_fields,
+    fold_width,
+    meeting_key,
+    proposal_number,
+    text_key,
+)
+from core.records import DocumentRecord
+
+__all__ = [
+    "COMPARISON_HASH_VERSION",
+    "Fingerprint",
+    "canonical_doc_no",
+    "comparison_hash",
+    "fold_width",
+    "identity_keys",
+    "shingles",
+    "text_fingerprint",
+]
 
 NUM_PERM = 128
 SHINGLE_SIZE = 4
@@ -47,118 +70,36 @@ LSH_BANDS = 10
 LSH_ROWS = 12
 MINHASH_SCHEME = "affine32"
 MINHASH_SEED = 1
-# Bump when comparison_fields() changes, so the archive can re-baseline instead of reporting every
-# document as edited.
-COMPARISON_HASH_VERSION = "c1"
-COMPARED_FIELDS = (
-    "title",
-    "body_text",
-    "doc_no",
-    "index_no",
-    "validity",
-    "reply_class",
-    "adoption",
-    "attachments",
-)
+# Bump when the registry's versioned fields or their folds change (``core.fields``), so the archive
+# re-baselines instead of reporting every document as edited. c2: meeting, proposal number and deputies
+# joined; text compared without any whitespace; attachments by name and content.
+COMPARISON_HASH_VERSION = "c2"
 
-_ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-_SPACES = re.compile(r"[^\S\n]+")
 _ALL_SPACE = re.compile(r"\s+")
-_YEAR_BRACKETS = re.compile(r"[\[\(（【〔［〖⦅{]\s*(\d{4})\s*[\]\)）】〕］〗⦆}]")
-_SERIAL = re.compile(r"〕第?0*(\d+)")
-
-
-def fold_width(text: str) -> str:
-    """NFKC (full-width ASCII to half-width, compatibility ideographs to unified), zero-width chars dropped."""
-    text = unicodedata.normalize("NFKC", text)
-    for char in _ZERO_WIDTH:  # usually absent: a scan each is cheaper than str.translate
-        if char in text:
-            text = text.replace(char, "")
-    return text
-
-
-def comparison_text(text: str) -> str:
-    """The comparison form of display text: width-folded, spaces collapsed, blank lines dropped."""
-    lines = (_SPACES.sub(" ", line).strip() for line in fold_width(text).split("\n"))
-    return "\n".join(line for line in lines if line)
-
-
-def _clean(value: str | None) -> str:
-    return _ALL_SPACE.sub("", fold_width(value)) if value else ""
-
-
-def canonical_doc_no(doc_no: str | None) -> str:
-    """宁医保函[2025]0116号 / 宁医保函（2025）第116号 -> 宁医保函〔2025〕116号."""
-    text = _YEAR_BRACKETS.sub(r"〔\1〕", _clean(doc_no))
-    return _SERIAL.sub(r"〕\1", text)
-
-
-def _proposal_no(value: str | None) -> str:
-    text = _clean(value).removeprefix("第").removesuffix("号")
-    if text.isdigit():
-        return text.lstrip("0") or "0"
-    return text
-
-
-def _meeting_key(meeting: Meeting | Mapping[str, Any] | None) -> str:
-    if meeting is None:
-        return ""
-    m = meeting if isinstance(meeting, Mapping) else meeting.__dict__
-    if m.get("term") and m.get("session"):
-        standing = "standing" if m.get("standing") else "plenary"
-        return f"{m.get('level') or ''}/{m.get('body')}/{m['term']}/{m['session']}/{standing}"
-    return _clean(m.get("text"))
 
 
 def identity_keys(record: DocumentRecord) -> list[str]:
     """Strong identity keys, strongest first; empty when the record has none."""
     keys = []
-    bureau = _clean(record.bureau)
-    issuer = bureau or _clean(record.region_code)
+    bureau = text_key(record.bureau)
+    issuer = bureau or text_key(record.region_code)
     doc_no = canonical_doc_no(record.doc_no)
     if issuer and doc_no:
         keys.append(f"docno:{issuer}|{doc_no}")
-    index_no = _clean(record.index_no)
+    index_no = text_key(record.index_no)
     if issuer and index_no:
         keys.append(f"index:{issuer}|{index_no}")
-    meeting, number = _meeting_key(record.meeting), _proposal_no(record.proposal_no)
+    meeting, number = meeting_key(record.meeting), proposal_number(record.proposal_no)
     if meeting and number and bureau:
         keys.append(f"proposal:{meeting}|{number}|{bureau}|{record.kind}")
     return keys
 
 
-def _attachment_keys(attachments: list[Any]) -> list[str]:
-    keys = []
-    for item in attachments:
-        a = item if isinstance(item, Mapping) else item.__dict__
-        keys.append(a.get("sha256") or "name:" + _clean(a.get("name")))
-    return sorted(keys)
-
-
-def comparison_fields(record: DocumentRecord | Mapping[str, Any]) -> dict[str, Any]:
-    """The normalized fields that ``comparison_hash`` covers (accepts a record or its ``to_dict()``)."""
-    d = record if isinstance(record, Mapping) else record.__dict__
-    return {
-        "title": comparison_text(d.get("title") or "").replace("\n", " "),
-        "body_text": comparison_text(d.get("body_text") or ""),
-        "doc_no": canonical_doc_no(d.get("doc_no")) or None,
-        "index_no": _clean(d.get("index_no")) or None,
-        "validity": _clean(d.get("validity")) or None,
-        "reply_class": _clean(d.get("reply_class")) or None,
-        "adoption": [_clean(a) for a in d.get("adoption") or []],
-        "attachments": _attachment_keys(d.get("attachments") or []),
-    }
-
-
 def comparison_hash(record: DocumentRecord | Mapping[str, Any]) -> str:
-    """``c1:<sha256>`` over ``comparison_fields``; equal hashes mean "nothing worth reporting changed"."""
+    """``c2:<sha256>`` over ``core.fields.comparison_fields``; equal hashes mean "nothing worth reporting
+    changed" (unequal ones are checked field by field: ``core.fields.changed_fields``)."""
     payload = json.dumps(comparison_fields(record), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return f"{COMPARISON_HASH_VERSION}:{hashlib.sha256(payload.encode()).hexdigest()}"
-
-
-def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    """Names of ``COMPARED_FIELDS`` that differ between two ``comparison_fields`` results."""
-    return [name for name in COMPARED_FIELDS if old.get(name) != new.get(name)]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ How ``record()`` decides:
 3. A new URL of an existing document is a repost: it adds a posting, never a version, even if its text
    differs a little (another portal's template); its strong keys are added to the document's.
 4. A known URL whose comparison hash changed since *that URL* was last stored, to a hash different from
-   the document's latest version, appends a version and an event: ``validity_changed`` if validity
+   the document's latest version, appends a version and an event when the field registry names a field
+   that changed (``core.fields.changed_fields``: the question the diff asks too, so every version has a
+   diff to show and every field a diff shows made its version): ``validity_changed`` if validity
    changed, else ``edited`` if body or title changed, else ``metadata_changed``. Comparing per posting
    keeps two slightly different postings of one document from flip-flopping versions.
 5. A withdrawn document that shows up again (any posting stored or touched) emits ``reappeared``
@@ -23,13 +25,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
+from core import fields as registry
 from core import identity
 from core.identity import Fingerprint
 from core.records import DocumentRecord
@@ -51,18 +54,6 @@ FINGERPRINT_SCHEME = (
     f"minhash-{identity.MINHASH_SCHEME}-{identity.NUM_PERM}-c{identity.SHINGLE_SIZE}"
     f"-b{identity.LSH_BANDS}x{identity.LSH_ROWS}"
 )
-FIELD_LABELS = {
-    "title": "标题",
-    "body_text": "正文",
-    "doc_no": "文号",
-    "index_no": "索引号",
-    "validity": "有效性",
-    "reply_class": "答复类别",
-    "adoption": "采纳情况",
-    "attachments": "附件",
-}
-
-
 @dataclass(frozen=True)
 class Posting:
     url: str
@@ -222,9 +213,11 @@ def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) ->
         completed_hash = identity.comparison_hash(completed)
         if latest.comparison_hash != completed_hash:
             baseline = _baseline(db, posting, latest, completed)
-            if identity.comparison_hash(baseline) != completed_hash:
+            changed = registry.changed_fields(baseline, completed)
+            if changed:
                 return _new_version(
-                    db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest, baseline
+                    db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest, baseline,
+                    changed,
                 )
     if doc.status == "withdrawn":
         return _reappear(db, doc, inc.run_id, inc.now, rec.portal_id, rec.url)
@@ -330,21 +323,25 @@ def _add_keys(db: sqlite_utils.Database, document_id: int, keys: list[str]) -> N
         db.execute("INSERT OR IGNORE INTO identity_keys (key, document_id) VALUES (?, ?)", [key, document_id])
 
 
-def _document_fields(rec: DocumentRecord) -> dict[str, Any]:
+def _get(record: Any, name: str) -> Any:
+    return record.get(name) if isinstance(record, Mapping) else getattr(record, name, None)
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name == "meeting":
+        return registry.show_meeting(value)
+    if name == "deputies":
+        return json.dumps(list(value or []), ensure_ascii=False)
+    return value
+
+
+def document_columns(record: DocumentRecord | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``documents`` columns a record (``DocumentRecord`` or record dict) sets: each registry field's
+    ``column`` (``core.fields``); ``meeting`` is kept as its text (``meeting_text``), ``deputies`` as JSON."""
     return {
-        "title": rec.title,
-        "kind": rec.kind,
-        "bureau": rec.bureau,
-        "region_code": rec.region_code,
-        "index_no": rec.index_no,
-        "doc_no": rec.doc_no,
-        "proposal_no": rec.proposal_no,
-        "meeting_text": rec.meeting.text or None if rec.meeting else None,
-        "deputies": json.dumps(list(rec.deputies), ensure_ascii=False),
-        "reply_class": rec.reply_class,
-        "validity": rec.validity,
-        "published_on": rec.published_on,
-        "generated_on": rec.generated_on,
+        f.column: _column_value(f.name, _get(record, f.name))
+        for f in registry.FIELDS
+        if f.column is not None
     }
 
 
@@ -405,7 +402,7 @@ def _new_summary(title: str) -> str:
 
 def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None) -> Event:
     rec = inc.record
-    fields = _document_fields(rec)
+    fields = document_columns(rec)
     identity_key = _document_key(inc.keys, rec.url)
     cursor = db.execute(
         f"INSERT INTO documents (identity_key, {', '.join(fields)}, first_seen_at, last_changed_at)"
@@ -433,16 +430,18 @@ def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Finger
 
 
 def _new_version(
-    db: sqlite_utils.Database, inc: _Incoming, doc: _Doc, latest: _Version, baseline: dict[str, Any]
+    db: sqlite_utils.Database,
+    inc: _Incoming,
+    doc: _Doc,
+    latest: _Version,
+    baseline: dict[str, Any],
+    changed: list[str],
 ) -> Event:
-    """Append ``inc`` as the document's next version and record its event; the changed fields are those
+    """Append ``inc`` as the document's next version and record its event; ``changed`` are the fields
     that differ from ``baseline`` (``_baseline``: the latest version, as far as this page can tell)."""
     rec = inc.record
-    old = identity.comparison_fields(baseline)
-    new = identity.comparison_fields(rec)
-    changed = identity.changed_fields(old, new)
     version_id = _append_version(db, inc, doc.id)
-    fields = _document_fields(rec)
+    fields = document_columns(rec)
     db.execute(
         f"UPDATE documents SET {', '.join(f'{name} = ?' for name in fields)}, latest_version_id = ?,"
         " last_changed_at = ?, status = 'active', withdrawn_at = NULL WHERE id = ?",
@@ -461,7 +460,7 @@ def _new_version(
         prev_version_id=latest.id,
         changed_fields=changed,
         now=inc.now,
-        summary=_summary(kind, rec.title, changed, old, new),
+        summary=_summary(kind, rec.title, changed, baseline.get("validity"), rec.validity),
         run_id=inc.run_id,
         portal_id=rec.portal_id,
         url=rec.url,
@@ -494,10 +493,10 @@ def _change_kind(changed: list[str]) -> str:
     return EVENT_METADATA_CHANGED
 
 
-def _summary(kind: str, title: str, changed: list[str], old: dict[str, Any], new: dict[str, Any]) -> str:
-    labels = "、".join(FIELD_LABELS.get(name, name) for name in changed)
+def _summary(kind: str, title: str, changed: list[str], old_validity: str | None, new_validity: str | None) -> str:
+    labels = "、".join(registry.label(name) for name in changed)
     if kind == EVENT_VALIDITY_CHANGED:
-        return f"有效性 {old['validity'] or '—'} → {new['validity'] or '—'}：{title}"
+        return f"有效性 {old_validity or '—'} → {new_validity or '—'}：{title}"
     if kind == EVENT_REAPPEARED:
         return f"重新出现（{labels}有变）：{title}" if changed else f"重新出现：{title}"
     if kind == EVENT_EDITED:

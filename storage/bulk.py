@@ -47,16 +47,16 @@ from core import identity
 from core.records import DocumentRecord
 from storage.archive import (
     FINGERPRINT_SCHEME,
-    _document_fields,
     _document_key,
     _new_summary,
     _version_payload,
+    document_columns,
 )
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
 from storage.search import index_text
 
-_FIELDS = tuple(_document_fields(DocumentRecord(url="", portal_id="", title="", kind="")))
+_FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
 _SQL_DOCUMENT = (
     f"INSERT INTO documents (id, identity_key, {', '.join(_FIELDS)}, first_seen_at, last_changed_at)"
     f" VALUES (?, ?, {', '.join('?' * len(_FIELDS))}, ?, ?)"
@@ -110,7 +110,7 @@ def prepare(rec: DocumentRecord) -> Prepared:
         portal_id=rec.portal_id,
         keys=keys,
         document_key=_document_key(keys, rec.url),
-        fields=tuple(_document_fields(rec).values()),
+        fields=tuple(document_columns(rec).values()),
         comparison_hash=identity.comparison_hash(rec),
         record_json=record_json,
         body_text=body,

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from cli.diff import register
-
 PARAGRAPHS = [
     "各县（市、区）医疗保障局：",
     "为贯彻落实国家医保局关于按病种分值付费（DIP）支付方式改革的部署，现就有关事项通知如下。",
@@ -65,6 +63,8 @@ def sub(index: int, old: str, new: str) -> list[str]:
 
 def run_diff(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
     """Run ``yibao [--config C] diff ...`` through a parser built with ``register``: (exit code, out, err)."""
+    from cli.diff import register  # only the CLI test needs the CLI; the diff tests need the records
+
     parser = argparse.ArgumentParser(prog="yibao")
     parser.add_argument("--config")
     register(parser.add_subparsers(dest="command", required=True))
