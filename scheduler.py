@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -117,21 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of ``python scheduler.py`` (``yibao run`` declares the same ones with click)."""
     parser.add_argument("portals", nargs="*", help="with --once: these portals (default: the due ones)")
     parser.add_argument("--once", action="store_true", help="crawl what is due, dispatch, exit (cron mode)")
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="user config file")
-    parser.add_argument("--db", help="archive path")
+    parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG, else ./yibao.toml)")
+    parser.add_argument("--db", help="archive path (default: $YIBAO_DB, else the config's [archive] path)")
     parser.add_argument("--time-limit", type=float, default=3600.0, help="wall-clock limit of one crawl (s)")
+    parser.add_argument("--log-level", default="INFO", type=str.upper,
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 
 
 def main(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    """``python scheduler.py ARGS``: ``start`` with the parsed arguments."""
+    return start(config_path=args.config, db_path=args.db or os.environ.get("YIBAO_DB"),
+                 time_limit=args.time_limit, once=args.once, portals=args.portals, log_level=args.log_level)
+
+
+def start(*, config_path: str | None, db_path: str | None, time_limit: float = 3600.0, once: bool = False,
+          portals: list[str] | None = None, log_level: str = "INFO") -> int:
+    """The daemon, or one ``--once`` pass; a config error is one line and exit status 2."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger().setLevel(log_level)  # basicConfig does nothing when logging is configured already
     try:
-        runner = Runner(getattr(args, "config", None), args.db, args.time_limit)
+        runner = Runner(config_path, db_path, time_limit)
     except ConfigError as exc:
         print(f"yibao: config error: {exc}", file=sys.stderr)
         return 2
-    return run_once(runner, args.portals) if args.once else run_daemon(runner)
+    return run_once(runner, portals or []) if once else run_daemon(runner)
 
 
 if __name__ == "__main__":

@@ -1,55 +1,44 @@
-"""Command line of the alerts: ``dispatch``, ``deliveries`` and ``alerts test|list``.
-
-``register(subparsers)`` adds them to ``yibao`` (``crawler/cli.py``); ``python -m cli.alerts`` runs them on
-their own. Every command takes ``--config`` (also accepted before the command) and ``--db`` (default: the
-config's ``[archive] path``).
+"""The alerts on the command line: ``dispatch``, ``deliveries [retry]``, ``alerts test|list`` and ``feed``.
 
     yibao dispatch [--json]                       send what is due, print a report
     yibao deliveries [--pending|--failed|--dead|--sent|--all] [--watcher W] [--limit N] [--json]
     yibao deliveries retry ID [ID ...] | --all-dead
-    yibao alerts test WATCHER                     a test message through each channel, one result each
-    yibao alerts list                             the configured watchers (validates the config)
+    yibao alerts test WATCHER [--json]            a test message through each channel, one result each
+    yibao alerts list [--json]                    the configured watchers (validates the config)
+    yibao feed [WATCHER] [-o FILE]                Atom feed of the archive's changes, or of one watcher's
+
+``python -m cli.alerts ARGS`` is ``yibao ARGS``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler.registry import ConfigError, load_registry
+import click
+
+from cli.app import App, CommandError, command, group
+
+__all__ = ["alerts", "deliveries", "dispatch", "feed"]
+
+STATUSES = ("pending", "failed", "dead", "sent")
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS: a --config given before the command is not overwritten by this parser's default
-    parser.add_argument("--config", default=argparse.SUPPRESS, help="user config file (yibao.toml)")
-    parser.add_argument("--db", default=argparse.SUPPRESS, help="archive path (default: [archive] path of the config)")
+@command("dispatch", help="send due alerts (outbox), retrying failed ones with backoff")
+@click.option("--now", hidden=True, help="an ISO UTC instant to dispatch at (tests, replays)")
+def dispatch(app: App, now: str | None) -> int:
+    from alerts.dispatch import dispatch_due
 
-
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from storage.db import open_db
-
-    config = load_registry(getattr(args, "config", None))
-    path = Path(getattr(args, "db", None) or config.archive_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return config, open_db(path)
-
-
-def cmd_dispatch(args: argparse.Namespace) -> int:
-    from alerts.dispatch import alerts_config, dispatch_due
-
-    now = datetime.fromisoformat(args.now.replace("Z", "+00:00")) if args.now else None
-    if now is not None and now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    config, db = _open(args)
-    try:
-        report = dispatch_due(db, alerts_config(config), now)
-    finally:
-        db.close()
-    if args.json:
+    at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else None
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    alerts_config = app.alerts
+    with app.archive(create=True) as db:  # the crawls may not have run yet: an empty outbox is no error
+        report = dispatch_due(db, alerts_config, at)
+    if app.options.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
         for r in report.results:
@@ -64,53 +53,81 @@ def _print_deliveries(rows: list[Any], as_json: bool) -> None:
                   "sent_at", "last_error", "idempotency_key", "batch_key")
         print(json.dumps([{f: getattr(r, f) for f in fields} for r in rows], ensure_ascii=False, indent=2))
         return
-    print(f"{'id':>6s} {'status':8s} {'try':>3s} {'watcher':16s} {'channel':8s} {'event':>6s} {'next/sent at':21s} target")
+    tty = sys.stdout.isatty()  # off a terminal nothing is cut short
+    name = max([16, *(len(r.watcher) for r in rows)]) if not tty else 16
+    print(f"{'id':>6s} {'status':8s} {'try':>3s} {'watcher':{name}s} {'channel':8s} {'event':>6s} {'next/sent at':21s} "
+          "target")
     for r in rows:
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        print(f"{r.id:6d} {r.status:8s} {r.attempts:3d} {r.watcher[:16]:16s} {r.channel:8s} {r.event_id or '':>6} "
-              f"{when or '':21s} {r.target}")
+        print(f"{r.id:6d} {r.status:8s} {r.attempts:3d} {r.watcher[:name]:{name}s} {r.channel:8s} "
+              f"{r.event_id or '':>6} {when or '':21s} {r.target}")
         if r.last_error and r.status != "sent":
-            print(f"{'':6s} └ {r.last_error[:200]}")
+            print(f"{'':6s} └ {r.last_error[:200] if tty else r.last_error}")
 
 
-def cmd_deliveries(args: argparse.Namespace) -> int:
-    from storage.outbox import list_deliveries, requeue, status_counts
+@group("deliveries", invoke_without_command=True, help="list alert deliveries; 'deliveries retry' requeues")
+@click.option("--pending", is_flag=True, help="only pending deliveries")
+@click.option("--failed", is_flag=True, help="only failed deliveries")
+@click.option("--dead", is_flag=True, help="only dead deliveries")
+@click.option("--sent", is_flag=True, help="only sent deliveries")
+@click.option("--all", "all_", is_flag=True, help="every delivery")
+@click.option("--watcher", help="only this watcher's")
+@click.option("--limit", type=int, help="the last N only")
+def deliveries(app: App, pending: bool, failed: bool, dead: bool, sent: bool, all_: bool, watcher: str | None,
+               limit: int | None) -> int:  # fmt: skip
+    """Without a subcommand: the deliveries still to do (pending, sending, failed, dead) or the chosen ones."""
+    if click.get_current_context().invoked_subcommand is not None:
+        return 0
+    from storage.outbox import list_deliveries, status_counts
 
-    _, db = _open(args)
-    try:
-        if args.action == "retry":
-            if not args.ids and not args.all_dead:
-                print("yibao deliveries retry: give delivery ids or --all-dead", file=sys.stderr)
-                return 2
-            count = requeue(db, args.ids, all_dead=args.all_dead, now=datetime.now(UTC))
-            print(f"requeued {count} deliveries")
-            return 0 if count or args.all_dead else 1
-        statuses = args.status or ["pending", "sending", "failed", "dead"]
-        rows = list_deliveries(db, status=None if "all" in statuses else statuses, watcher=args.watcher)
-        if args.limit is not None:
-            rows = rows[-args.limit :]
-        _print_deliveries(rows, args.json)
-        if not args.json:
-            counts = status_counts(db)
-            print(" · ".join(f"{k} {v}" for k, v in counts.items()))
-    finally:
-        db.close()
+    chosen = [s for s, on in zip((*STATUSES, "all"), (pending, failed, dead, sent, all_), strict=True) if on]
+    if len(chosen) > 1:
+        raise CommandError(f"choose one of --pending, --failed, --dead, --sent, --all (got {len(chosen)})")
+    statuses = chosen or ["pending", "sending", "failed", "dead"]
+    with app.archive() as db:
+        rows = list_deliveries(db, status=None if "all" in statuses else statuses, watcher=watcher)
+        if limit is not None:
+            rows = rows[-limit:]
+        _print_deliveries(rows, app.options.json)
+        if not app.options.json:
+            print(" · ".join(f"{k} {v}" for k, v in status_counts(db).items()))
     return 0
 
 
-def cmd_alerts(args: argparse.Namespace) -> int:
-    from alerts.dispatch import alerts_config, send_test
+@command("retry", help="requeue dead (or failed) deliveries now")
+@click.argument("ids", metavar="[ID]...", nargs=-1, type=int)
+@click.option("--all-dead", is_flag=True, help="every dead delivery")
+def retry(app: App, ids: tuple[int, ...], all_dead: bool) -> int:
+    """Exit status 1 when none of the given ids could be requeued."""
+    from storage.outbox import requeue
 
-    config = alerts_config(load_registry(getattr(args, "config", None)))
-    if args.action == "list":
-        for w in config.watchers:
-            channels = ", ".join(f"{c}:{t}" for c, t in w.targets())
-            mode = f"digest ({w.digest_cron})" if w.mode == "digest" else "immediate"
-            flags = (" ops" if w.ops else "") + ("" if w.enabled else " (disabled)")
-            print(f"{w.name}{flags}: {mode}; events {', '.join(w.events)}; {channels}")
-        return 0
-    results = send_test(config, args.watcher)
-    if args.json:
+    if not ids and not all_dead:
+        raise CommandError("give delivery ids or --all-dead")
+    with app.archive() as db:
+        count = requeue(db, list(ids), all_dead=all_dead, now=datetime.now(UTC))
+    if app.options.json:
+        print(json.dumps({"requeued": count}))
+    else:
+        print(f"requeued {count} deliveries")
+    return 0 if count or all_dead else 1
+
+
+deliveries.add_command(retry)
+
+
+@group("alerts", help="watchers: send a test message, list")
+def alerts(app: App) -> int:
+    return 0
+
+
+@command("test", help="send a test message through each channel of WATCHER")
+@click.argument("watcher")
+def alerts_test(app: App, watcher: str) -> int:
+    """Exit status 1 when a channel failed (or the watcher has none), 2 for an unknown watcher."""
+    from alerts.dispatch import send_test
+
+    results = send_test(app.alerts, watcher)
+    if app.options.json:
         print(json.dumps([r.__dict__ for r in results], ensure_ascii=False, indent=2))
     else:
         for r in results:
@@ -118,58 +135,56 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0 if results and all(r.ok for r in results) else 1
 
 
-def register(subparsers: Any) -> None:
-    """Add ``dispatch``, ``deliveries`` and ``alerts`` to an ``argparse`` subparsers object."""
-    p = subparsers.add_parser("dispatch", help="send due alerts (outbox), retrying failed ones with backoff")
-    _common(p)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--now", help=argparse.SUPPRESS)  # an ISO UTC instant to dispatch at (tests, replays)
-    p.set_defaults(func=cmd_dispatch, now=None)
-
-    p = subparsers.add_parser("deliveries", help="list alert deliveries; 'deliveries retry' requeues")
-    _common(p)
-    group = p.add_mutually_exclusive_group()
-    for status in ("pending", "failed", "dead", "sent"):
-        group.add_argument(f"--{status}", dest="status", action="append_const", const=status,
-                           help=f"only {status} deliveries")
-    group.add_argument("--all", dest="status", action="append_const", const="all", help="every delivery")
-    p.add_argument("--watcher")
-    p.add_argument("--limit", type=int, help="the last N only")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_deliveries, action="list", ids=[], all_dead=False)
-    actions = p.add_subparsers(dest="action")
-    r = actions.add_parser("retry", help="requeue dead (or failed) deliveries now")
-    _common(r)
-    r.add_argument("ids", nargs="*", type=int, metavar="ID")
-    r.add_argument("--all-dead", action="store_true", help="every dead delivery")
-
-    p = subparsers.add_parser("alerts", help="watchers: send a test message, list")
-    actions = p.add_subparsers(dest="action", required=True)
-    t = actions.add_parser("test", help="send a test message through each channel of WATCHER")
-    _common(t)
-    t.add_argument("watcher")
-    t.add_argument("--json", action="store_true")
-    t.set_defaults(func=cmd_alerts)
-    lst = actions.add_parser("list", help="list the configured watchers")
-    _common(lst)
-    lst.set_defaults(func=cmd_alerts)
+@command("list", help="list the configured watchers (validates the config)")
+def alerts_list(app: App) -> int:
+    watchers = app.alerts.watchers
+    if app.options.json:  # targets(), not the apprise URLs: those carry tokens
+        print(json.dumps([{"name": w.name, "enabled": w.enabled, "ops": w.ops, "mode": w.mode,
+                           "digest_cron": w.digest_cron, "events": list(w.events), "portals": list(w.portals),
+                           "regions": list(w.regions), "kinds": list(w.kinds), "keywords": list(w.keywords),
+                           "query": w.query, "classes": list(w.classes),
+                           "targets": [{"channel": c, "target": t} for c, t in w.targets()]} for w in watchers],
+                         ensure_ascii=False, indent=2))  # fmt: skip
+        return 0
+    for w in watchers:
+        channels = ", ".join(f"{c}:{t}" for c, t in w.targets())
+        mode = f"digest ({w.digest_cron})" if w.mode == "digest" else "immediate"
+        flags = (" ops" if w.ops else "") + ("" if w.enabled else " (disabled)")
+        print(f"{w.name}{flags}: {mode}; events {', '.join(w.events)}; {channels}")
+    return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    import logging
+alerts.add_command(alerts_test)
+alerts.add_command(alerts_list)
 
-    parser = argparse.ArgumentParser(prog="yibao", description="Yibao Watch alerts")
-    parser.add_argument("--config", help="user config file (default: $YIBAO_CONFIG or ./yibao.toml)")
-    parser.add_argument("--log-level", default="WARNING")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return int(args.func(args))
-    except ConfigError as exc:
-        print(f"yibao: config error: {exc}", file=sys.stderr)
-        return 2
+
+@command("feed", no_json="an Atom feed is XML (`yibao events --json` lists the changes as JSON)",
+         help="Atom feed of the archive's changes, or of one watcher's")  # fmt: skip
+@click.argument("watcher", required=False)
+@click.option("-o", "--output", metavar="FILE", help="write to this file (default: stdout)")
+def feed(app: App, watcher: str | None, output: str | None) -> int:
+    from alerts.feeds import build_feed, watcher_events
+
+    chosen = None
+    if watcher:
+        chosen = next((w for w in app.alerts.watchers if w.name == watcher), None)
+        if chosen is None:
+            raise CommandError(f"no watcher named {watcher!r}")
+    with app.archive() as db:
+        if chosen is not None:
+            xml = build_feed(db, title=f"Yibao Watch: {chosen.name}", events=watcher_events(db, chosen),
+                             feed_id=f"tag:yibao-watch,2026:feed/{chosen.name}")  # fmt: skip
+        else:
+            xml = build_feed(db)
+    if output:
+        Path(output).write_bytes(xml)
+    else:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(xml)
+    return 0
 
 
 if __name__ == "__main__":
+    from cli.main import main
+
     raise SystemExit(main())

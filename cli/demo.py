@@ -21,11 +21,14 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from replicas.server import ReplicaServer
-from replicas.world import ReplicaWorld
-from storage import list_events, open_db
+import click
+
+from cli.app import App, CommandError, command
+
+if TYPE_CHECKING:
+    from replicas.server import ReplicaServer
 
 HOOK_SECRET = "demo-secret"
 
@@ -104,7 +107,8 @@ def _config(directory: Path, server: ReplicaServer, mail: MailSink, hook: Webhoo
 def _run_once(config: Path, portals: list[str], label: str) -> None:
     print(f"\n$ yibao run --once …   # {label}", flush=True)
     env = {**os.environ, "YIBAO_DEMO_HOOK_SECRET": HOOK_SECRET}
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once", *portals]
+    archive = config.parent / "archive.db"  # also named here: a $YIBAO_DB of the user's would win over the config
+    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "--db", str(archive), "run", "--once", *portals]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     print(done.stdout.rstrip())
 
@@ -124,6 +128,11 @@ def _query_examples(archive: Path) -> None:
 
 
 def run(docs: int = 200, keep: str | None = None) -> int:
+    """The demo itself (the replicas and the archive modules are imported here, not for every ``yibao``)."""
+    from replicas.server import ReplicaServer
+    from replicas.world import ReplicaWorld
+    from storage import list_events, open_db
+
     world = ReplicaWorld(docs=docs)
     mail, hook = MailSink(), WebhookReceiver()
     try:
@@ -173,3 +182,13 @@ def run(docs: int = 200, keep: str | None = None) -> int:
         mail.close()
         hook.close()
     return 0
+
+
+@command("demo", no_json="the demo is a story told in text",
+         help="the whole loop on the replica portals, printed (make demo)")  # fmt: skip
+@click.option("--docs", type=int, default=200, show_default=True, help="documents per replica portal")
+@click.option("--keep", metavar="DIR", help="keep the archive and config in DIR")
+def demo(app: App, docs: int, keep: str | None) -> int:
+    if app.options.config or app.options.db:
+        raise CommandError("the demo writes its own config and archive: use --keep DIR to keep them")
+    return run(docs=docs, keep=keep)

@@ -1,12 +1,7 @@
 """``yibao search / show / events / export``: querying the archive from the command line.
 
-Wired into the main CLI by ``register(subparsers)`` (crawler/cli.py)::
-
-    from cli.query import register as register_query
-    register_query(sub)
-
-Every command takes ``--db`` (default: the config's ``[archive] path``) and ``--config``. The query
-syntax, the filters and the export formats are described in docs/search.md.
+The query syntax, the filters and the export formats are described in docs/search.md. These commands
+only read: a missing archive is an error (exit 2), never a new empty archive.
 
 Exit codes: 0 done (also for no results), 1 unknown document (``show``), 2 a bad query, filter or
 option (unknown region name or portal, malformed date) or no archive at the path.
@@ -14,19 +9,22 @@ option (unknown region name or portal, malformed date) or no archive at the path
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+import click
+
+from cli.app import App, CommandError, LazyChoice, command
+from cli.table import cells as _cells
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -34,7 +32,7 @@ if TYPE_CHECKING:
     from crawler.registry import Config
     from storage.query import DocumentFilter
 
-__all__ = ["cmd_events", "cmd_export", "cmd_search", "cmd_show", "register", "resolve_region"]
+__all__ = ["csv_row", "events", "export", "resolve_region", "search", "show"]
 
 PLAIN_MARK = ("【", "】")  # highlight markers off a terminal (and in --json snippets)
 _TTY_MARK = ("\ue000", "\ue001")  # private-use sentinels, turned into rich styles on a terminal
@@ -70,154 +68,44 @@ FIELDS = (  # (record / documents key, 中文, English) in the order ``show`` pr
 BODY_EXCERPT_LINES = 3
 
 
-class UsageError(Exception):
-    """A bad argument: printed as ``yibao COMMAND: message``, exit status 2."""
+# --- shared options ------------------------------------------------------------------------------
 
 
-# --- wiring --------------------------------------------------------------------------------------
+def _sorts() -> tuple[str, ...]:
+    from storage.search import SORTS
+
+    return SORTS
 
 
-def register(subparsers: Any) -> None:
-    """Add ``search``, ``show``, ``events`` and ``export`` to an ``argparse`` subparsers object."""
-    from storage.search import RANK_WINDOW, SORTS
+def _filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The document filters of ``search`` and ``export``; the command receives them as ``**filters``."""
 
-    p = subparsers.add_parser("search", help="full-text search of the archive, ranked, with filters")
-    p.add_argument(
-        "query", metavar="QUERY", nargs="+", help='terms (joined by spaces), "phrases", OR, -term, NOT, ( )'
+    def many(flag: str, name: str, metavar: str, text: str, **kw: Any) -> Callable[..., Any]:
+        return click.option(flag, name, multiple=True, metavar=metavar, help=text, **kw)
+
+    decorators = (
+        many("--portal", "portals", "ID", "posted on this portal (repeatable)"),
+        many("--region", "regions", "CODE|NAME", "region code (350000 = province, 350200 = city) or name"),
+        many("--kind", "kinds", "KIND", "document kind: suggestion_reply, proposal_reply, policy, ..."),
+        many("--class", "classes", "A|B|C|D", "reply class 答复类别 (repeatable)"),
+        many("--status", "statuses", "STATUS", "active or withdrawn", type=click.Choice(("active", "withdrawn"))),
+        many("--validity", "validity", "TEXT", "有效性 as stored, e.g. 有效 / 失效"),
+        many("--deputy", "deputies", "NAME", "addressed to this 代表/委员 or organisation (exact name)"),
+        many("--adoption", "adoption", "TEXT", "a point adopted as this (采纳情况, e.g. 部分采纳, 留作参考)"),
+        click.option("--since", help="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)"),
+        click.option("--until", help="published on or before, inclusive (2025 = through 2025-12-31)"),
     )
-    _common(p)
-    _filters(p)
-    p.add_argument("--limit", type=_positive, default=20, help="results per page (default 20)")
-    p.add_argument("--offset", type=_non_negative, default=0, help="skip this many results")
-    p.add_argument("--json", action="store_true", help="print {query, total, results} as JSON")
-    p.add_argument("--sort", choices=SORTS, default="rank",
-                   help="rank (default: best match first), or by publication date, newest or oldest first")
-    p.add_argument("--exhaustive", action="store_true",
-                   help=f"rank every match (by default, beyond {RANK_WINDOW:,} matches only the most recently "
-                   "archived are ranked: bm25 over every match of a common term is slow on a large archive)")
-    _color(p)
-    p.set_defaults(func=_guarded(cmd_search))
-
-    p = subparsers.add_parser("show", help="one archived document: fields, postings, version history")
-    p.add_argument("doc_id", metavar="DOC_ID", type=int, help="document id (documents.id)")
-    _common(p)
-    p.add_argument("--versions", action="store_true", help="also diff each version against the one before")
-    p.add_argument("--body", action="store_true", help="print the whole body text (default: its start)")
-    p.add_argument("--json", action="store_true")
-    _color(p)
-    p.set_defaults(func=_guarded(cmd_show))
-
-    p = subparsers.add_parser("events", help="the archive's change events, newest first")
-    _common(p)
-    p.add_argument("--since", help="created at or after this date (YYYY[-MM[-DD]], UTC) or *_at timestamp")
-    p.add_argument("--kind", dest="kinds", action="append", default=[], metavar="KIND", help="event kind")
-    p.add_argument("--portal", dest="portals", action="append", default=[], metavar="ID", help="portal id")
-    p.add_argument("--limit", type=_positive, default=50, help="at most this many events (default 50)")
-    p.add_argument("--json", action="store_true")
-    _color(p)
-    p.set_defaults(func=_guarded(cmd_events))
-
-    p = subparsers.add_parser("export", help="stream documents as JSON Lines or CSV (UTF-8 with BOM)")
-    _common(p)
-    p.add_argument("--format", choices=("jsonl", "csv"), required=True)
-    p.add_argument("--query", help="only the documents this search query matches")
-    _filters(p)
-    p.add_argument("-o", "--output", help="write to this file (default: stdout)")
-    p.set_defaults(func=_guarded(cmd_export))
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="archive path (default: [archive] path of the config, else data/archive.db)")
-    # also accepted after the command; SUPPRESS keeps a top-level --config from being reset to None
-    p.add_argument("--config", default=argparse.SUPPRESS, help="user config file")
-
-
-def _filters(p: argparse.ArgumentParser) -> None:
-    def many(flag: str, dest: str, metavar: str, text: str, **kw: Any) -> None:
-        p.add_argument(flag, dest=dest, action="append", default=[], metavar=metavar, help=text, **kw)
-
-    many("--portal", "portals", "ID", "posted on this portal (repeatable)")
-    many("--region", "regions", "CODE|NAME", "region code (350000 = province, 350200 = city) or name")
-    many("--kind", "kinds", "KIND", "document kind: suggestion_reply, proposal_reply, policy, ...")
-    many("--class", "classes", "A|B|C|D", "reply class 答复类别 (repeatable)")
-    many("--status", "statuses", "STATUS", "active or withdrawn", choices=("active", "withdrawn"))
-    many("--validity", "validity", "TEXT", "有效性 as stored, e.g. 有效 / 失效")
-    many("--deputy", "deputies", "NAME", "addressed to this 代表/委员 or organisation (exact name)")
-    many("--adoption", "adoption", "TEXT", "a point adopted as this (采纳情况, e.g. 部分采纳, 留作参考)")
-    p.add_argument("--since", help="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)")
-    p.add_argument("--until", help="published on or before, inclusive (2025 = through 2025-12-31)")
-
-
-def _color(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="ANSI colours")
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Run ``command``; a bad query or filter becomes ``yibao NAME: message`` and exit status 2."""
-    name = command.__name__.removeprefix("cmd_")
-
-    def run(args: argparse.Namespace) -> int:
-        from storage import FilterError, QueryError
-
-        try:
-            return command(args)
-        except (UsageError, QueryError, FilterError) as exc:
-            print(f"yibao {name}: {exc}", file=sys.stderr)
-            return 2
-
-    run.__name__ = command.__name__
-    run.__doc__ = command.__doc__
-    return run
+_color_option = click.option(
+    "--color", type=click.Choice(("auto", "always", "never")), default="auto", help="ANSI colours"
+)
 
 
 # --- shared helpers ------------------------------------------------------------------------------
-
-
-class _Context:
-    """The registry (loaded on first use) and the archive path of a command."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        self._config: Config | None = None
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            from crawler.registry import load_registry
-
-            self._config = load_registry(getattr(self.args, "config", None))
-        return self._config
-
-    def archive(self) -> Path:
-        path = Path(self.args.db) if getattr(self.args, "db", None) else Path(self.config.archive_path)
-        if not path.exists():
-            raise UsageError(f"no archive at {path}")
-        return path
-
-
-@contextmanager
-def _open(ctx: _Context) -> Iterator[sqlite_utils.Database]:
-    from storage import open_db
-
-    db = open_db(ctx.archive())
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def resolve_region(value: str, config: Config) -> str:
@@ -238,38 +126,36 @@ def resolve_region(value: str, config: Config) -> str:
         if candidate in names:
             return names[candidate]
     places = sorted({n for n in names if not n.endswith("局")}, key=lambda n: names[n])
-    raise UsageError(
+    raise CommandError(
         f"unknown region {value!r}: give a six-digit code (350000, 350200) or one of {', '.join(places)}"
     )
 
 
-def _filter(ctx: _Context, db: sqlite_utils.Database) -> DocumentFilter:
+def _filter(app: App, db: sqlite_utils.Database, given: dict[str, Any]) -> DocumentFilter:
+    """The ``DocumentFilter`` of the filter options; region names resolved, portal ids checked."""
     from storage import DocumentFilter
+    from storage.cli_support import posted_portal_ids
 
-    args = ctx.args
-    if args.portals:
-        known = set(ctx.config.portals) | {
-            p for (p,) in db.execute("SELECT DISTINCT portal_id FROM postings")
-        }
-        unknown = [p for p in args.portals if p not in known]
+    if given["portals"]:
+        known = set(app.config.portals) | posted_portal_ids(db)
+        unknown = [p for p in given["portals"] if p not in known]
         if unknown:
-            raise UsageError(f"unknown portal {unknown[0]!r}; known: {', '.join(sorted(known))}")
+            raise CommandError(f"unknown portal {unknown[0]!r}; known: {', '.join(sorted(known))}")
     return DocumentFilter(
-        portals=tuple(args.portals),
-        regions=tuple(resolve_region(r, ctx.config) if not _CODE.fullmatch(r) else r for r in args.regions),
-        kinds=tuple(args.kinds),
-        classes=tuple(args.classes),
-        statuses=tuple(args.statuses),
-        validity=tuple(args.validity),
-        deputies=tuple(args.deputies),
-        adoption=tuple(args.adoption),
-        since=args.since,
-        until=args.until,
+        portals=tuple(given["portals"]),
+        regions=tuple(r if _CODE.fullmatch(r) else resolve_region(r, app.config) for r in given["regions"]),
+        kinds=tuple(given["kinds"]),
+        classes=tuple(given["classes"]),
+        statuses=tuple(given["statuses"]),
+        validity=tuple(given["validity"]),
+        deputies=tuple(given["deputies"]),
+        adoption=tuple(given["adoption"]),
+        since=given["since"],
+        until=given["until"],
     )
 
 
-def _use_color(args: argparse.Namespace) -> bool:
-    mode = getattr(args, "color", "auto")
+def _use_color(mode: str) -> bool:
     return mode == "always" or (mode == "auto" and sys.stdout.isatty())
 
 
@@ -314,11 +200,6 @@ def _marked(text: Any, value: str, style: str = "") -> None:
             text.append(part, style=style)
 
 
-def _cells(text: str) -> int:
-    """Terminal columns of ``text`` (CJK characters are two wide)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _labels() -> tuple[dict[str, str], dict[str, str]]:
     from alerts.render import DOC_KIND_LABELS, KIND_LABELS
 
@@ -328,40 +209,52 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 # --- yibao search --------------------------------------------------------------------------------
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    """Ranked results: a first line ``N results``, then per hit its title, metadata line and snippet."""
-    from storage import build_query, search, search_count
+@command("search", help="full-text search of the archive, ranked, with filters")
+@click.argument("terms", metavar="QUERY...", nargs=-1, required=True)
+@_filter_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="results per page")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="skip this many results")
+@click.option("--sort", type=LazyChoice(_sorts), default="rank",
+              help="rank (default: best match first), or by publication date, newest or oldest first")
+@click.option("--exhaustive", is_flag=True,
+              help="rank every match (by default, beyond 20,000 matches only the most recently archived are "
+              "ranked: bm25 over every match of a common term is slow on a large archive)")
+@_color_option
+def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str, exhaustive: bool, color: str,
+           **given: Any) -> int:  # fmt: skip
+    """Ranked results: a first line ``N results``, then per hit its title, metadata line and snippet.
+    QUERY: terms (joined by spaces), "phrases", OR, -term, NOT, ( ); ``--`` before a leading -term."""
+    from storage import build_query, search_count
+    from storage import search as search_archive
     from storage.search import RANK_WINDOW, snippet
 
-    ctx = _Context(args)
-    text = " ".join(args.query)
+    as_json = app.options.json
+    text = " ".join(terms)
     query = build_query(text)
-    with _open(ctx) as db:
-        filters = _filter(ctx, db)
+    with app.archive() as db:
+        filters = _filter(app, db, given)
         total = search_count(db, query, filters)
-        color = _use_color(args) and not args.json
-        mark = _TTY_MARK if color else PLAIN_MARK
-        hits = search(db, query, filters=filters, limit=args.limit, offset=args.offset, mark=mark,
-                      exhaustive=args.exhaustive, sort=args.sort)
+        colored = _use_color(color) and not as_json
+        mark = _TTY_MARK if colored else PLAIN_MARK
+        hits = search_archive(db, query, filters=filters, limit=limit, offset=offset, mark=mark,
+                              exhaustive=exhaustive, sort=sort)  # fmt: skip
     # filtered or by date: every match is ordered
-    windowed = total > RANK_WINDOW and not args.exhaustive and filters.empty and args.sort == "rank"
-    if args.json:
-        results = [
-            {"rank": args.offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)
-        ]
-        payload = {"query": text, "total": total, "limit": args.limit, "offset": args.offset,
-                   "filters": filters.to_dict(), "sort": args.sort, "mark": list(PLAIN_MARK),
+    windowed = total > RANK_WINDOW and not exhaustive and filters.empty and sort == "rank"
+    if as_json:
+        results = [{"rank": offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)]
+        payload = {"query": text, "total": total, "limit": limit, "offset": offset,
+                   "filters": filters.to_dict(), "sort": sort, "mark": list(PLAIN_MARK),
                    "ranked_among_newest": RANK_WINDOW if windowed else None, "results": results}  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     kinds, _ = _labels()
-    out = _Out(color)
-    shown = f" (showing {args.offset + 1}–{args.offset + len(hits)})" if hits and len(hits) < total else ""
+    out = _Out(colored)
+    shown = f" (showing {offset + 1}–{offset + len(hits)})" if hits and len(hits) < total else ""
     out.line((f"{total} result{'' if total == 1 else 's'}{shown}", "bold"))
     if windowed:
         out.line((f"ranked among the {RANK_WINDOW:,} most recently archived matches (--exhaustive ranks all)",
                   "dim"))
-    for i, hit in enumerate(hits, args.offset + 1):
+    for i, hit in enumerate(hits, offset + 1):
         title = snippet(_plain(hit.title), query.terms, width=len(hit.title) * 4 + 4, mark=mark)
         meta = [hit.published_on or "----------", _plain(hit.bureau or "-"), kinds.get(hit.kind, hit.kind)]
         if hit.doc_no:
@@ -400,48 +293,52 @@ def _field_value(key: str, record: dict[str, Any], document: dict[str, Any]) -> 
     return _plain(value) if value not in (None, "") else ""
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+@command("show", help="one archived document: fields, postings, version history")
+@click.argument("doc_id", metavar="DOC_ID", type=int)
+@click.option("--versions", is_flag=True, help="also diff each version against the one before")
+@click.option("--body", is_flag=True, help="print the whole body text (default: its start)")
+@_color_option
+def show(app: App, doc_id: int, versions: bool, body: bool, color: str) -> int:
     """The document's fields, postings, versions (with ``--versions``: diff summaries) and events."""
     from storage import show_document
     from storage.versions import list_versions
 
-    ctx = _Context(args)
-    with _open(ctx) as db:
-        shown = show_document(db, args.doc_id)
+    with app.archive() as db:
+        shown = show_document(db, doc_id)
         if shown is None:
-            print(f"yibao show: unknown document {args.doc_id}", file=sys.stderr)
+            print(f"yibao show: unknown document {doc_id}", file=sys.stderr)
             return 1
-        if args.versions:
+        if versions:
             from core.diffing import diff_versions
 
             previous = None
             diffs = {}
-            for version in list_versions(db, args.doc_id):
+            for version in list_versions(db, doc_id):
                 diffs[version["version_no"]] = diff_versions(previous, version).summary()
                 previous = version
             for entry in shown["versions"]:
                 entry["diff_summary"] = diffs.get(entry["no"])
-    if args.json:
+    if app.options.json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))
         return 0
     document, record = shown["document"], shown["record"] or {}
     _, event_kinds = _labels()
-    out = _Out(_use_color(args))
-    out.line((f"#{args.doc_id} ", "cyan"), (_plain(document["title"]), "bold"))
+    out = _Out(_use_color(color))
+    out.line((f"#{doc_id} ", "cyan"), (_plain(document["title"]), "bold"))
     width = max(_cells(f"{zh} {en}") for _, zh, en in FIELDS) + 2
     for key, zh, en in FIELDS:
         value = _field_value(key, record, document)
         if value:
             label = f"{zh} {en}"
             out.line((label + " " * (width - _cells(label)), "dim"), value)
-    body = (record.get("body_text") or "").splitlines()
-    if body:
+    paragraphs = (record.get("body_text") or "").splitlines()
+    if paragraphs:
         out.line()
-        out.line(("正文 body", "bold"), f"  ({sum(len(p) for p in body)} 字)")
-        lines = body if args.body else body[:BODY_EXCERPT_LINES]
+        out.line(("正文 body", "bold"), f"  ({sum(len(p) for p in paragraphs)} 字)")
+        lines = paragraphs if body else paragraphs[:BODY_EXCERPT_LINES]
         for paragraph in lines:
             out.line("  ", _plain(paragraph))
-        if len(lines) < len(body):
+        if len(lines) < len(paragraphs):
             out.line(("  … (--body for all of it)", "dim"))
     out.line()
     out.line(("发布页面 postings", "bold"))
@@ -477,31 +374,35 @@ def cmd_show(args: argparse.Namespace) -> int:
 # --- yibao events --------------------------------------------------------------------------------
 
 
-def cmd_events(args: argparse.Namespace) -> int:
+@command("events", help="the archive's change events, newest first")
+@click.option("--since", help="created at or after this date (YYYY[-MM[-DD]], UTC) or *_at timestamp")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND", help="event kind (repeatable)")
+@click.option("--portal", "portals", multiple=True, metavar="ID", help="portal id (repeatable)")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="at most this many events")
+@_color_option
+def events(app: App, since: str | None, kinds: tuple[str, ...], portals: tuple[str, ...], limit: int,
+           color: str) -> int:  # fmt: skip
     """Newest first: time, kind, document id, portal, title; the summary on the next line."""
     from alerts.watchers import OPS_EVENT_KINDS
     from storage import DOCUMENT_EVENT_KINDS, list_events_filtered
     from storage.query import document_titles
 
     known = (*DOCUMENT_EVENT_KINDS, *OPS_EVENT_KINDS)
-    unknown = [k for k in args.kinds if k not in known]
+    unknown = [k for k in kinds if k not in known]
     if unknown:
-        raise UsageError(f"unknown event kind {unknown[0]!r}; known: {', '.join(known)}")
-    ctx = _Context(args)
-    with _open(ctx) as db:
-        events = list_events_filtered(
-            db, since=args.since, kinds=args.kinds, portals=args.portals, limit=args.limit
-        )
-        titles = document_titles(db, (e.document_id for e in events))
-    if args.json:
+        raise CommandError(f"unknown event kind {unknown[0]!r}; known: {', '.join(known)}")
+    with app.archive() as db:
+        found = list_events_filtered(db, since=since, kinds=list(kinds), portals=list(portals), limit=limit)
+        titles = document_titles(db, (e.document_id for e in found))
+    if app.options.json:
         rows = [{**asdict(e), "changed_fields": list(e.changed_fields), "title": titles.get(e.document_id or 0)}
-                for e in events]  # fmt: skip
+                for e in found]  # fmt: skip
         print(json.dumps({"events": rows}, ensure_ascii=False, indent=2))
         return 0
     _, event_kinds = _labels()
-    out = _Out(_use_color(args))
-    out.line((f"{len(events)} event{'' if len(events) == 1 else 's'}", "bold"))
-    for e in events:
+    out = _Out(_use_color(color))
+    out.line((f"{len(found)} event{'' if len(found) == 1 else 's'}", "bold"))
+    for e in found:
         doc = f"#{e.document_id}" if e.document_id is not None else "-"
         kind = f"{event_kinds.get(e.kind, e.kind)} {e.kind}"
         title = _plain(titles.get(e.document_id or 0, ""))
@@ -545,24 +446,35 @@ def _write(items: Iterable[dict[str, Any]], fmt: str, fh: IO[str], tick: Callabl
     return count
 
 
-def cmd_export(args: argparse.Namespace) -> int:
+@command("export", help="stream documents as JSON Lines or CSV (UTF-8 with BOM)")
+@click.option("--format", "fmt", type=click.Choice(("jsonl", "csv")),
+              help="jsonl or csv (required unless --json, which means jsonl)")
+@click.option("--query", help="only the documents this search query matches")
+@_filter_options
+@click.option("-o", "--output", metavar="FILE", help="write to this file (default: stdout)")
+def export(app: App, fmt: str | None, query: str | None, output: str | None, **given: Any) -> int:
     """Stream the matching documents to ``-o`` (written to FILE.part, renamed when complete) or stdout."""
     from storage import build_query, count_documents, iter_documents
 
-    ctx = _Context(args)
-    query = build_query(args.query) if args.query else None
-    encoding = "utf-8-sig" if args.format == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
-    with _open(ctx) as db:
-        filters = _filter(ctx, db)
-        items = iter_documents(db, filters, query=query)
-        show_progress = sys.stderr.isatty() and not (not args.output and sys.stdout.isatty())
-        with _progress(show_progress, lambda: count_documents(db, filters, query=query)) as tick:
-            if args.output:
-                count = _export_file(Path(args.output), items, args.format, encoding, tick)
+    if app.options.json:
+        if fmt == "csv":
+            raise CommandError("--json writes JSON Lines: give --format csv or --json, not both")
+        fmt = "jsonl"
+    if fmt is None:
+        raise CommandError("give --format jsonl|csv (or --json)")
+    parsed = build_query(query) if query else None
+    encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
+    with app.archive() as db:
+        filters = _filter(app, db, given)
+        items = iter_documents(db, filters, query=parsed)
+        show_progress = sys.stderr.isatty() and not (not output and sys.stdout.isatty())
+        with _progress(show_progress, lambda: count_documents(db, filters, query=parsed)) as tick:
+            if output:
+                count = _export_file(Path(output), items, fmt, encoding, tick)
             else:
-                count = _export_stdout(items, args.format, encoding, tick)
-    if args.output:
-        print(f"exported {count} document{'' if count == 1 else 's'} to {args.output}", file=sys.stderr)
+                count = _export_stdout(items, fmt, encoding, tick)
+    if output:
+        print(f"exported {count} document{'' if count == 1 else 's'} to {output}", file=sys.stderr)
     return 0
 
 
@@ -574,7 +486,7 @@ def _export_file(
         try:
             fh = partial.open("w", encoding=encoding, newline="")
         except OSError as exc:
-            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            raise CommandError(f"cannot write {target}: {exc.strerror or exc}") from exc
         with fh:
             count = _write(items, fmt, fh, tick)
         os.replace(partial, target)
@@ -586,13 +498,9 @@ def _export_file(
 def _export_stdout(items: Iterable[dict[str, Any]], fmt: str, encoding: str, tick: Callable[[], None]) -> int:
     sys.stdout.flush()
     fh = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")  # UTF-8 whatever the locale
-    try:
+    try:  # a closed pipe (`yibao export ... | head`) is ended quietly by cli.main
         count = _write(items, fmt, fh, tick)
         fh.flush()
-    except BrokenPipeError:  # `yibao export ... | head`: the reader is gone, which is fine
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     finally:
         with suppress(BrokenPipeError, ValueError):
             fh.detach()

@@ -1,33 +1,27 @@
-"""``yibao serve``: the archive's web UI."""
+"""``yibao serve``: the archive's web UI (Datasette, read-only)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from pathlib import Path
+import click
+
+from cli.app import App, command
+
+__all__ = ["serve"]
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from crawler.registry import load_registry
-    from webui.app import ArchiveMissing, prepare_archive, serve
+@command("serve", no_json="the web UI serves JSON itself (add .json to a table or query URL)",
+         help="browse and search the archive in a web browser (Datasette, read-only)")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True, help="interface to listen on")
+@click.option("--port", type=int, default=8001, show_default=True)
+@click.option("--allow-sql", is_flag=True, help="let visitors run arbitrary read-only SQL")
+def serve(app: App, host: str, port: int, allow_sql: bool) -> int:
+    from webui.app import prepare_archive
+    from webui.app import serve as serve_archive
 
-    config = load_registry(args.config)
-    path = Path(args.db or config.archive_path)
-    try:
-        prepare_archive(path)
-    except ArchiveMissing as exc:
-        print(f"yibao: {exc}", file=sys.stderr)
-        return 2
-    where = f"http://{args.host}:{args.port}/"
-    print(f"serving {path} read-only at {where} (Ctrl-C stops){' · SQL enabled' if args.allow_sql else ''}")
-    serve(path, host=args.host, port=args.port, allow_sql=args.allow_sql)
+    path = app.existing_archive()
+    prepare_archive(path)  # migrations, once, before serving read-only
+    app.configure_logging()
+    print(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops){' · SQL enabled' if allow_sql else ''}",
+          flush=True)  # fmt: skip
+    serve_archive(path, host=host, port=port, allow_sql=allow_sql)
     return 0
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="browse and search the archive in a web browser (Datasette, read-only)")
-    p.add_argument("--db", help="archive path (default: [archive] path of the config)")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8001)
-    p.add_argument("--allow-sql", action="store_true", help="let visitors run arbitrary read-only SQL")
-    p.set_defaults(func=cmd_serve)

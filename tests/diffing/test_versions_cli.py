@@ -1,4 +1,4 @@
-"""storage.versions over a real SQLite archive, and `yibao diff` through a parser built with register()."""
+"""storage.versions over a real SQLite archive, and `yibao diff` in process (``cli.main.main``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from core.diffing import diff_versions
 from storage import list_events, open_db, record
 from storage.versions import (
@@ -17,8 +18,15 @@ from storage.versions import (
     list_versions,
     versions_of_event,
 )
-from tests.diffing.helpers import run_diff
 from tests.storage.factories import BODY, LATER, NOW, notice, policy
+
+
+def run_diff(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``yibao ARGV`` in this process: (exit code, stdout, stderr)."""
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
 
 EDITED_BODY = BODY.replace("不得自行调整", "不得自行调整<script>x</script>")
 LATEST = "2025-08-20T02:00:00Z"

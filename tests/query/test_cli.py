@@ -150,9 +150,9 @@ def test_search_sorted_by_date(archive: Archive, capsys: pytest.CaptureFixture[s
     assert (code, payload["sort"]) == (0, "newest")
     assert dates[-1] is None  # the undated document last
     assert dates[:-1] == sorted(dates[:-1], reverse=True)
-    with pytest.raises(SystemExit) as exited:  # argparse's choices
-        run(capsys, "search", "--db", db, "通知", "--sort", "random")
-    assert exited.value.code == 2
+    code, out, err = run(capsys, "search", "--db", db, "通知", "--sort", "random")  # not one of the choices
+    assert (code, out) == (2, "")
+    assert "'random' is not one of 'rank', 'newest', 'oldest'" in err
 
 
 def test_a_file_that_is_not_an_archive_and_an_unwritable_output_are_clear_errors(
