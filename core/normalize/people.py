@@ -40,6 +40,10 @@ _SALUTATION_RE = re.compile(
 _ORG_SALUTATION_RE = re.compile(
     r"(?:尊敬的)?\s*(?P<org>[^\n:]{1,60}?(?:委员会|委会|委|总支|支部|小组|界别|党派|联合会|工商联|专委会))\s*(?::|$)"
 )
+# A committee (…委员会 / …委会 / …委) proposes only when it is a party's or the CPPCC's; otherwise it is a
+# government office (市卫生健康委, 市发展改革委员会: the lead office a 会办意见 is sent to).
+_COMMITTEE_RE = re.compile(r"(?:委员会|委会|委)$")
+_PROPOSER_RE = re.compile(r"民革|民盟|民建|民进|农工|致公|九三|台盟|政协|党派|无党派|工商联|界别|专委会|专门委员会|联合会")
 _NAME_SPLIT_RE = re.compile(r"[、,，;；\s]+")
 # 2–10 characters; ``*``/``×`` stand for masked characters (``张**``, ``***``): kept as printed
 _NAME_RE = re.compile(r"[\u4e00-\u9fa5·*×]{2,10}")
@@ -72,8 +76,8 @@ def parse_salutation(line: str, *, colon: bool = True) -> Salutation | None:
     ``联 系 人：`` and ``现答复如下：`` out. Names are 2–10 Han characters (``·`` allowed). With
     ``colon=False`` a line without the final colon is accepted too (``陈伟代表`` with the text on the
     next line): :func:`find_salutation` allows that only right above the letter's opening.
-    An office addressee (``市民政局：``, a 会办意见 sent to the lead office) is no salutation of a
-    deputy or proposer: ``None``.
+    An office addressee (``市民政局：``, ``市卫生健康委：``, a 会办意见 sent to the lead office) is no
+    salutation of a deputy or proposer: ``None``.
     """
     display = normalize_ws(line)
     folded = fold(display)
@@ -85,7 +89,11 @@ def parse_salutation(line: str, *, colon: bool = True) -> Salutation | None:
         if names:
             return Salutation(names=names, role=m["role"], text=display)
     m = _ORG_SALUTATION_RE.fullmatch(folded)
-    if m and _ORG_NAME_RE.fullmatch(m["org"]):
+    if (
+        m
+        and _ORG_NAME_RE.fullmatch(m["org"])
+        and (_PROPOSER_RE.search(m["org"]) or not _COMMITTEE_RE.search(m["org"]))
+    ):
         org = display[m.start("org") : m.end("org")]
         return Salutation(names=[org], role=ROLE_ORGANISATION, text=display)
     return None
