@@ -1,9 +1,10 @@
 """Turning events into messages: subject, plain text, e-mail HTML and the webhook JSON payload.
 
 Everything is built from the archive at send time (nothing about a message is stored but its outbox
-rows): ``event_item(db, event_id, settings)`` loads the event, the document's structured fields and the
-``ChangeSet`` of its version (``core.diffing``); ``render_event`` / ``render_digest`` / ``render_test``
-make the ``Message``. The diff itself is rendered by ``core.diff_render`` (text and e-mail HTML);
+rows): ``event_item(db, event_id, settings)`` loads the event's read model (``storage.views.EventView``:
+the document as of the event's version and the ``ChangeSet`` of that version) and adds the archive link;
+``render_event`` / ``render_digest`` / ``render_test`` make the ``Message``. Labels and which fields are
+listed come from the field registry (``core.fields``). The diff itself is rendered by ``core.diff_render`` (text and e-mail HTML);
 everything else taken from a crawled page is HTML-escaped here. The webhook payload follows
 ``docs/webhook.md`` (``schema_version`` 1).
 """
@@ -19,43 +20,14 @@ from typing import Any
 import sqlite_utils
 
 from alerts.watchers import OPS_EVENT_KINDS, AlertSettings, Watcher
-from storage.events import Event, get_event
+from core import fields as registry
+from storage.events import Event
+from storage.views import EventView, load_event
 
 SCHEMA_VERSION = 1
 PRODUCT = "Yibao Watch"
-KIND_LABELS = {
-    "new": "新发布",
-    "edited": "内容修改",
-    "validity_changed": "有效性变更",
-    "metadata_changed": "信息变更",
-    "withdrawn": "已撤下",
-    "reappeared": "重新上线",
-    "portal_broken": "门户异常",
-    "portal_recovered": "门户恢复",
-    "delivery_dead": "投递失败",
-    "test": "测试消息",
-    "digest": "汇总",
-}
-DOC_KIND_LABELS = {
-    "suggestion_reply": "建议答复",
-    "proposal_reply": "提案答复",
-    "policy": "政策文件",
-    "interpretation": "政策解读",
-    "report": "工作报告",
-    "notice": "通知公告",
-}
-FIELDS = (  # (documents column, label) shown with every document event
-    ("kind", "类别"),
-    ("bureau", "发布机构"),
-    ("doc_no", "文号"),
-    ("index_no", "索引号"),
-    ("meeting_text", "会议"),
-    ("proposal_no", "建议/提案号"),
-    ("deputies", "代表/委员"),
-    ("reply_class", "答复类别"),
-    ("validity", "有效性"),
-    ("published_on", "发布日期"),
-)
+KIND_LABELS = registry.EVENT_KIND_LABELS  # the registry's, under the names callers import
+DOC_KIND_LABELS = registry.DOC_KIND_LABELS
 PAYLOAD_DOCUMENT_FIELDS = (
     "id", "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "meeting_text",
     "deputies", "reply_class", "validity", "published_on", "generated_on", "status", "first_seen_at",
@@ -91,14 +63,36 @@ class Message:
 
 @dataclass(frozen=True)
 class EventItem:
-    """An event with what a message about it shows."""
+    """An event with what a message about it shows: its read model and the link into the archive."""
 
-    event: Event
-    document: dict[str, Any] | None
-    changes: Any | None  # core.diffing.ChangeSet; None for withdrawn and operational events
-    source_url: str | None
-    archive_url: str | None
-    excerpt: str = ""
+    view: EventView
+    archive_url: str | None = None
+
+    @property
+    def event(self) -> Event:
+        return self.view.event
+
+    @property
+    def document(self) -> dict[str, Any] | None:
+        """The documents row as of the event's version (None for operational events)."""
+        return self.view.document
+
+    @property
+    def changes(self) -> Any | None:
+        """``core.diffing.ChangeSet`` of the event's version; None for withdrawn and operational events."""
+        return self.view.changes if self.document is not None else None
+
+    @property
+    def source_url(self) -> str | None:
+        return self.view.source_url
+
+    @property
+    def excerpt(self) -> str:
+        """The start of a new document's body ("" for other events)."""
+        if self.event.kind != "new" or self.view.current is None:
+            return ""
+        body = clean(self.view.current.get("body_text"))
+        return body[:EXCERPT_CHARS] + ("…" if len(body) > EXCERPT_CHARS else "")
 
     @property
     def title(self) -> str:
@@ -163,77 +157,24 @@ def _link(url: str | None, label: str) -> str:
 
 def event_item(db: sqlite_utils.Database, event_id: int, settings: AlertSettings) -> EventItem:
     """Load event ``event_id`` with its document, diff and links (raises LookupError if it is gone)."""
-    event = get_event(db, event_id)
-    if event is None:
+    view = load_event(db, event_id)
+    if view is None:
         raise LookupError(f"event {event_id} does not exist")
-    if event.kind in OPS_EVENT_KINDS or event.document_id is None:
-        return EventItem(event, None, None, event.url, None)
-    from alerts.routing import document_view
-
-    document = document_view(db, event.document_id)
-    changes = None
-    excerpt = ""
-    if event.version_id is not None and document is not None:
-        from core.diffing import diff_versions
-        from storage.versions import versions_of_event
-
-        previous, current = versions_of_event(db, event.id)
-        document = _as_of(document, current)
-        if event.kind != "withdrawn" and (event.prev_version_id is not None or event.kind == "new"):
-            changes = diff_versions(previous, current)
-        if event.kind == "new":
-            body = clean(current.get("body_text"))
-            excerpt = body[:EXCERPT_CHARS] + ("…" if len(body) > EXCERPT_CHARS else "")
-    source = event.url
-    if source is None and document is not None:
-        row = db.execute("SELECT url FROM postings WHERE document_id = ? ORDER BY first_seen_at LIMIT 1",
-                         [event.document_id]).fetchone()
-        source = row[0] if row else None
+    event = view.event
+    if event.kind in OPS_EVENT_KINDS or view.document is None:
+        return EventItem(EventView(event, source_url=event.url))
     archive = settings.archive_url.format(
         document_id=event.document_id, version_id=event.version_id or "", event_id=event.id
     )
-    return EventItem(event, document, changes, source, archive, excerpt)
-
-
-_AS_OF_FIELDS = (
-    "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "reply_class", "validity",
-    "published_on", "generated_on",
-)  # fmt: skip
-
-
-def _as_of(document: dict[str, Any], version: dict[str, Any]) -> dict[str, Any]:
-    """The document's fields as the event's version had them (the row holds the latest ones)."""
-    out = dict(document)
-    for key in _AS_OF_FIELDS:
-        if key in version:
-            out[key] = version[key]
-    meeting = version.get("meeting")
-    if isinstance(meeting, dict):
-        out["meeting_text"] = meeting.get("text") or out.get("meeting_text")
-    if isinstance(version.get("deputies"), list):
-        out["deputies"] = json.dumps(version["deputies"], ensure_ascii=False)
-    return out
+    return EventItem(view, archive)
 
 
 # --- pieces ----------------------------------------------------------------------------------------
 
 
 def _field_pairs(item: EventItem) -> list[tuple[str, str]]:
-    if item.document is None:
-        return []
-    out = []
-    for key, label in FIELDS:
-        value = item.document.get(key)
-        if key == "deputies":
-            try:
-                value = "、".join(json.loads(value or "[]"))
-            except (TypeError, ValueError):
-                value = ""
-        elif key == "kind":
-            value = DOC_KIND_LABELS.get(value, value)
-        if value:
-            out.append((label, clean(value)))
-    return out
+    """(label, value) of the registry's event fields (``core.fields.EVENT_FIELDS``) as of the version."""
+    return [(zh, clean(text)) for _, zh, _, text in item.view.shown(registry.EVENT_FIELDS)]
 
 
 def _subject(item: EventItem) -> str:

@@ -22,6 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from core.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config, Portal
 from storage import finish_run, get_run, last_runs, open_db, start_run
+from storage.runs import unfinished_runs
 
 __all__ = ["SHANGHAI", "CrawlOutcome", "close_stale_runs", "due_portals", "is_due", "run_crawl", "trigger_for"]
 DEFAULT_TIME_LIMIT = 3600.0
@@ -69,14 +70,13 @@ def close_stale_runs(db_path: Path, now: datetime) -> int:
     """Runs left unfinished by a killed scheduler or crawl are closed as failed (``interrupted``)."""
     db = open_db(db_path)
     try:
-        rows = db.execute("SELECT id FROM runs WHERE finished_at IS NULL").fetchall()
+        runs = unfinished_runs(db)  # before the busy set: a crawl starting now is in neither
         with _running_lock:
             busy = set(_running)
         closed = 0
-        for (run_id,) in rows:
-            run = get_run(db, run_id)
-            if run is not None and run.portal_id not in busy:
-                finish_run(db, run_id, finish_reason="interrupted", health="failed", now=now)
+        for run in runs:
+            if run.portal_id not in busy:
+                finish_run(db, run.id, finish_reason="interrupted", health="failed", now=now)
                 closed += 1
         return closed
     finally:

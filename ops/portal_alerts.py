@@ -17,6 +17,7 @@ import sqlite_utils
 
 from crawler.registry import Config
 from storage import add_event, last_runs, open_db, to_utc_iso, write_transaction
+from storage.events import last_event_kind
 
 FAILURES_BEFORE_ALERT = 3
 BAD = ("failed", "blocked")
@@ -24,12 +25,7 @@ OPS_KINDS = ("portal_broken", "portal_recovered")
 
 
 def last_ops_kind(db: sqlite_utils.Database, portal_id: str) -> str | None:
-    row = db.execute(
-        "SELECT kind FROM events WHERE portal_id = ? AND kind IN ('portal_broken', 'portal_recovered')"
-        " ORDER BY id DESC LIMIT 1",
-        [portal_id],
-    ).fetchone()
-    return row[0] if row else None
+    return last_event_kind(db, portal_id, OPS_KINDS)
 
 
 def consecutive_bad(db: sqlite_utils.Database, portal_id: str) -> list[Any]:

@@ -10,7 +10,8 @@ from typing import Any
 from core.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config
 from ops.portal_alerts import consecutive_bad
-from storage import last_runs, open_db
+from storage import open_db
+from storage.views import portal_stats
 
 
 def portal_status(config: Config, db_path: Path, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -20,12 +21,9 @@ def portal_status(config: Config, db_path: Path, now: datetime | None = None) ->
     try:
         rows = []
         for portal in config.portals.values():
-            runs = [r for r in last_runs(db, portal.id, limit=20) if r.finished_at]
-            last = runs[0] if runs else None
-            (documents,) = db.execute(
-                "SELECT COUNT(DISTINCT document_id) FROM postings WHERE portal_id = ?", [portal.id]).fetchone()
-            (events,) = db.execute(
-                "SELECT COUNT(*) FROM events WHERE portal_id = ? AND created_at >= ?", [portal.id, week_ago]).fetchone()
+            stats = portal_stats(db, portal.id, since=week_ago)
+            last = stats.last_finished
+            documents, events = stats.documents, stats.events_since
             trigger = cron_trigger(portal.schedule)
             next_run = trigger.get_next_fire_time(None, now.astimezone(SHANGHAI))
             rows.append({

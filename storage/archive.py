@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,6 +47,7 @@ from storage.events import (
     add_event,
 )
 from storage.search import fts_delete, fts_insert
+from storage.views import document_columns
 
 OnEvent = Callable[[sqlite_utils.Database, Event], None]
 
@@ -321,28 +322,6 @@ def _insert_posting(db: sqlite_utils.Database, inc: _Incoming, document_id: int)
 def _add_keys(db: sqlite_utils.Database, document_id: int, keys: list[str]) -> None:
     for key in keys:  # a key already owned by another document stays with it
         db.execute("INSERT OR IGNORE INTO identity_keys (key, document_id) VALUES (?, ?)", [key, document_id])
-
-
-def _get(record: Any, name: str) -> Any:
-    return record.get(name) if isinstance(record, Mapping) else getattr(record, name, None)
-
-
-def _column_value(name: str, value: Any) -> Any:
-    if name == "meeting":
-        return registry.show_meeting(value)
-    if name == "deputies":
-        return json.dumps(list(value or []), ensure_ascii=False)
-    return value
-
-
-def document_columns(record: DocumentRecord | Mapping[str, Any]) -> dict[str, Any]:
-    """The ``documents`` columns a record (``DocumentRecord`` or record dict) sets: each registry field's
-    ``column`` (``core.fields``); ``meeting`` is kept as its text (``meeting_text``), ``deputies`` as JSON."""
-    return {
-        f.column: _column_value(f.name, _get(record, f.name))
-        for f in registry.FIELDS
-        if f.column is not None
-    }
 
 
 def _version_payload(rec: DocumentRecord) -> tuple[str, str]:

@@ -1,5 +1,5 @@
-"""Reads for browsing the archive (the web UI): totals, recent changes, monthly counts per region,
-a document's postings.
+"""Reads for browsing the archive (the web UI): totals, recent changes, monthly counts per region, the
+search form's choices (a document's page reads ``storage.views.DocumentView``).
 
 Read-only. ``by`` chooses the region grouping: ``province`` (the generated province column) or
 ``bureau``.
@@ -112,14 +112,3 @@ def filter_choices(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]
         "bureaus": [(b, b) for (b,) in bureaus],
         "kinds": [(k, k) for (k,) in kinds],
     }
-
-
-def document_postings(db: sqlite_utils.Database, document_id: int) -> list[dict[str, Any]]:
-    """The URLs a document was seen at, first seen first."""
-    cursor = db.execute(
-        "SELECT url, portal_id, column_name, status, first_seen_at, last_seen_at FROM postings"
-        " WHERE document_id = ? ORDER BY first_seen_at, url",
-        [document_id],
-    )
-    names = [c[0] for c in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]

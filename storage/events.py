@@ -124,3 +124,15 @@ def list_events(
         limit=limit,
     )
     return [_event(row) for row in db.execute(sql, params)]
+
+
+def last_event_kind(db: sqlite_utils.Database, portal_id: str, kinds: Sequence[str]) -> str | None:
+    """The kind of the portal's latest event of one of ``kinds`` (None if it has none)."""
+    if not kinds:
+        return None
+    row = db.execute(
+        f"SELECT kind FROM events WHERE portal_id = ? AND kind IN ({', '.join('?' * len(kinds))})"
+        " ORDER BY id DESC LIMIT 1",
+        [portal_id, *kinds],
+    ).fetchone()
+    return row[0] if row else None

@@ -30,7 +30,7 @@ from core.records import KINDS
 from storage.db import to_utc_iso
 from storage.events import _COLUMNS as _EVENT_COLUMNS
 from storage.events import Event, _event
-from storage.versions import get_version
+from storage.views import load_document
 
 if TYPE_CHECKING:
     from storage.search import Query
@@ -361,7 +361,8 @@ def list_events_filtered(
 
 
 def show_document(db: sqlite_utils.Database, document_id: int) -> dict[str, Any] | None:
-    """Everything about one document, JSON-safe, or None if there is no such document:
+    """Everything about one document, JSON-safe, or None if there is no such document (its
+    ``storage.views.DocumentView`` with history, as plain data):
 
     - ``document``: the ``documents`` row (``deputies`` as a list);
     - ``record``: the latest version's record dict (``storage.versions``; ``body_text`` included);
@@ -370,55 +371,29 @@ def show_document(db: sqlite_utils.Database, document_id: int) -> dict[str, Any]
       the version (oldest first);
     - ``events``: every event of the document (oldest first).
     """
-    cursor = db.execute("SELECT * FROM documents WHERE id = ?", [document_id])
-    row = cursor.fetchone()
-    if row is None:
+    view = load_document(db, document_id, history=True)
+    if view is None:
         return None
-    document = {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+    assert view.versions is not None
+    assert view.events is not None
+    document = dict(view.row)
     document["deputies"] = json.loads(document["deputies"] or "[]")
-    latest = get_version(db, document["latest_version_id"]) if document["latest_version_id"] else None
-    postings = [
-        dict(zip(("url", "portal_id", "column", "status", "first_seen_at", "last_seen_at"), r, strict=True))
-        for r in db.execute(
-            "SELECT url, portal_id, column_name, status, first_seen_at, last_seen_at FROM postings"
-            " WHERE document_id = ? ORDER BY first_seen_at, rowid",
-            [document_id],
-        )
-    ]
-    events = [
-        _event(r)
-        for r in db.execute(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE document_id = ? ORDER BY id", [document_id]
-        )
-    ]
-    # the event that made a version: 'new', or one with a previous version (withdrawn / reappeared
-    # events without a content change point at the latest version too)
-    made = {}
-    for event in events:
-        if event.version_id is not None and (event.kind == "new" or event.prev_version_id is not None):
-            made.setdefault(event.version_id, event)
-    versions = []
-    for vid, no, created_at, url in db.execute(
-        "SELECT id, version_no, created_at, url FROM versions WHERE document_id = ? ORDER BY version_no",
-        [document_id],
-    ):
-        event = made.get(vid)
-        versions.append(
-            {
-                "id": vid,
-                "no": no,
-                "created_at": created_at,
-                "url": url,
-                "event_kind": event.kind if event else None,
-                "changed_fields": list(event.changed_fields) if event else [],
-                "summary": event.summary if event else "",
-            }
-        )
     return {
         "id": document_id,
         "document": document,
-        "record": latest,
-        "postings": postings,
-        "versions": versions,
-        "events": [{**asdict(e), "changed_fields": list(e.changed_fields)} for e in events],
+        "record": view.latest or None,
+        "postings": [asdict(p) for p in view.postings],
+        "versions": [
+            {
+                "id": v.id,
+                "no": v.no,
+                "created_at": v.created_at,
+                "url": v.url,
+                "event_kind": v.event.kind if v.event else None,
+                "changed_fields": list(v.event.changed_fields) if v.event else [],
+                "summary": v.event.summary if v.event else "",
+            }
+            for v in view.versions
+        ],
+        "events": [{**asdict(e), "changed_fields": list(e.changed_fields)} for e in view.events],
     }

@@ -84,3 +84,9 @@ def last_runs(db: sqlite_utils.Database, portal_id: str, *, limit: int = 10) -> 
         [portal_id, limit],
     )
     return [_run(row) for row in rows]
+
+
+def unfinished_runs(db: sqlite_utils.Database) -> list[Run]:
+    """Runs not closed yet (running now, or left open by a killed crawl or scheduler), oldest first."""
+    rows = db.execute(f"SELECT {_COLUMNS} FROM runs WHERE finished_at IS NULL ORDER BY id")
+    return [_run(row) for row in rows]

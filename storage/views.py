@@ -17,6 +17,7 @@ transaction (routing runs inside the event's) as well as on Datasette's read-onl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from core import fields as registry
-from storage.archive import document_columns
 from storage.db import to_utc_iso
 from storage.events import _COLUMNS as _EVENT_COLUMNS
 from storage.events import Event, _event, get_event
@@ -35,6 +35,7 @@ from storage.versions import get_document, get_version, list_versions
 
 if TYPE_CHECKING:
     from core.diffing import ChangeSet
+    from core.records import DocumentRecord
 
 __all__ = [
     "DocumentView",
@@ -51,7 +52,29 @@ __all__ = [
 ]
 
 
-# --- the documents row as of a version ---------------------------------------------------------
+# --- the documents row from a record ----------------------------------------------------------
+
+
+def _get(record: Any, name: str) -> Any:
+    return record.get(name) if isinstance(record, Mapping) else getattr(record, name, None)
+
+
+def _column_value(name: str, value: Any) -> Any:
+    if name == "meeting":
+        return registry.show_meeting(value)
+    if name == "deputies":
+        return json.dumps(list(value or []), ensure_ascii=False)
+    return value
+
+
+def document_columns(record: DocumentRecord | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``documents`` columns a record (``DocumentRecord`` or record dict) sets: each registry field's
+    ``column`` (``core.fields``); ``meeting`` is kept as its text (``meeting_text``), ``deputies`` as JSON."""
+    return {
+        f.column: _column_value(f.name, _get(record, f.name))
+        for f in registry.FIELDS
+        if f.column is not None
+    }
 
 
 def as_of(row: Mapping[str, Any], version: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""Chinese labels for the stored English codes: the ones the alerts already use, so that a document
-kind or event kind reads the same in an e-mail, the feed and the web UI."""
+"""Chinese labels for the stored English codes, from the field registry (``core.fields``): a document kind
+or event kind reads the same in an e-mail, the feed, the CLI and the web UI."""
 
-from alerts.render import DOC_KIND_LABELS, KIND_LABELS
+from core.fields import DOC_KIND_LABELS, EVENT_KIND_LABELS
 
 KINDS_ZH = DOC_KIND_LABELS
-EVENTS_ZH = KIND_LABELS
+EVENTS_ZH = EVENT_KIND_LABELS

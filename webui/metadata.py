@@ -5,32 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.fields import ARCHIVE_FIELDS, FIELDS, field
+
 DATABASE = "archive"  # the name the archive is served under: /archive/documents/{id}
 
+# What each column of the documents table means: the field registry's labels and descriptions.
 _DOCUMENT_COLUMNS = {
-    "id": "文档编号 Document id (stable; reposts of the same reply are one document)",
-    "identity_key": "身份键 The strongest key the document was identified by",
-    "title": "标题 Title as published",
-    "kind": "类别 suggestion_reply 建议答复 · proposal_reply 提案答复 · policy 政策文件 · interpretation 政策解读"
-    " · report 工作报告 · notice 通知公告",
-    "bureau": "发布机构 Issuing bureau",
-    "region_code": "行政区划代码 GB/T 2260 code of the bureau's region (100000 = national)",
-    "province": "省份 Province-level division of region_code",
-    "index_no": "索引号 Index number of the government-information catalogue",
-    "doc_no": "文号 Document number, canonical form (〔〕 brackets, no padding)",
-    "proposal_no": "建议/提案号 Number of the deputy's suggestion or member's proposal answered",
-    "meeting_text": "会议 The meeting (届次) the suggestion or proposal was made at",
-    "deputies": "代表/委员 Deputies or members who made it (JSON list)",
-    "reply_class": "答复类别 A: solved or adopted · B: being solved / planned · C: kept for reference",
-    "validity": "有效性 As stated by the portal (有效 / 失效 / 废止 …)",
-    "published_on": "发布日期 Publication date",
-    "published_year": "年份 Year of publication",
-    "generated_on": "成文日期 Date the document was written",
-    "status": "状态 active, or withdrawn (gone from every portal after repeated healthy checks)",
-    "latest_version_id": "The current version (versions table)",
-    "first_seen_at": "首次发现 When Yibao Watch first saw it (UTC)",
-    "last_changed_at": "最近变化 When its last version or status change was recorded (UTC)",
-    "withdrawn_at": "撤下时间 When it was found withdrawn (UTC)",
+    f.column: f"{f.zh} {f.doc}" for f in (*ARCHIVE_FIELDS, *FIELDS) if f.column is not None
 }
 
 _CANNED = {
@@ -102,7 +83,7 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
                 "version_no": "Version number within the document, from 1",
                 "comparison_hash": "Hash of the normalized content that decides whether something changed",
                 "record_json": "The structured record of this version (JSON)",
-                "body_text": "正文 Clean body text",
+                "body_text": f"{field('body_text').zh} {field('body_text').doc}",
                 "url": "The URL this version was fetched from",
             },
             "sort_desc": "id",

@@ -27,7 +27,8 @@ from storage.browse import (
     monthly_publications,
     recent_changes,
 )
-from storage.query import DocumentFilter, FilterError, region_pattern
+from storage.feeds import build_feed
+from storage.query import DocumentFilter, FilterError, list_events_filtered, region_pattern
 from storage.search import RANK_WINDOW, SORTS, QueryError, build_query, search, search_count, snippet
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
@@ -251,9 +252,6 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
     """The latest 200 changes; narrowed like the search page (``q``, ``region``, ``kind``, ``class``,
     ``status``, ``since``/``until`` of the document) and by ``event`` kind and ``portal``: a saved
     search as a feed."""
-    from alerts.feeds import build_feed
-    from storage.query import list_events_filtered
-
     filters, problems = _filters(request.args)
     text = (request.args.get("q") or "").strip()
     try:

@@ -19,6 +19,7 @@ from datasette.filters import FilterArguments
 from datasette.utils.asgi import BadRequest
 from markupsafe import Markup
 
+from core.fields import display
 from storage.search import QueryError, build_query, snippet
 from webui import pages
 from webui.document_view import document_context
@@ -94,12 +95,13 @@ def extra_template_vars(
 
 @hookimpl
 def render_cell(value: Any, column: str, table: str | None, database: str | None) -> Any:
+    """The documents table's ``deputies`` (JSON text) as the registry shows it: names joined with 、."""
     if database == DATABASE and table == "documents" and column == "deputies" and isinstance(value, str):
         try:
             names = json.loads(value)
         except ValueError:
             return None
-        return Markup.escape("、".join(map(str, names))) if isinstance(names, list) else None
+        return Markup.escape(display("deputies", names) or "") if isinstance(names, list) else None
     return None
 
 
