@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from scrapy.settings import BaseSettings
 
 from .registry import load_registry
 
 
-def archive_path(settings: Any) -> Path:
+def archive_path(settings: BaseSettings) -> Path:
     explicit = settings.get("YIBAO_DB")
     if explicit:
         return Path(explicit)

@@ -31,7 +31,6 @@ class RunRecorder:
     def spider_closed(self, spider: Spider, reason: str) -> None:
         own = portal_spider(self.crawler)
         ctx = run_context(self.crawler, archive_path(self.crawler.settings))
-        assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
         stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
         history = [run.stats for run in last_runs(ctx.db, own.portal.id, limit=6)

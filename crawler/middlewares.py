@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 from urllib.parse import urlsplit
 
+from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
@@ -16,11 +16,11 @@ class BlockedPageMiddleware:
     """A WAF / JS-challenge answer (412 with ``$_ts``, 521, cookie-setting script pages) is recorded as a
     blocked fetch and never parsed as a document. We do not try to defeat it."""
 
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> BlockedPageMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> BlockedPageMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -44,11 +44,11 @@ class EncodingRepairMiddleware:
     re-decoded: the charset declared in ``<meta>``, else UTF-8 if the bytes are valid UTF-8, else
     GB18030 (a superset of GBK/GB2312). Chinese government pages are never Latin-1."""
 
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> EncodingRepairMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> EncodingRepairMiddleware:
         return cls(crawler)
 
     def process_response(self, request: Request, response: Response) -> Response:
@@ -76,11 +76,11 @@ class PortalHostsMiddleware:
     """Only the portal's own host:port pairs are ever requested — redirects included (Scrapy's offsite
     check compares host names only and is skipped for ``dont_filter`` requests)."""
 
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> PortalHostsMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> PortalHostsMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:

@@ -6,11 +6,12 @@ wins; otherwise the portal's family spider is bound to the registry entry.
 
 from __future__ import annotations
 
+import builtins
 import importlib
-from typing import Any
 from urllib.parse import urlsplit
 
-from scrapy import Spider
+from scrapy import Request, Spider
+from scrapy.settings import BaseSettings
 
 from spiders.families import FAMILIES
 
@@ -18,11 +19,11 @@ from .registry import ConfigError, Portal, load_registry
 
 
 class PortalSpiderLoader:
-    def __init__(self, settings: Any) -> None:
+    def __init__(self, settings: BaseSettings) -> None:
         self.config = load_registry(settings.get("YIBAO_CONFIG"))
 
     @classmethod
-    def from_settings(cls, settings: Any) -> PortalSpiderLoader:
+    def from_settings(cls, settings: BaseSettings) -> PortalSpiderLoader:
         return cls(settings)
 
     def load(self, spider_name: str) -> type[Spider]:
@@ -44,7 +45,7 @@ class PortalSpiderLoader:
     def list(self) -> list[str]:
         return list(self.config.portals)
 
-    def find_by_request(self, request: Any) -> list[str]:
+    def find_by_request(self, request: Request) -> builtins.list[str]:
         """The portals whose hosts *and ports* serve this URL (the replicas share 127.0.0.1); else by host."""
         parts = urlsplit(request.url)
         by_netloc = [p.id for p in self.config.portals.values() if parts.netloc in _netlocs(p)]

@@ -21,6 +21,7 @@ from lxml import html as lxml_html
 from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
 
 from core.records import Attachment, RawPage
 from crawler.items import FetchOutcome
@@ -215,8 +216,8 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("yibao/attachments")
         yield from self._next_attachment(page, todo, index)
 
-    def attachment_failed(self, failure: Any) -> Iterator[Any]:
-        kwargs = failure.request.cb_kwargs
+    def attachment_failed(self, failure: Failure) -> Iterator[Any]:
+        kwargs = _failed_request(failure).cb_kwargs
         self.crawler.stats.inc_value("yibao/errors/attachment")
         yield from self._next_attachment(kwargs["page"], kwargs["todo"], kwargs["index"])
 
@@ -228,14 +229,20 @@ class PortalSpider(scrapy.Spider):
         page.attachments = [by_url.get(a.url, a) for a in page.attachments]
         yield page
 
-    def detail_failed(self, failure: Any) -> Iterator[Any]:
-        request = failure.request
+    def detail_failed(self, failure: Failure) -> Iterator[Any]:
+        request = _failed_request(failure)
         if failure.check(IgnoreRequest) and POLICY_SKIPS.search(str(failure.value)):
             self.crawler.stats.inc_value("yibao/skipped_requests")  # counted where it was decided
             return
         self.crawler.stats.inc_value("yibao/errors/detail")
         self.logger.warning("detail fetch failed: %s (%s)", request.url, failure.getErrorMessage())
         yield FetchOutcome(self.portal.id, request.url, "error", None, error=failure.getErrorMessage()[:300])
+
+
+def _failed_request(failure: Failure) -> scrapy.Request:
+    """The request of an errback's failure (Scrapy sets ``failure.request``; Twisted's type does not declare it)."""
+    request: scrapy.Request = failure.request  # type: ignore[attr-defined]
+    return request
 
 
 def _header(response: Response, name: bytes) -> str | None:

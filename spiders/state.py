@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+
+from scrapy.settings import BaseSettings
 
 from crawler.dbpath import archive_path
 from storage.crawl_state import KnownPosting, known_postings
@@ -21,7 +22,7 @@ from storage.db import open_db
 class CrawlState:
     known: dict[str, KnownPosting] = field(default_factory=dict)
 
-    def due_revisits(self, settings: Any, now: datetime) -> list[str]:
+    def due_revisits(self, settings: BaseSettings, now: datetime) -> list[str]:
         young = timedelta(days=settings.getint("YIBAO_REVISIT_YOUNG_DAYS"))
         interval = timedelta(days=settings.getint("YIBAO_REVISIT_OLD_INTERVAL_DAYS"))
         due = []
@@ -34,7 +35,7 @@ class CrawlState:
         return [url for _, _, url in due[: settings.getint("YIBAO_REVISIT_BUDGET")]]
 
 
-def load_state(settings: Any, portal_id: str) -> CrawlState:
+def load_state(settings: BaseSettings, portal_id: str) -> CrawlState:
     path = archive_path(settings)
     if not path.exists():
         return CrawlState()

@@ -30,7 +30,6 @@ class ArchiveRecordPipeline:
     def open_spider(self) -> None:
         self.ctx = run_context(self.crawler, archive_path(self.crawler.settings))
         self.on_event = event_router(self.crawler)
-        assert self.crawler.stats is not None
         self.stats = self.crawler.stats
 
     def process_item(self, item: Any) -> Any:

@@ -43,9 +43,9 @@ class GenericSpider(PortalSpider):
 
     def enrich(self, page: RawPage, response: Any, sel: Selector) -> None:
         opts = self.portal.options
-        node = sel.css(opts["body"])
-        if node:
-            page.body_html = lxml_html.tostring(lxml_html.fromstring(node.get()), encoding="unicode")
+        html = sel.css(opts["body"]).get()
+        if html:
+            page.body_html = lxml_html.tostring(lxml_html.fromstring(html), encoding="unicode")
         if opts.get("title"):
             page.title = _text(sel, opts["title"]) or page.title
         if opts.get("date"):
