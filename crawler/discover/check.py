@@ -113,9 +113,11 @@ def check_column(harness: FamilyHarness, portal: Portal, index: int) -> ColumnCh
         text = page.text if page is not None and page.ok else ""
         soft = "页面不存在" in text or "已被删除" in text
         report.problems.append(
-            "list page: a soft-404 page (页面不存在): the column path is wrong or was moved" if soft else
-            f"list page: no article links found by the {portal.family} list logic"
-            + (" (the generic link selector matched nothing)" if portal.family == "generic" else ""))
+            "list page: a soft-404 page (页面不存在): the column path is wrong or was moved"
+            if soft
+            else f"list page: no article links found by the {portal.family} list logic"
+            + (" (the generic link selector matched nothing)" if portal.family == "generic" else "")
+        )
         return report
     url, row = listing.entries[0]
     detail = harness.sample_detail(url, column, row)
@@ -151,9 +153,15 @@ def check_portal(
     netlocs = {urlsplit(c.url).netloc for c in portal.columns}
     if portal.base_url:
         netlocs.add(urlsplit(portal.base_url).netloc)
-    session = PoliteSession(first, max_pages=max_pages or 4 * len(portal.columns) + 2,
-                            user_agent=user_agent or str(portal.settings.get("USER_AGENT") or default_user_agent()),
-                            fetch=fetch, delay=delay, timeout=timeout, extra_hosts=tuple(sorted(netlocs)))
+    session = PoliteSession(
+        first,
+        max_pages=max_pages or 4 * len(portal.columns) + 2,
+        user_agent=user_agent or str(portal.settings.get("USER_AGENT") or default_user_agent()),
+        fetch=fetch,
+        delay=delay,
+        timeout=timeout,
+        extra_hosts=tuple(sorted(netlocs)),
+    )
     try:
         harness = FamilyHarness(portal, session)
         for i in range(len(portal.columns)):
@@ -162,7 +170,8 @@ def check_portal(
         if suspects and all(c.suspected_family for c in report.columns if c.status == 200):
             report.problems.append(
                 f"wrong family suspected: the pages look like {', '.join(sorted(suspects))}, "
-                f"the entry says {portal.family}")
+                f"the entry says {portal.family}"
+            )
     finally:
         report.requests = list(session.log)
     return report

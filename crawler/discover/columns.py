@@ -27,27 +27,57 @@ from .fingerprints import ARTICLE_LINKS
 
 # (kind, keyword, weight): a longer, more specific keyword wins over a shorter one
 KEYWORDS: tuple[tuple[str, str], ...] = (
-    ("replies", "建议提案办理"), ("replies", "建议提案答复"), ("replies", "建议提案"), ("replies", "人大代表建议"),
-    ("replies", "政协委员提案"), ("replies", "人大建议"), ("replies", "政协提案"), ("replies", "代表建议"),
-    ("replies", "委员提案"), ("replies", "提案答复"), ("replies", "建议答复"), ("replies", "建议办理"),
-    ("replies", "提案办理"), ("replies", "议案"),
-    ("policies", "规范性文件"), ("policies", "政策文件"), ("policies", "政策法规"), ("policies", "法规文件"),
-    ("policies", "法规政策"), ("policies", "政府文件"), ("policies", "部门文件"), ("policies", "本局文件"),
+    ("replies", "建议提案办理"),
+    ("replies", "建议提案答复"),
+    ("replies", "建议提案"),
+    ("replies", "人大代表建议"),
+    ("replies", "政协委员提案"),
+    ("replies", "人大建议"),
+    ("replies", "政协提案"),
+    ("replies", "代表建议"),
+    ("replies", "委员提案"),
+    ("replies", "提案答复"),
+    ("replies", "建议答复"),
+    ("replies", "建议办理"),
+    ("replies", "提案办理"),
+    ("replies", "议案"),
+    ("policies", "规范性文件"),
+    ("policies", "政策文件"),
+    ("policies", "政策法规"),
+    ("policies", "法规文件"),
+    ("policies", "法规政策"),
+    ("policies", "政府文件"),
+    ("policies", "部门文件"),
+    ("policies", "本局文件"),
     ("policies", "文件发布"),
-    ("reports", "工作总结"), ("reports", "年度报告"), ("reports", "工作报告"), ("reports", "规划计划"),
-    ("reports", "计划总结"), ("reports", "规划总结"), ("reports", "计划规划"), ("reports", "工作计划"),
-    ("reports", "工作要点"), ("reports", "信息公开年报"), ("reports", "规划信息"), ("reports", "总结"),
+    ("reports", "工作总结"),
+    ("reports", "年度报告"),
+    ("reports", "工作报告"),
+    ("reports", "规划计划"),
+    ("reports", "计划总结"),
+    ("reports", "规划总结"),
+    ("reports", "计划规划"),
+    ("reports", "工作计划"),
+    ("reports", "工作要点"),
+    ("reports", "信息公开年报"),
+    ("reports", "规划信息"),
+    ("reports", "总结"),
 )
 # names that say nothing of the kind: sampled, kept only when their titles agree
 MAYBE = ("其它文件", "其他文件", "工作动态", "通知公告", "公告公示", "其他", "其它", "政务动态")
 # never a document column (guides, rules, forms, request pages)
-NEVER = re.compile(r"指南|制度|依申请|申请表|意见征集|征求意见|调查|留言|信箱|办事|服务|下载|登录|English|无障碍")
+NEVER = re.compile(
+    r"指南|制度|依申请|申请表|意见征集|征求意见|调查|留言|信箱|办事|服务|下载|登录|English|无障碍"
+)
 HUBS = re.compile(r"政务公开|信息公开|公开目录|主动公开|法定主动|互动交流|政民互动|建议提案")
 _FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar|jpg|png|gif)$", re.I)
 _JS_KEY = re.compile(r"([{,]\s*)([A-Za-z_]\w*)\s*:")
 _FLAT_NODE = re.compile(r"""["']?id["']?\s*:\s*["']?(\d+)["']?\s*,\s*["']?name["']?\s*:\s*["']([^"']+)["']""")
 KIND_OF_RECORD = {
-    KIND_SUGGESTION_REPLY: "replies", KIND_PROPOSAL_REPLY: "replies", KIND_POLICY: "policies", KIND_REPORT: "reports",
+    KIND_SUGGESTION_REPLY: "replies",
+    KIND_PROPOSAL_REPLY: "replies",
+    KIND_POLICY: "policies",
+    KIND_REPORT: "reports",
 }
 
 
@@ -114,7 +144,13 @@ def hub_links(text: str, base_url: str, on_site: Any) -> list[str]:
     out: list[str] = []
     for label, url in anchors(text, base_url):
         url = url.split("#", 1)[0]
-        if on_site(url) and HUBS.search(label) and not NEVER.search(label) and len(label) <= 12 and url not in out:
+        if (
+            on_site(url)
+            and HUBS.search(label)
+            and not NEVER.search(label)
+            and len(label) <= 12
+            and url not in out
+        ):
             out.append(url)
     return out
 

@@ -116,11 +116,21 @@ def column_name_of(text: str) -> str:
     return next((p for p in _TITLE_SPLIT.split(title) if p and "局" not in p), title)
 
 
-def _candidate_portal(pid: str, name: str, family: str, base_url: str, column: Column,
-                      options: dict[str, str] | None = None) -> Portal:
+def _candidate_portal(
+    pid: str, name: str, family: str, base_url: str, column: Column, options: dict[str, str] | None = None
+) -> Portal:
     host = urlsplit(column.url).hostname or ""
-    return Portal(id=pid, name=name or "待定", region_code="000000", level="city", family=family,
-                  columns=(column,), allowed_domains=(host,), base_url=base_url, options=dict(options or {}))
+    return Portal(
+        id=pid,
+        name=name or "待定",
+        region_code="000000",
+        level="city",
+        family=family,
+        columns=(column,),
+        allowed_domains=(host,),
+        base_url=base_url,
+        options=dict(options or {}),
+    )
 
 
 # -- the discovery ---------------------------------------------------------------------------------
@@ -155,7 +165,10 @@ class _Discoverer:
         self.pages.append((text, here))
         self.out.site_name = site_name(text)
         on_site = self.session.on_site
-        if any(len(article_links(text, here, f)) >= 3 for f in KNOWN) or sel_mod.link_selector(text, here)[1] >= 5:
+        if (
+            any(len(article_links(text, here, f)) >= 3 for f in KNOWN)
+            or sel_mod.link_selector(text, here)[1] >= 5
+        ):
             name = column_name_of(text)
             kind, _ = cols.kind_of_name(name)
             self.add([cols.ColumnLink(name, here, kind, "start page")])
@@ -208,9 +221,17 @@ class _Discoverer:
         return ranked + [f for f in KNOWN if f not in ranked]
 
     def sample(self, link: cols.ColumnLink) -> ColumnReport:
-        report = ColumnReport(link.name, link.url, link.kind,
-                              "gkmlpt tree" if link.source == "gkmlpt tree" else
-                              "start page" if link.source == "start page" else "link text", link.source)
+        report = ColumnReport(
+            link.name,
+            link.url,
+            link.kind,
+            "gkmlpt tree"
+            if link.source == "gkmlpt tree"
+            else "start page"
+            if link.source == "start page"
+            else "link text",
+            link.source,
+        )
         column = Column(link.name, link.kind or "policies", link.url)
         if "/gkmlpt/" in link.url:
             families = ["gkmlpt"]
@@ -237,8 +258,11 @@ class _Discoverer:
         if listing is None or not listing.entries:
             listing, harness = self.try_generic(column, report)
         if listing is None or harness is None or not listing.entries:
-            report.problems.append(listing.problem if listing and listing.problem else
-                                   "no article links found by any family's list logic or by generic selectors")
+            report.problems.append(
+                listing.problem
+                if listing and listing.problem
+                else "no article links found by any family's list logic or by generic selectors"
+            )
             return report
         report.links = len(listing.entries)
         report.next_page = listing.next_page
@@ -266,9 +290,13 @@ class _Discoverer:
         if not self.gkmlpt_index or "/gkmlpt/" in link.url:
             return False
         dept = urlsplit(self.gkmlpt_index).path.split("/gkmlpt/", 1)[0] + "/"
-        return urlsplit(link.url).netloc == urlsplit(self.gkmlpt_index).netloc and urlsplit(link.url).path.startswith(dept)
+        return urlsplit(link.url).netloc == urlsplit(self.gkmlpt_index).netloc and urlsplit(
+            link.url
+        ).path.startswith(dept)
 
-    def try_generic(self, column: Column, report: ColumnReport) -> tuple[ListResult | None, FamilyHarness | None]:
+    def try_generic(
+        self, column: Column, report: ColumnReport
+    ) -> tuple[ListResult | None, FamilyHarness | None]:
         """Suggest generic selectors from the list page and one detail page, then verify them."""
         page = self.session.get(column.url)
         if not page.ok:
@@ -313,8 +341,10 @@ class _Discoverer:
             link = todo[0]
             if self.covered_by_gkmlpt(link):
                 self.candidates.pop(link.url)
-                self.out.notes.append(f"not sampled: {link.name} {link.url} (the gkmlpt directory lists this "
-                                      "department's documents)")
+                self.out.notes.append(
+                    f"not sampled: {link.name} {link.url} (the gkmlpt directory lists this "
+                    "department's documents)"
+                )
                 continue
             report = self.sample(link)
             done[link.url] = report
@@ -325,7 +355,8 @@ class _Discoverer:
         if skipped:
             self.out.notes.append(
                 f"{len(skipped)} more candidate column(s) not sampled (budget or column limit): "
-                + ", ".join(f"{c.name} {c.url}" for c in skipped[:6]))
+                + ", ".join(f"{c.name} {c.url}" for c in skipped[:6])
+            )
         self.decide()
 
     # -- the entry --------------------------------------------------------------------------------
@@ -338,10 +369,14 @@ class _Discoverer:
         if self.gkmlpt_index and any(c.family == "gkmlpt" and "/gkmlpt/" in c.url for c in usable):
             nfcms = [c for c in usable if c.family == "gkmlpt" and "/gkmlpt/" not in c.url]
             for c in nfcms:
-                c.problems.append("the same documents are listed by the gkmlpt directory: left out of the entry")
+                c.problems.append(
+                    "the same documents are listed by the gkmlpt directory: left out of the entry"
+                )
             if nfcms:
-                out.notes.append("NFCMS column pages (content/post_ID.html) list the documents the gkmlpt "
-                                 "directory serves with its metadata; the entry uses the gkmlpt categories")
+                out.notes.append(
+                    "NFCMS column pages (content/post_ID.html) list the documents the gkmlpt "
+                    "directory serves with its metadata; the entry uses the gkmlpt categories"
+                )
             usable = [c for c in usable if c not in nfcms]
         weights: Counter[str] = Counter()
         for c in usable:
@@ -350,13 +385,18 @@ class _Discoverer:
             out.family = total.best() or ("generic" if self.generic else None)
             if out.family:
                 out.evidence = total.evidence.get(out.family, [])
-            out.problems.append("no column with article links and a replies/policies/reports kind was found: "
-                                "give a column page's URL, or write the entry by hand (docs/add-a-portal.md)")
+            out.problems.append(
+                "no column with article links and a replies/policies/reports kind was found: "
+                "give a column page's URL, or write the entry by hand (docs/add-a-portal.md)"
+            )
             return
         family = weights.most_common(1)[0][0]
         out.family = family
-        out.evidence = total.evidence.get(family, []) if family in KNOWN else [
-            "no CMS family fingerprint matched: generic CSS selectors suggested and verified"]
+        out.evidence = (
+            total.evidence.get(family, [])
+            if family in KNOWN
+            else ["no CMS family fingerprint matched: generic CSS selectors suggested and verified"]
+        )
         for c in usable:
             if c.family == family:
                 c.included = True
@@ -373,12 +413,21 @@ class _Discoverer:
         included = [c for c in out.columns if c.included]
         place = guess_place(out.site_name)
         guess = EntryGuess(
-            id=self.pid, name=out.site_name or self.pid, family=out.family or "generic", base_url=self.base_url,
-            home=self.url, columns=[{"name": c.name, "kind": c.kind or "policies", "url": c.url} for c in included],
-            level=place["level"], region_code=place["region_code"], province=place["province"],
-            city=place["city"], options=out.options,
-            notes=[f"found by `yibao discover {self.url}` ({len(self.session.log)} requests); "
-                   f"verified = false: check it with `yibao portals check {self.pid}`"],
+            id=self.pid,
+            name=out.site_name or self.pid,
+            family=out.family or "generic",
+            base_url=self.base_url,
+            home=self.url,
+            columns=[{"name": c.name, "kind": c.kind or "policies", "url": c.url} for c in included],
+            level=place["level"],
+            region_code=place["region_code"],
+            province=place["province"],
+            city=place["city"],
+            options=out.options,
+            notes=[
+                f"found by `yibao discover {self.url}` ({len(self.session.log)} requests); "
+                f"verified = false: check it with `yibao portals check {self.pid}`"
+            ],
         )
         text = render(guess)
         to_portal(text)  # the registry's rules: raises ConfigError if the entry would be refused
@@ -402,8 +451,14 @@ def discover(
     ``delay`` seconds apart and at most ``max_pages`` of them (robots.txt aside).
     """
     out = Discovery(url=url)
-    session = PoliteSession(url, max_pages=max_pages, user_agent=user_agent or default_user_agent(),
-                            fetch=fetch, delay=delay, timeout=timeout)
+    session = PoliteSession(
+        url,
+        max_pages=max_pages,
+        user_agent=user_agent or default_user_agent(),
+        fetch=fetch,
+        delay=delay,
+        timeout=timeout,
+    )
     try:
         _Discoverer(url, session, out).run(max_columns)
     finally:

@@ -19,11 +19,36 @@ from crawler.registry import ConfigError, Portal, load_registry
 
 # GB/T 2260 province-level codes (the national bureau uses 100000 in the registry)
 PROVINCES = {
-    "北京": "110000", "天津": "120000", "河北": "130000", "山西": "140000", "内蒙古": "150000", "辽宁": "210000",
-    "吉林": "220000", "黑龙江": "230000", "上海": "310000", "江苏": "320000", "浙江": "330000", "安徽": "340000",
-    "福建": "350000", "江西": "360000", "山东": "370000", "河南": "410000", "湖北": "420000", "湖南": "430000",
-    "广东": "440000", "广西": "450000", "海南": "460000", "重庆": "500000", "四川": "510000", "贵州": "520000",
-    "云南": "530000", "西藏": "540000", "陕西": "610000", "甘肃": "620000", "青海": "630000", "宁夏": "640000",
+    "北京": "110000",
+    "天津": "120000",
+    "河北": "130000",
+    "山西": "140000",
+    "内蒙古": "150000",
+    "辽宁": "210000",
+    "吉林": "220000",
+    "黑龙江": "230000",
+    "上海": "310000",
+    "江苏": "320000",
+    "浙江": "330000",
+    "安徽": "340000",
+    "福建": "350000",
+    "江西": "360000",
+    "山东": "370000",
+    "河南": "410000",
+    "湖北": "420000",
+    "湖南": "430000",
+    "广东": "440000",
+    "广西": "450000",
+    "海南": "460000",
+    "重庆": "500000",
+    "四川": "510000",
+    "贵州": "520000",
+    "云南": "530000",
+    "西藏": "540000",
+    "陕西": "610000",
+    "甘肃": "620000",
+    "青海": "630000",
+    "宁夏": "640000",
     "新疆": "650000",
 }
 MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
@@ -91,9 +116,11 @@ def guess_place(name: str, places: dict[str, str] | None = None) -> dict[str, An
     rest = name
     province = next((p for p in PROVINCES if name.startswith(p)), None)
     if province:
-        suffix = _PROVINCE_SUFFIX.match(name[len(province):])
-        out["province"] = province + (suffix[0] if suffix and suffix[0] else "市" if province in MUNICIPALITIES else "省")
-        rest = name[len(province) + (len(suffix[0]) if suffix else 0):]
+        suffix = _PROVINCE_SUFFIX.match(name[len(province) :])
+        out["province"] = province + (
+            suffix[0] if suffix and suffix[0] else "市" if province in MUNICIPALITIES else "省"
+        )
+        rest = name[len(province) + (len(suffix[0]) if suffix else 0) :]
         out["region_code"] = PROVINCES[province]  # at least the province's code
         if rest.startswith(_BUREAU):
             out["level"] = "province"
@@ -103,7 +130,7 @@ def guess_place(name: str, places: dict[str, str] | None = None) -> dict[str, An
     if city:
         out["city"] = city[1]
         out["region_code"] = places.get(city[1], out["region_code"])
-        rest = rest[len(city[1]):]
+        rest = rest[len(city[1]) :]
     if _COUNTY.match(rest):
         out["level"] = "county"
     return out
@@ -118,7 +145,7 @@ def toml_value(value: Any) -> str:
 
 
 def relative(url: str, base_url: str) -> str:
-    return url[len(base_url):] or "/" if url.startswith(base_url + "/") else url
+    return url[len(base_url) :] or "/" if url.startswith(base_url + "/") else url
 
 
 def render(entry: EntryGuess) -> str:
@@ -128,8 +155,11 @@ def render(entry: EntryGuess) -> str:
         lines.append(f"province = {toml_value(entry.province)}")
     if entry.city:
         lines.append(f"city = {toml_value(entry.city)}")
-    region_note = "  # unknown: write the six-digit GB/T 2260 code" if entry.region_code == UNKNOWN_REGION else \
-        "  # guessed from the name: check it"
+    region_note = (
+        "  # unknown: write the six-digit GB/T 2260 code"
+        if entry.region_code == UNKNOWN_REGION
+        else "  # guessed from the name: check it"
+    )
     lines.append(f"region_code = {toml_value(entry.region_code)}{region_note}")
     lines.append(f"level = {toml_value(entry.level)}  # guessed from the name")
     lines.append(f"family = {toml_value(entry.family)}")
@@ -139,8 +169,13 @@ def render(entry: EntryGuess) -> str:
         lines.append(f"options = {toml_value(entry.options)}")
     lines.append("columns = [")
     for col in entry.columns:
-        lines.append("  " + toml_value({"name": col["name"], "kind": col["kind"],
-                                        "url": relative(col["url"], entry.base_url)}) + ",")
+        lines.append(
+            "  "
+            + toml_value(
+                {"name": col["name"], "kind": col["kind"], "url": relative(col["url"], entry.base_url)}
+            )
+            + ","
+        )
     lines.append("]")
     return "\n".join(lines) + "\n"
 

@@ -102,7 +102,11 @@ class Fetched:
 def decode_html(body: bytes, content_type: str = "") -> str:
     """Text of a page: the charset of the header unless it is a Western default, else the one in
     ``<meta>``, else UTF-8 when the bytes are UTF-8, else GB18030 (GBK/GB2312's superset)."""
-    declared = content_type.lower().split("charset=", 1)[1].strip(" ;\"'") if "charset=" in content_type.lower() else ""
+    declared = (
+        content_type.lower().split("charset=", 1)[1].strip(" ;\"'")
+        if "charset=" in content_type.lower()
+        else ""
+    )
     candidates = []
     if declared and declared not in ("iso-8859-1", "latin-1", "latin1", "ascii", "us-ascii", "windows-1252"):
         candidates.append(declared)
@@ -238,7 +242,12 @@ class PoliteSession:
     # -- requests ------------------------------------------------------------------------------
 
     def get(
-        self, url: str, *, method: str = "GET", headers: dict[str, str] | None = None, body: bytes | None = None
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes | None = None,
     ) -> Fetched:
         """One page (redirects within the site followed, each counted against the budget).
 
@@ -258,9 +267,13 @@ class PoliteSession:
             if not self.on_site(current):
                 return Fetched(url, current, skipped=f"not requested: {current} is on another site")
             if not self.robots_allows(current):
-                return Fetched(url, current, skipped=f"not requested: robots.txt disallows {urlsplit(current).path}")
+                return Fetched(
+                    url, current, skipped=f"not requested: robots.txt disallows {urlsplit(current).path}"
+                )
             if self.pages >= self.max_pages:
-                return Fetched(url, current, skipped=f"not requested: page budget of {self.max_pages} used up")
+                return Fetched(
+                    url, current, skipped=f"not requested: page budget of {self.max_pages} used up"
+                )
             self.pages += 1
             request = HttpRequest(method, current, self._headers(headers), body, self.timeout)
             try:
@@ -272,6 +285,12 @@ class PoliteSession:
                 if resp.status == 303:
                     method, body = "GET", None
                 continue
-            return Fetched(url, current, resp.status, resp.headers, resp.body,
-                           blocked=blocked_reason(resp.status, resp.body))
+            return Fetched(
+                url,
+                current,
+                resp.status,
+                resp.headers,
+                resp.body,
+                blocked=blocked_reason(resp.status, resp.body),
+            )
         return Fetched(url, current, error=f"more than {MAX_REDIRECTS} redirects")

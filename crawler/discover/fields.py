@@ -8,9 +8,25 @@ from core.records import DocumentRecord
 
 # record fields worth showing, in display order; body/outline/attachments are summarised
 SHOWN = (
-    "title", "kind", "title_tag", "bureau", "index_no", "doc_no", "meeting", "proposal_no", "deputies",
-    "proposal_title", "reply_class", "adoption", "generated_on", "published_on", "signed_on", "validity",
-    "theme", "contacts", "public_marker",
+    "title",
+    "kind",
+    "title_tag",
+    "bureau",
+    "index_no",
+    "doc_no",
+    "meeting",
+    "proposal_no",
+    "deputies",
+    "proposal_title",
+    "reply_class",
+    "adoption",
+    "generated_on",
+    "published_on",
+    "signed_on",
+    "validity",
+    "theme",
+    "contacts",
+    "public_marker",
 )
 # fields that come from the portal or the classifier, not from the page: never "found on the page"
 NOT_FROM_PAGE = {"kind", "bureau"}

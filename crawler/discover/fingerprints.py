@@ -34,15 +34,31 @@ class Fingerprint:
 FINGERPRINTS: tuple[Fingerprint, ...] = tuple(
     Fingerprint(family, re.compile(pattern, re.I | re.S), weight, label)
     for family, pattern, weight, label in (
-        ("trs", r"createPageHTML\(\s*\d+\s*,\s*\d+\s*,\s*[\"']\w+[\"']\s*,\s*[\"']s?html?[\"']", 6,
-         'TRS pager createPageHTML(pages, current, "index", "htm")'),
-        ("trs", r"class=[\"'][^\"']*\b(?:TRS_Editor|Custom_UnionStyle|trs_editor_view)\b|id=[\"']trsContent", 3,
-         "TRS editor body (.TRS_Editor / .Custom_UnionStyle / #trsContent)"),
+        (
+            "trs",
+            r"createPageHTML\(\s*\d+\s*,\s*\d+\s*,\s*[\"']\w+[\"']\s*,\s*[\"']s?html?[\"']",
+            6,
+            'TRS pager createPageHTML(pages, current, "index", "htm")',
+        ),
+        (
+            "trs",
+            r"class=[\"'][^\"']*\b(?:TRS_Editor|Custom_UnionStyle|trs_editor_view)\b|id=[\"']trsContent",
+            3,
+            "TRS editor body (.TRS_Editor / .Custom_UnionStyle / #trsContent)",
+        ),
         ("trs", r"/wcm/|/ssp/search/api/", 2, "TRS WCM / SSP search paths"),
-        ("sichuan", r"createPageHTML\(\s*'page_div'\s*,\s*\d+", 6,
-         "Sichuan pager createPageHTML('page_div', pages, current, 'list', 'shtml', records)"),
-        ("sichuan", r"/c\d{6}/(?:list|common_list|\w+_list)(?:_\d+)?\.shtml", 3,
-         "Sichuan column paths /c<6 digits>/list.shtml"),
+        (
+            "sichuan",
+            r"createPageHTML\(\s*'page_div'\s*,\s*\d+",
+            6,
+            "Sichuan pager createPageHTML('page_div', pages, current, 'list', 'shtml', records)",
+        ),
+        (
+            "sichuan",
+            r"/c\d{6}/(?:list|common_list|\w+_list)(?:_\d+)?\.shtml",
+            3,
+            "Sichuan column paths /c<6 digits>/list.shtml",
+        ),
         ("sichuan", r"id=[\"']cmsArticleContent", 2, "Sichuan article body #cmsArticleContent"),
         ("gkmlpt", r"window\._CONFIG\s*=", 6, "gkmlpt window._CONFIG"),
         ("gkmlpt", r"/gkmlpt/", 3, "gkmlpt paths /gkmlpt/"),
@@ -70,7 +86,10 @@ class FamilyScore:
     @property
     def evidence(self) -> dict[str, list[str]]:
         """Per family, the fingerprints seen: ``label`` or ``label (N)`` for N article links."""
-        return {f: [f"{label} ({n})" if n else label for label, n in hits.items()] for f, hits in self.hits.items()}
+        return {
+            f: [f"{label} ({n})" if n else label for label, n in hits.items()]
+            for f, hits in self.hits.items()
+        }
 
     def hit(self, family: str, label: str, weight: int, links: int = 0) -> None:
         self.scores[family] += weight

@@ -103,12 +103,16 @@ class FamilyHarness:
 
     def fetch(self, request: scrapy.Request) -> tuple[Fetched, Response | None]:
         headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in request.headers.items()}
-        fetched = self.session.get(request.url, method=request.method, headers=headers, body=request.body or None)
+        fetched = self.session.get(
+            request.url, method=request.method, headers=headers, body=request.body or None
+        )
         if fetched.status is None or fetched.blocked:
             return fetched, None
         raw = Headers({k: v for k, v in fetched.headers.items() if k not in _DROP_HEADERS})
         cls = responsetypes.from_args(headers=raw, url=fetched.final_url, body=fetched.body)
-        response = cls(url=fetched.final_url, status=fetched.status, headers=raw, body=fetched.body, request=request)
+        response = cls(
+            url=fetched.final_url, status=fetched.status, headers=raw, body=fetched.body, request=request
+        )
         return fetched, self.encoding_repair.process_response(request, response)
 
     @staticmethod
@@ -120,7 +124,10 @@ class FamilyHarness:
         return list(out) if isinstance(out, Iterable) else []
 
     def is_detail(self, request: Any) -> bool:
-        return isinstance(request, scrapy.Request) and getattr(request.callback, "__name__", "") == "parse_detail"
+        return (
+            isinstance(request, scrapy.Request)
+            and getattr(request.callback, "__name__", "") == "parse_detail"
+        )
 
     # -- lists -----------------------------------------------------------------------------------
 
@@ -171,12 +178,16 @@ class FamilyHarness:
             if isinstance(out, RawPage):
                 result.page = out
             elif isinstance(out, FetchOutcome):
-                result.problem = "soft-404 page (页面不存在)" if out.soft_404 else f"detail page: {out.outcome}"
+                result.problem = (
+                    "soft-404 page (页面不存在)" if out.soft_404 else f"detail page: {out.outcome}"
+                )
         if result.page is None:
             result.problem = result.problem or "the spider extracted no page"
             return result
         try:
-            result.record = build_record(result.page, bureau=self.portal.name, region_code=self.portal.region_code)
+            result.record = build_record(
+                result.page, bureau=self.portal.name, region_code=self.portal.region_code
+            )
         except Exception as exc:  # reported, never fatal
             result.problem = f"the normalizer failed: {exc!r}"[:300]
         return result

@@ -17,7 +17,9 @@ def render_discovery(d: Discovery) -> str:
     else:
         lines.append("Family:  not recognised")
     if d.scores:
-        lines.append("Scores:  " + ", ".join(f"{f} {s}" for f, s in sorted(d.scores.items(), key=lambda x: -x[1])))
+        lines.append(
+            "Scores:  " + ", ".join(f"{f} {s}" for f, s in sorted(d.scores.items(), key=lambda x: -x[1]))
+        )
     lines.append(f"Requests: {len(d.requests)} (robots.txt included)")
     lines.append("")
     for c in d.columns:
@@ -28,7 +30,10 @@ def render_discovery(d: Discovery) -> str:
             more = "; a next page follows" if c.next_page else ""
             lines.append(f"    list: {c.links} links by the {c.family} list logic{more}")
         if c.titles:
-            lines.append("    titles: " + ", ".join(f"{k} {n}" for k, n in sorted(c.titles.items(), key=lambda x: -x[1])))
+            lines.append(
+                "    titles: "
+                + ", ".join(f"{k} {n}" for k, n in sorted(c.titles.items(), key=lambda x: -x[1]))
+            )
         if c.sample_url:
             lines.append(f"    sample: {c.sample_url}")
             lines.append(f"    fields: {_fields_line(c.fields)}")

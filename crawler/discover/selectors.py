@@ -22,7 +22,9 @@ from parsel import Selector
 from spiders import extract
 
 _TITLE_MIN = 6
-_DATE_LINE = re.compile(r"(?:发布|发表|成文|印发)?(?:时间|日期)\s*[:：]?\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}")
+_DATE_LINE = re.compile(
+    r"(?:发布|发表|成文|印发)?(?:时间|日期)\s*[:：]?\s*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}"
+)
 _NEXT = re.compile(r"^\s*(?:下一页|下页|后一页|>|›|»)\s*$")
 _NOISE_ANCESTORS = {"nav", "header", "footer"}
 
@@ -94,8 +96,11 @@ def link_selector(text: str, base_url: str) -> tuple[str, int]:
             continue
         # the container: the nearest ancestor that is not the anchor's own item wrapper
         parent = a.getparent()
-        container = parent.getparent() if parent is not None and parent.tag in ("li", "dd", "dt", "td", "span",
-                                                                              "h3", "h4", "p", "div") else parent
+        container = (
+            parent.getparent()
+            if parent is not None and parent.tag in ("li", "dd", "dt", "td", "span", "h3", "h4", "p", "div")
+            else parent
+        )
         if container is not None:
             groups[container].append(a)
     ranked = sorted(groups.items(), key=lambda kv: -len(kv[1]))
@@ -107,7 +112,11 @@ def link_selector(text: str, base_url: str) -> tuple[str, int]:
             base = _simple(anc)
             if not base:
                 continue
-            steps = [f"{base} {_tag(item)} a", f"{base} a"] if item is not None and item is not container else [f"{base} a"]
+            steps = (
+                [f"{base} {_tag(item)} a", f"{base} a"]
+                if item is not None and item is not container
+                else [f"{base} a"]
+            )
             for css in steps:
                 try:
                     found = Selector(text=text).css(css)
@@ -147,7 +156,9 @@ def date_selector(text: str) -> str:
     root = lxml_html.fromstring(text)
     for el in root.iter("div", "span", "p", "td", "li", "em", "time"):
         own = "".join(el.xpath("./text()"))
-        if _DATE_LINE.search(own) or (el.tag == "time" and re.search(r"(?:19|20)\d{2}", el.text_content() or "")):
+        if _DATE_LINE.search(own) or (
+            el.tag == "time" and re.search(r"(?:19|20)\d{2}", el.text_content() or "")
+        ):
             css = _element_selector(root, el)
             if css:
                 return css
@@ -157,7 +168,11 @@ def date_selector(text: str) -> str:
 def next_selector(text: str) -> str:
     root = lxml_html.fromstring(text)
     for a in root.iter("a"):
-        if _NEXT.match(a.text_content() or "") and a.get("href") and not a.get("href", "").startswith("javascript:"):
+        if (
+            _NEXT.match(a.text_content() or "")
+            and a.get("href")
+            and not a.get("href", "").startswith("javascript:")
+        ):
             css = _element_selector(root, a)
             if css:
                 return css
