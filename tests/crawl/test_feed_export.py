@@ -62,6 +62,9 @@ def test_scrapy_crawl_exports_one_line_per_document(make_replicas, tmp_path):
         assert record["kind"] == doc.kind
         assert record["bureau"] == doc.bureau
         assert record["body_text"]
+        if doc.meeting is not None:  # nested dataclasses export as objects
+            assert {k: record["meeting"][k] for k in doc.meeting.truth()} == doc.meeting.truth()
+    assert any(primary[item["url"]].meeting is not None for item in items)
     with sqlite3.connect(tmp_path / "archive.db") as conn:  # the crawl archived what it exported
         (postings,) = conn.execute("SELECT COUNT(*) FROM postings WHERE portal_id = ?", [PORTAL]).fetchone()
     assert postings == len(docs)
