@@ -99,7 +99,10 @@ def check_column(harness: FamilyHarness, portal: Portal, index: int) -> ColumnCh
         report.status = page.status
     failed = next((f for f in listing.fetched if f.problem), None)
     if failed is not None:
-        report.problems.append(_status_problem(failed, "list page"))
+        line = _status_problem(failed, "list page")
+        if failed.url != column.url.split("#", 1)[0]:  # an index page or list API the column is read through
+            line += f" (reading the column {column.url})"
+        report.problems.append(line)
         return report
     report.links = len(listing.entries)
     report.next_page = listing.next_page
