@@ -43,10 +43,10 @@ class Recorder:
 
 
 def archived(archive) -> dict[str, tuple[str, dict]]:
-    """url -> (portal id, latest record) for every posting in the archive."""
+    """url -> (portal id, latest record with its body_text) for every posting in the archive."""
     rows = query(
         archive,
-        "SELECT p.url, p.portal_id, v.record_json FROM postings p JOIN documents d ON d.id = p.document_id"
-        " JOIN versions v ON v.id = d.latest_version_id",
+        "SELECT p.url, p.portal_id, v.record_json, v.body_text FROM postings p"
+        " JOIN documents d ON d.id = p.document_id JOIN versions v ON v.id = d.latest_version_id",
     )
-    return {url: (portal, json.loads(record)) for url, portal, record in rows}
+    return {url: (portal, {**json.loads(record), "body_text": body}) for url, portal, record, body in rows}

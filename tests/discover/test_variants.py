@@ -1,0 +1,92 @@
+"""Portal templates nobody has seen (``tests/discover/variants.py``): discover prints a working entry and the
+entry crawls every document right — a TRS redesign reached through a 政务公开 hub, and a site of no known
+family, read with the generic CSS selectors that discover suggests."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from crawler.discover import check_portal, discover, render_check, render_discovery
+from crawler.discover.entry import to_portal
+from replicas.world import ReplicaWorld
+from tests.crawler.helpers import crawl, local_site, write_config
+from tests.discover.helpers import Recorder, archived, path_of
+from tests.discover.variants import COUNTY_COLUMNS, TRS_COLUMNS, county_generic, trs_redesign
+
+
+def fold(text: str | None) -> str:
+    return "".join(unicodedata.normalize("NFKC", text or "").split())
+
+
+@pytest.fixture(scope="module")
+def world() -> ReplicaWorld:
+    return ReplicaWorld(docs=80, seed=7)
+
+
+def crawl_entry(tmp_path, entry: str, portal_id: str) -> dict[str, dict]:
+    archive = tmp_path / "archive.db"
+    config = write_config(tmp_path / "user.toml", archive, entry)
+    code, summary = crawl(config, portal_id, cwd=tmp_path)
+    assert code == 0, summary
+    assert summary[portal_id]["health"] == "ok", summary
+    return {url: record for url, (portal, record) in archived(archive).items() if portal == portal_id}
+
+
+def test_a_trs_redesign_behind_a_hub_page(world, tmp_path):
+    with local_site() as site:
+        served = trs_redesign(site, world.docs("fujian_xiamen"), "厦门市医疗保障局")
+        recorder = Recorder()
+        found = discover(site.url + "/", fetch=recorder, delay=0)
+        text = render_discovery(found)
+        assert found.family == "trs", text
+        assert {path_of(c.url): c.kind for c in found.columns if c.included} == {
+            f"/zwgk_535/{path}/": kind for path, (_, kind, _) in TRS_COLUMNS.items()
+        }, text
+        asked = [r.url.removeprefix(site.url) for r in recorder.requests]
+        assert "/zwgk/index.html" in asked  # the hub was read for its column links
+        assert not {"/zwgk/xxgkzn/", "/zwgk/ysqgk/", "/bsfw/"} & set(
+            asked
+        )  # guides and services are no columns
+        assert recorder.netlocs() == {site.url.removeprefix("http://")}
+
+        portal = to_portal(found.entry)
+        assert check_portal(portal, delay=0).ok
+
+        site.hits.clear()
+        got = crawl_entry(tmp_path, found.entry, found.portal_id)
+        assert set(got) == set(served)  # every list page of every column, through the .html TRS pager
+        for url, record in got.items():
+            truth = served[url][1].truth()
+            for key in ("title", "kind", "index_no", "doc_no", "published_on", "generated_on", "proposal_no"):
+                assert record[key] == truth[key], (url, key)
+            assert fold(record["body_text"]) == fold(truth["body_text"]), url
+
+
+def test_a_site_of_no_known_family_gets_generic_selectors(world, tmp_path):
+    with local_site() as site:
+        served = county_generic(site, world.docs("fujian_ningde"), "宁德市医疗保障局")
+        found = discover(site.url + "/", delay=0)
+        text = render_discovery(found)
+        assert found.family == "generic", text
+        assert found.evidence == [
+            "no CMS family fingerprint matched: generic CSS selectors suggested and verified"
+        ]
+        assert {path_of(c.url): c.kind for c in found.columns if c.included} == {
+            f"/list-{n}.html": kind for n, (_, kind, _) in COUNTY_COLUMNS.items()
+        }, text
+        options = to_portal(found.entry).options
+        assert {"link", "body", "title", "next_page"} <= set(options), options
+
+        report = check_portal(to_portal(found.entry), delay=0)
+        assert report.ok, render_check(report)
+        assert all(c.next_page for c in report.columns if c.kind == "replies")
+
+        got = crawl_entry(tmp_path, found.entry, found.portal_id)
+        assert set(got) == set(served)  # page 2 and on, by the suggested next_page selector
+        for url, record in got.items():
+            truth = served[url][1].truth()
+            for key in ("title", "kind", "published_on", "proposal_no", "signed_on"):
+                assert record[key] == truth[key], (url, key)
+            assert fold(record["body_text"]) == fold(truth["body_text"]), url
