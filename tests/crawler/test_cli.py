@@ -1,14 +1,17 @@
 """The command lines: ``scrapy list`` / ``scrapy crawl <portal_id>`` through the registry spider loader,
-``yibao portals`` and ``yibao crawl`` (exit status, JSON summary), against the running replicas."""
+``yibao portals`` (in process) and ``yibao crawl`` (exit status, JSON summary; a subprocess each, since
+Twisted's reactor runs once per process), against the running replicas."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from click.testing import CliRunner, Result
 from scrapy import Request
 from scrapy.settings import Settings
 
+from cli.main import yibao as yibao_group
 from crawler.spiderloader import PortalSpiderLoader
 from spiders.families import FAMILIES
 from tests.crawler.helpers import (
@@ -34,6 +37,20 @@ def server(make_replicas):
     return make_replicas(docs=30)
 
 
+@pytest.fixture
+def in_folder(monkeypatch: pytest.MonkeyPatch, tmp_path):
+    """In-process runs in ``tmp_path`` with no ``$YIBAO_CONFIG`` / ``$YIBAO_DB``."""
+    monkeypatch.delenv("YIBAO_CONFIG", raising=False)
+    monkeypatch.delenv("YIBAO_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(*args: str) -> Result:
+    """``yibao ARGS`` in this process."""
+    return CliRunner().invoke(yibao_group, list(args), catch_exceptions=False)
+
+
 def identities(world, portal_id: str) -> set[str]:
     return {d.identity for d in world.docs(portal_id)}
 
@@ -55,17 +72,17 @@ def test_scrapy_list_prints_every_portal_id(tmp_path):
     assert set(done.stdout.split()) >= {*SHIPPED, "my_generic"}
 
 
-def test_yibao_portals_text_and_json(tmp_path):
-    done = yibao("portals", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+def test_yibao_portals_text_and_json(in_folder):
+    done = invoke("portals")
+    assert done.exit_code == 0, done.stderr
     lines = done.stdout.splitlines()
     assert [line.split()[0] for line in lines] == list(SHIPPED)
     assert lines[0].split()[1:] == ["厦门市医疗保障局", "trs", "350200", "3", "columns"]
     assert "guangdong_zhongshan" in lines[2]
     assert "6 columns" in lines[2]
 
-    done = yibao("portals", "--json", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = invoke("portals", "--json")
+    assert done.exit_code == 0, done.stderr
     data = json.loads(done.stdout)
     assert [p["id"] for p in data] == list(SHIPPED)
     assert set(data[0]) == {"id", "name", "family", "region_code", "level", "enabled", "schedule", "columns"}
@@ -84,19 +101,19 @@ def test_yibao_portals_text_and_json(tmp_path):
     }
 
 
-def test_yibao_portals_shows_user_overrides_and_additions(tmp_path):
-    (tmp_path / "yibao.toml").write_text(  # found in the working directory
+def test_yibao_portals_shows_user_overrides_and_additions(in_folder):
+    (in_folder / "yibao.toml").write_text(  # found in the working directory
         '[[portals]]\nid = "sichuan"\nenabled = false\n\n'
         + generic_portal("my_generic", "http://127.0.0.1:9/list/", link="a", body="p"),
         encoding="utf-8",
     )
-    done = yibao("portals", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
+    done = invoke("portals")
+    assert done.exit_code == 0, done.stderr
     by_id = {line.split()[0]: line for line in done.stdout.splitlines()}
     assert by_id["sichuan"].endswith("(disabled)")
     assert "generic" in by_id["my_generic"]
     assert "442000" in by_id["my_generic"]
-    data = {p["id"]: p for p in json.loads(yibao("portals", "--json", cwd=tmp_path).stdout)}
+    data = {p["id"]: p for p in json.loads(invoke("portals", "--json").stdout)}
     assert data["sichuan"]["enabled"] is False
     assert data["my_generic"]["columns"] == [
         {"name": "测试栏目", "kind": "replies", "url": "http://127.0.0.1:9/list/"}
@@ -252,13 +269,13 @@ def test_yibao_crawl_exits_1_when_a_portal_fails(server, tmp_path, fault, health
     assert summary["nhsa"]["new"] == len(identities(server.world, "nhsa"))
 
 
-def test_yibao_crawl_unknown_portal_exits_2(tmp_path):
-    done = yibao("crawl", "--fast", "--db", str(tmp_path / "a.db"), "nowhere", cwd=tmp_path)
-    assert done.returncode == 2
+def test_yibao_crawl_unknown_portal_exits_2(in_folder):
+    done = invoke("crawl", "--fast", "--db", str(in_folder / "a.db"), "nowhere")
+    assert done.exit_code == 2
     assert done.stderr.strip().splitlines() == [
         "yibao: config error: unknown portal id 'nowhere'; known: " + ", ".join(SHIPPED)
     ]
-    assert not (tmp_path / "a.db").exists()
+    assert not (in_folder / "a.db").exists()
 
 
 def test_repo_root_is_the_scrapy_project():

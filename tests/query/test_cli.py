@@ -1,4 +1,4 @@
-"""``yibao search / show / events``: a few runs of the real console script, the rest in-process."""
+"""``yibao search / show / events``: in process, and the real console script where a pipe is the point."""
 
 from __future__ import annotations
 
@@ -16,18 +16,11 @@ from storage.versions import list_versions
 from tests.query.conftest import EDITED_AT, HAND, NOW, RARE, REPOST_URL, WITHDRAWN_AT, Archive
 
 
-def yibao(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    script = Path(sys.executable).with_name("yibao")
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-    return subprocess.run(
-        [*cmd, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 @pytest.fixture(autouse=True)
 def shipped_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """In-process runs see the shipped registry only (no yibao.toml, no $YIBAO_CONFIG)."""
+    """In-process runs see the shipped registry only (no yibao.toml, no $YIBAO_CONFIG, no $YIBAO_DB)."""
     monkeypatch.delenv("YIBAO_CONFIG", raising=False)
+    monkeypatch.delenv("YIBAO_DB", raising=False)
     monkeypatch.chdir(tmp_path)
 
 
@@ -40,29 +33,49 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 # --- through the console script ---------------------------------------------------------------------
 
 
-def test_search_text_output(archive: Archive, env: dict[str, str], tmp_path: Path) -> None:
-    done = yibao("search", "--db", str(archive.path), RARE, cwd=tmp_path, env=env)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+def test_search_into_a_pipe_closed_after_one_line_ends_quietly(archive: Archive, env: dict[str, str],
+                                                               tmp_path: Path) -> None:  # fmt: skip
+    """``yibao search 医保 --limit 1000 | head -1``: the 120 kB of results overflow the pipe, the reader leaves
+    after one line; no BrokenPipeError traceback, no "Exception ignored" at exit, exit status 0."""
+    script = Path(sys.executable).with_name("yibao")
+    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    with subprocess.Popen([*cmd, "search", "医保", "--limit", "1000", "--db", str(archive.path)], cwd=tmp_path,
+                          env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:  # fmt: skip
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        first = proc.stdout.readline()
+        proc.stdout.close()  # as `head -1` exits
+        err = proc.stderr.read()
+        code = proc.wait(60)
+    assert code == 0, err.decode()
+    assert first.decode() == "306 results (showing 1–306)\n" or first.decode().endswith(" results\n")
+    assert err == b""
+
+
+# --- in-process -------------------------------------------------------------------------------------
+
+
+def test_search_text_output(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "search", "--db", str(archive.path), RARE)
+    assert code == 0, err
+    lines = out.splitlines()
     assert lines[0] == "3 results"
     first = next(i for i, line in enumerate(lines) if f"#{archive.ids['rare_title']}" in line)
     assert f"关于【{RARE}】计划试点工作的通知" in lines[first]  # the title, its match marked
     assert "2025-03-10" in lines[first + 1]
     assert "厦门市思明区医疗保障局" in lines[first + 1]
     assert "政策文件" in lines[first + 1]
-    assert "\x1b[" not in done.stdout  # no ANSI codes off a terminal
-    positions = [
-        done.stdout.index(f"#{archive.ids[k]}") for k in ("rare_title", "rare_body_thrice", "rare_body_once")
-    ]
+    assert "\x1b[" not in out  # no ANSI codes off a terminal
+    positions = [out.index(f"#{archive.ids[k]}") for k in ("rare_title", "rare_body_thrice", "rare_body_once")]
     assert positions == sorted(positions)
-    assert f"【{RARE}】志愿服务队" in done.stdout  # the body-only hit's snippet
+    assert f"【{RARE}】志愿服务队" in out  # the body-only hit's snippet
 
 
-def test_search_json_with_filters(archive: Archive, env: dict[str, str], tmp_path: Path) -> None:
+def test_search_json_with_filters(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["search", "医保", "通知", "--region", "厦门", "--kind", "policy", "--since", "2024", "--json"]
-    done = yibao(*args, "--limit", "5", "--db", str(archive.path), cwd=tmp_path, env=env)
-    assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
+    code, out, err = run(capsys, *args, "--limit", "5", "--db", str(archive.path))
+    assert code == 0, err
+    payload = json.loads(out)
     filters = DocumentFilter(regions=("350200",), kinds=("policy",), since="2024")
     expected = {
         i
@@ -80,22 +93,19 @@ def test_search_json_with_filters(archive: Archive, env: dict[str, str], tmp_pat
     assert payload["filters"] == {"regions": ["350200"], "kinds": ["policy"], "since": "2024-01-01"}
 
 
-def test_search_bad_query_exits_2(archive: Archive, env: dict[str, str], tmp_path: Path) -> None:
-    done = yibao("search", "--db", str(archive.path), "--", "-医保", cwd=tmp_path, env=env)
-    assert done.returncode == 2
-    assert "yibao search:" in done.stderr
-    assert "not excluded" in done.stderr
-    assert done.stdout == ""
+def test_search_bad_query_exits_2(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "search", "--db", str(archive.path), "--", "-医保")
+    assert code == 2
+    assert "yibao search:" in err
+    assert "not excluded" in err
+    assert out == ""
 
 
-def test_search_unknown_region_name_exits_2(archive: Archive, env: dict[str, str], tmp_path: Path) -> None:
-    done = yibao("search", "--db", str(archive.path), "医保", "--region", "火星市", cwd=tmp_path, env=env)
-    assert done.returncode == 2
-    assert "unknown region '火星市'" in done.stderr
-    assert "厦门市" in done.stderr  # the names it knows
-
-
-# --- in-process -------------------------------------------------------------------------------------
+def test_search_unknown_region_name_exits_2(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "search", "--db", str(archive.path), "医保", "--region", "火星市")
+    assert code == 2
+    assert "unknown region '火星市'" in err
+    assert "厦门市" in err  # the names it knows
 
 
 def test_search_no_results_and_other_errors(archive: Archive, capsys: pytest.CaptureFixture[str]) -> None:
