@@ -39,9 +39,17 @@ class Bureau:
     index_org: str
     suggestion_title: str  # format with meeting, no
     proposal_title: str
-    reply_class_line: bool = False
-    contacts: bool = False
+    reply_class_line: bool = False  # a 答复类别/办理类别/（A类） line above the letter
+    contacts: bool = False  # 领导署名 / 联 系 人 / 联系电话 lines on every reply (Ningde)
     public_marker: bool = False
+    # real-world phrasing this bureau writes in (each used on a share of its documents)
+    contact_style: str | None = None  # semicolon: 联系人：…；联系电话：… | paren: （联系人及电话：… …）
+    class_marks: bool = False  # Jiangsu-style 〔A〕 / 〔公开〕 marks or a lone letter line
+    masked_names: bool = False  # 张**代表： / ***委员：
+    colon_less: bool = False  # 陈伟代表 (no colon), the letter on the next line
+    bare_numbers: bool = False  # 《…》（455号）收悉: no 第
+    huiban: bool = False  # co-handler's 会办意见 addressed to the lead office
+    untitled_replies: bool = False  # 四川省医疗保障局对张华委员提案的答复: no session, no number
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)
@@ -82,6 +90,9 @@ BUREAUS: dict[str, Bureau] = {
             suggestion_title="厦门市医疗保障局关于{meeting}第{no}号建议办理情况答复的函",
             proposal_title="厦门市医疗保障局关于{meeting}第{no}号提案办理情况答复的函",
             reply_class_line=True,
+            contact_style="semicolon",
+            bare_numbers=True,
+            huiban=True,
         ),
         Bureau(
             portal_id="fujian_ningde",
@@ -111,6 +122,7 @@ BUREAUS: dict[str, Bureau] = {
             proposal_title="关于{meeting}第{no}号提案的答复",
             contacts=True,
             public_marker=True,
+            colon_less=True,
         ),
         Bureau(
             portal_id="guangdong_zhongshan",
@@ -138,6 +150,9 @@ BUREAUS: dict[str, Bureau] = {
             index_org="11442000MB2D27401K",
             suggestion_title="中山市医疗保障局关于{meeting}第{no}号建议答复的函",
             proposal_title="中山市医疗保障局关于{meeting}第{no}号提案答复的函",
+            contact_style="paren",
+            colon_less=True,
+            huiban=True,
         ),
         Bureau(
             portal_id="sichuan",
@@ -165,6 +180,10 @@ BUREAUS: dict[str, Bureau] = {
             index_org="",
             suggestion_title="关于{meeting}第{no}号建议的答复",
             proposal_title="对{meeting}第{no}号提案的答复",
+            contact_style="paren",
+            class_marks=True,
+            bare_numbers=True,
+            untitled_replies=True,
         ),
         Bureau(
             portal_id="nhsa",
@@ -193,6 +212,8 @@ BUREAUS: dict[str, Bureau] = {
             suggestion_title="对{meeting}第{no}号建议的答复",
             proposal_title="对{meeting}第{no}号提案的答复",
             reply_class_line=False,
+            contact_style="paren",
+            masked_names=True,
         ),
     )
 }

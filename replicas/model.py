@@ -98,6 +98,8 @@ class Document:
     withdraw_mode: str = "404"  # 404 | soft404
     visits: int = 0
     seed: str | None = None  # seed file name when the document is a seed page
+    # real-world conventions this document is written in (``corpus.CONVENTIONS``): for coverage counts
+    conventions: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.identity:
@@ -158,4 +160,5 @@ class Document:
             "attachments": [{"name": a.name, "ext": a.ext, "sha256": a.sha256} for a in self.attachments],
             "version": self.version,
             "status": self.status,
+            "conventions": list(self.conventions),
         }

@@ -83,6 +83,19 @@ CLOSINGS = (
 CO_HANDLERS = ("市卫生健康委", "市财政局", "市人力资源社会保障局", "市市场监管局", "市税务局", "市民政局")
 
 ORG_PROPOSERS = ("民盟{city}市委员会", "民进{city}市委员会", "致公党{city}市委员会", "九三学社{city}市委员会")
+# how pages often print a party committee: without the city, 委员会 shortened to 委会
+ORG_PROPOSERS_SHORT = ("民进市委会", "民革市委会", "农工党市委会", "致公党市委会", "民建市委会")
+
+# proposal topics that cite a document title of their own (printed inside “” or unbracketed)
+BOOK_TOPICS = (
+    "制定《医疗保障基金使用监督管理条例》实施细则",
+    "修订《基本医疗保险用药管理暂行办法》",
+    "落实《关于健全重特大疾病医疗保险和救助制度的意见》",
+    "完善《定点医药机构医疗保障服务协议》考核内容",
+)
+
+# the lead office a co-handler sends its 会办意见 to (an office, not a proposer)
+LEAD_OFFICES = ("市卫生健康委", "市民政局", "市财政局", "市人力资源社会保障局", "市市场监管局")
 
 POLICY_SUBJECTS = (
     "定点医药机构医疗保障服务协议管理办法",
@@ -115,5 +128,15 @@ ADDRESSEES = (
 POLICY_HEADINGS = ("总则", "适用范围", "主要内容", "职责分工", "管理要求", "监督管理", "附则")
 
 INTERPRETATION_HEADINGS = ("出台背景", "主要依据", "主要内容", "适用对象", "实施时间", "解读机关及联系方式")
+
+PRESS_HEADINGS = ("发布人介绍有关情况", "回答记者提问")
+
+GOV_INFO_HEADINGS = (
+    "总体情况",
+    "主动公开政府信息情况",
+    "收到和处理政府信息公开申请情况",
+    "政府信息公开行政复议、行政诉讼情况",
+    "存在的主要问题及改进情况",
+)
 
 REPORT_HEADINGS = ("上半年重点工作", "全年工作完成情况", "存在问题", "下半年工作计划", "下一年度工作思路")

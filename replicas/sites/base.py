@@ -131,7 +131,12 @@ class Site:
         truth = doc.truth()
         truth["url_path"] = self.doc_paths(doc)[variant]
         truth["variant"] = variant
+        truth["conventions"] = [*doc.conventions, *self.page_conventions(doc, variant)]
         return truth
+
+    def page_conventions(self, doc: Document, variant: str) -> list[str]:
+        """Real-world conventions of the page template and URL (``corpus.CONVENTIONS`` are the text's)."""
+        return []
 
     # -- request handling ----------------------------------------------------------------------
 

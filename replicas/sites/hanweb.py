@@ -6,7 +6,9 @@ further windows come from ``/module/web/jpage/dataproxy.jsp?startrecord=s&endrec
 (POST form or GET, 1-based inclusive windows) as XML with ``totalrecord``/``totalpage``. Like
 nhsa.gov.cn, each window after the first starts with one look-ahead record: the previous window's
 last row again. ``?uid=<unit>&pageNum=N`` serves static pages too. Articles
-``/art/YYYY/M/D/art_<col>_<id>.html`` with a ``table.xxgk_table`` inside ``#zoom``; attachments
+``/art/YYYY/M/D/art_<col>_<id>.html`` with a ``table.xxgk_table`` inside ``#zoom`` (older pages; newer ones
+print their labels in shared lines, the newest ``名称/索引号/发文字号/发布日期`` bullets at year-only URLs
+``/col/col<N>/art/YYYY/art_<32 hex>.html``, see ``HanwebSite.template``); attachments
 ``/module/download/downfile.jsp?classid=0&filename=<hex>.pdf`` → 302 ``/attach/0/<hex>.pdf``.
 """
 
@@ -41,17 +43,39 @@ class HanwebSite(Site):
     def column_path(self, key: str) -> str:
         return f"/col/{key}/index.html"
 
+    @staticmethod
+    def template(doc: Document) -> str:
+        """The detail template a page was published with: like real portals, the site changed templates
+        over the years. ``table``: the 信息公开 table inside ``#zoom`` (to 2023); ``lines``: label/value pairs
+        sharing lines above the article (2024–2025); ``bullets``: the national bureau's 名称 / 索引号 /
+        发文字号 / 发布日期 bullets, on the new platform with year-only URLs (2026 on)."""
+        year = doc.published_at.year
+        return "table" if year <= 2023 else ("lines" if year <= 2025 else "bullets")
+
     def doc_paths(self, doc: Document) -> dict[str, str]:
         d = doc.published_at
-        return {"main": f"/art/{d.year}/{d.month}/{d.day}/art_{COLUMNS[doc.column][0]}_{doc.doc_id}.html"}
+        col = COLUMNS[doc.column][0]
+        if self.template(doc) == "bullets":  # newer Hanweb platform: /col/colN/art/YYYY/art_<32 hex>.html
+            return {"main": f"/col/col{col}/art/{d.year}/art_{hashlib.md5(f'art-{doc.doc_id}'.encode()).hexdigest()}.html"}
+        return {"main": f"/art/{d.year}/{d.month}/{d.day}/art_{col}_{doc.doc_id}.html"}
 
     def attachment_path(self, doc: Document, att: Attachment) -> str:
         return f"/attach/0/{_file_hex(doc, att)}.{att.ext}"
 
     def page_truth(self, doc: Document, variant: str) -> dict[str, Any]:
         truth = super().page_truth(doc, variant)
-        truth["validity"] = None  # the xxgk_table of this family has no 有效性 row
+        truth["validity"] = None  # no template of this family shows 有效性
+        if self.template(doc) == "bullets":  # 名称 / 索引号 / 发文字号 / 发布日期: no 成文日期
+            truth["generated_on"] = None
         return truth
+
+    def page_conventions(self, doc: Document, variant: str) -> list[str]:
+        template = self.template(doc)
+        if template == "lines":
+            return ["meta_shared_line"]
+        if template == "bullets":
+            return ["meta_bullets", "url_art_year"]
+        return []
 
     def download_link(self, doc: Document, att: Attachment) -> str:
         return f"/module/download/downfile.jsp?classid=0&filename={_file_hex(doc, att)}.{att.ext}"
@@ -149,8 +173,21 @@ $('#{unit}').jpage({{ dataStore: null, totalRecord: {len(docs)}, perPage: {PER_P
         etag, stamp = self.list_validators(chunk)
         return Page(text=xml, content_type="text/xml", etag=etag, last_modified=stamp)
 
-    def render_detail(self, doc: Document, variant: str) -> str:
-        name = self.column(doc.column).name
+    def metadata_html(self, doc: Document) -> tuple[str, str]:
+        """(the metadata above the article, the metadata inside ``#zoom``) for the page's template."""
+        template = self.template(doc)
+        if template == "lines":  # labels share a line (one text node), padded with ideographic spaces
+            lines = (
+                f"索\u3000引\u3000号：{doc.index_no or ''}\u3000\u3000发文字号：{doc.doc_no_raw or ''}"
+                "\u3000\u3000主题分类：医疗保障",
+                f"发文机关：{doc.bureau} | 成文日期：{doc.generated_on or ''} | 发布日期：{doc.published_on}",
+            )
+            return '<div class="xxgk-info">' + "".join(f"<p>{esc(line)}</p>" for line in lines) + "</div>", ""
+        if template == "bullets":
+            items = (("名称", doc.display_title), ("索引号", doc.index_no or ""), ("发文字号", doc.doc_no_raw or ""),
+                     ("发布日期", doc.published_on))
+            bullets = "".join(f"<li>• {label}：{esc(value)}</li>" for label, value in items)
+            return f'<ul class="gk-list">{bullets}</ul>', ""
         meta = (
             ("索引号", doc.index_no or "", "主题分类", "医疗保障"),
             ("发文机关", doc.bureau, "成文日期", doc.generated_on or ""),
@@ -159,6 +196,11 @@ $('#{unit}').jpage({{ dataStore: null, totalRecord: {len(docs)}, perPage: {PER_P
         table = "".join(
             f"<tr><th>{a}：</th><td>{esc(b)}</td><th>{c}：</th><td>{esc(d)}</td></tr>" for a, b, c, d in meta
         )
+        return "", f'<table class="xxgk_table">{table}</table>'
+
+    def render_detail(self, doc: Document, variant: str) -> str:
+        name = self.column(doc.column).name
+        above, inside = self.metadata_html(doc)
         files = "".join(
             f'<p><a href="{self.download_link(doc, a)}" target="_blank">{esc(a.name)}</a></p>' for a in doc.attachments
         )
@@ -170,10 +212,11 @@ $('#{unit}').jpage({{ dataStore: null, totalRecord: {len(docs)}, perPage: {PER_P
 <body><div class="top">{self.today_bar()}</div>
 <div class="path">当前位置：<a href="/">首页</a> &gt; <a href="/col/{doc.column}/index.html">{esc(name)}</a></div>
 <div class="article">
+{above}
 <div class="atitle">{esc(doc.display_title)}</div>
 <div class="ainfo">发布时间：{doc.published_at:%Y-%m-%d %H:%M}　来源：{WEBNAME}　浏览次数：{doc.visits}　【字体：<a>大</a> <a>中</a> <a>小</a>】</div>
 <div id="zoom">
-<table class="xxgk_table">{table}</table>
+{inside}
 {self.paragraphs(doc.blocks)}
 {files}
 </div>

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from replicas.model import Attachment, Document
 
@@ -23,13 +23,64 @@ _LIST = re.compile(r"^/zwgk/(?P<col>\w+)/(?:index(?:_(?P<page>\d+))?\.htm)?$")
 class TrsSite(Site):
     family = "trs"
     stub_beyond_last = False  # deep index_N pages: 404, or a 300-byte stub page (knob)
+    # share of list entries that link the mobile copy ``…_wap.html`` instead of the desktop page (knob;
+    # off: the spiders' TRS link pattern must know ``_wap`` before a crawl can follow such links)
+    wap_links = 0.0
+    declared_charset = "utf-8"
 
     def column_path(self, key: str) -> str:
         return f"/zwgk/{key}/"
 
     def doc_paths(self, doc: Document) -> dict[str, str]:
+        """The desktop page and its mobile copy (``…_wap.html``, as on Chongqing's TRS portal)."""
         d = doc.published_at
-        return {"main": f"/zwgk/{doc.column}/{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}.htm"}
+        stem = f"/zwgk/{doc.column}/{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}"
+        return {"main": f"{stem}.htm", "mobile": f"{stem}_wap.html"}
+
+    def page_truth(self, doc: Document, variant: str) -> dict[str, Any]:
+        truth = super().page_truth(doc, variant)
+        if variant == "mobile":  # the mobile copy shows no 信息公开 metadata, only what the text carries
+            truth.update(index_no=None, validity=None, generated_on=None, theme=None)
+            if not doc.doc_no_raw or doc.doc_no_raw not in doc.body_text:
+                truth.update(doc_no=None, doc_no_raw=None)
+        return truth
+
+    def page_conventions(self, doc: Document, variant: str) -> list[str]:
+        return ["url_wap_copy"] if variant == "mobile" else []
+
+    def render_detail(self, doc: Document, variant: str) -> str:
+        return self.render_mobile(doc) if variant == "mobile" else self.render_desktop(doc)
+
+    def render_mobile(self, doc: Document) -> str:
+        files = "".join(f'<li><a href="{esc(self.attachment_path(doc, a))}">{esc(a.name)}</a></li>' for a in doc.attachments)
+        return f"""<!DOCTYPE html>
+<html><head><meta http-equiv="Content-Type" content="text/html; charset={self.declared_charset}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(doc.display_title)}</title>
+{self.meta_tags(doc, self.column(doc.column).name)}
+</head>
+<body class="wap">
+<header class="m-head"><a href="javascript:history.back()">返回</a><span>{esc(self.bureau.name)}</span></header>
+<article class="m-article">
+<h1>{esc(doc.display_title)}</h1>
+<p class="m-info">{doc.published_at:%Y-%m-%d %H:%M}　{esc(self.bureau.name)}</p>
+<section class="m-content">
+{self.paragraphs(doc.blocks, indent="")}
+</section>
+<ul class="m-files">{files}</ul>
+</article>
+<footer class="m-foot"><a href="{self.primary_path(doc)}">电脑版</a></footer>
+</body></html>"""
+
+    def render_desktop(self, doc: Document) -> str:
+        raise NotImplementedError
+
+    def list_href(self, doc: Document) -> str:
+        """The link a list page prints: the desktop page, or (``wap_links``) its mobile copy."""
+        if self.wap_links and (doc.doc_id % 100) < self.wap_links * 100:
+            d = doc.published_at
+            return f"./{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}_wap.html"
+        return self.href(doc)
 
     def attachment_path(self, doc: Document, att: Attachment) -> str:
         d = doc.published_at
@@ -123,7 +174,7 @@ class XiamenSite(TrsSite):
     def render_list(self, key: str, docs: list[Document], page: int, pages: int) -> str:
         col = self.column(key)
         items = "\n".join(
-            f'<li><a href="{self.href(d)}" target="_blank" title="{esc(d.display_title)}">'
+            f'<li><a href="{self.list_href(d)}" target="_blank" title="{esc(d.display_title)}">'
             f"{esc(d.display_title)}</a><span>{d.published_at:%Y-%m-%d}</span></li>"
             for d in docs
         )
@@ -143,7 +194,7 @@ class XiamenSite(TrsSite):
 <div class="footer">主办：{esc(self.bureau.name)}　闽ICP备05004812号</div>
 </body></html>"""
 
-    def render_detail(self, doc: Document, variant: str) -> str:
+    def render_desktop(self, doc: Document) -> str:
         col = self.column(doc.column)
         rows = [
             ("索 引 号", doc.index_no or "", "主题分类", doc.theme or ""),
@@ -193,7 +244,7 @@ class NingdeSite(TrsSite):
         col = self.column(key)
         items = "\n".join(
             f'<li><span class="date">[{d.published_at:%Y-%m-%d}]</span>'
-            f'<a href="{self.href(d)}" title="{esc(d.display_title)}" target="_blank">{esc(d.display_title)}</a></li>'
+            f'<a href="{self.list_href(d)}" title="{esc(d.display_title)}" target="_blank">{esc(d.display_title)}</a></li>'
             for d in docs
         )
         return f"""<html>
@@ -215,7 +266,7 @@ class NingdeSite(TrsSite):
 </body>
 </html>"""
 
-    def render_detail(self, doc: Document, variant: str) -> str:
+    def render_desktop(self, doc: Document) -> str:
         col = self.column(doc.column)
         labels = (
             ("索\u2002引\u2002号", doc.index_no or ""),

@@ -90,7 +90,7 @@ ARTICLE_LINKS = {
     "fujian_ningde": re.compile(r'href="\./(\d{6}/t\d{8}_\d+\.htm)"'),
     "guangdong_zhongshan": re.compile(r'href="(/ybj/[\w/]+/content/post_\d+\.html)"'),
     "sichuan": re.compile(r'href="(/scylbzj/c\d{6}/\d{4}/\d{1,2}/\d{1,2}/[0-9a-f]{32}\.shtml)"'),
-    "nhsa": re.compile(r"href='(/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html)'"),
+    "nhsa": re.compile(r"href='((?:/col/col\d+)?/art/\d{4}/(?:\d{1,2}/\d{1,2}/art_\d+_\d+|art_[0-9a-f]{32})\.html)'"),
 }
 
 

@@ -19,7 +19,7 @@ from .helpers import article_paths, decode
 
 TRS_PAGER = re.compile(r'createPageHTML\((\d+), (\d+), "index", "htm"\)')
 SC_PAGER = re.compile(r"createPageHTML\('page_div', (\d+), (\d+), 'list', 'shtml', (\d+)\)")
-RECORD = re.compile(r"<record><!\[CDATA\[<li><a href='(/art/[^']+)'")
+RECORD = re.compile(r"<record><!\[CDATA\[<li><a href='((?:/col/col\d+)?/art/[^']+)'")
 
 
 @pytest.fixture(scope="module")
