@@ -223,7 +223,8 @@ def diff_versions(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> Chan
 def _as_mapping(record: Any) -> Mapping[str, Any]:
     if isinstance(record, Mapping):
         return record
-    return record.to_dict()  # a DocumentRecord
+    data: dict[str, Any] = record.to_dict()  # a DocumentRecord
+    return data
 
 
 # --------------------------------------------------------------------------- metadata
@@ -521,7 +522,7 @@ def _char_ops(a: str, b: str) -> list[tuple[str, int, int, int, int]]:
             out[-1][2], out[-1][4] = item[2], item[4]
         else:
             out.append(item)
-    return [tuple(item) for item in out]  # type: ignore[misc]
+    return [tuple(item) for item in out]
 
 
 _HAS_DIGIT = re.compile(r"\d")

@@ -34,7 +34,7 @@ import json
 import multiprocessing
 import sqlite3
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
 from itertools import islice
@@ -133,7 +133,7 @@ def _chunks(records: Iterable[DocumentRecord], size: int) -> Iterator[list[Docum
 
 def prepared_batches(
     records: Iterable[DocumentRecord], *, batch: int, workers: int, ahead: int = 1
-) -> Iterator[list[Prepared]]:
+) -> Generator[list[Prepared], None, None]:
     """``prepare`` over ``records``, ``batch`` at a time and in order.
 
     With ``workers`` > 0 a process pool prepares the next ``ahead`` batches while the caller writes one
@@ -171,8 +171,14 @@ def write_prepared(
     """
     with write_transaction(db):
         doc0, version0, event0 = (_next_id(db, table) for table in ("documents", "versions", "events"))
-        documents, versions, postings, keys, fts, events = [], [], [], [], [], []
-        fingerprints, bands = [], []
+        documents: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        postings: list[tuple[Any, ...]] = []
+        keys: list[tuple[str, int]] = []
+        fts: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        fingerprints: list[tuple[Any, ...]] = []
+        bands: list[tuple[int, int]] = []
         for i, p in enumerate(prepared):
             doc_id, version_id = doc0 + i, version0 + i
             documents.append((doc_id, p.document_key, *p.fields, now, now))

@@ -345,10 +345,10 @@ def list_events_filtered(
             since = normalise_date(since)
         where.append("created_at >= ?")
         params.append(to_utc_iso(since))
-    for column, values in (("kind", _tuple(kinds)), ("portal_id", _tuple(portals))):
-        if values:
-            where.append(f"{column} IN ({', '.join('?' * len(values))})")
-            params.extend(values)
+    for column, accepted in (("kind", _tuple(kinds)), ("portal_id", _tuple(portals))):
+        if accepted:
+            where.append(f"{column} IN ({', '.join('?' * len(accepted))})")
+            params.extend(accepted)
     sql = f"SELECT {_EVENT_COLUMNS} FROM events"
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY created_at DESC, id DESC"
     if limit is not None:

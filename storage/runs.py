@@ -37,8 +37,9 @@ _COLUMNS = "id, portal_id, started_at, finished_at, finish_reason, health, full,
 
 
 def _run(row: Sequence[Any]) -> Run:
-    *head, full, stats_json = row
-    return Run(*head, full=bool(full), stats=json.loads(stats_json) if stats_json else {})
+    run_id, portal_id, started_at, finished_at, finish_reason, health, full, stats_json = row
+    stats = json.loads(stats_json) if stats_json else {}
+    return Run(run_id, portal_id, started_at, finished_at, finish_reason, health, bool(full), stats)
 
 
 def start_run(

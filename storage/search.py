@@ -440,6 +440,7 @@ def search_count(
     query = build_query(user_query) if isinstance(user_query, str) else user_query
     if query.match is None:
         return 0
+    params: list[Any]
     if filters is None or filters.empty:
         sql, params = "SELECT documents_fts.rowid " + _FTS_FROM, []
     else:

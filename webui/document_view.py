@@ -23,7 +23,7 @@ def document_context(db: sqlite_utils.Database, document_id: int) -> dict[str, A
     view = load_document(db, document_id, history=True)
     if view is None or not view.versions:
         return None
-    shown = []
+    shown: list[dict[str, Any]] = []
     for previous, version in view.diff_inputs():
         entry: dict[str, Any] = {
             "version_no": version.no,

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from core.normalize.reply import ADOPTION_TERMS
 from storage.browse import (
+    GroupBy,
     archive_totals,
     filter_choices,
     monthly_changes,
@@ -96,7 +97,7 @@ def _filters(args: Any) -> tuple[DocumentFilter, list[str]]:
     values: dict[str, Any] = {}
     for name, field in FILTER_PARAMS:
         raw = [v.strip() for v in args.getlist(name) if v.strip()]
-        value = (raw[0] if raw else None) if name in ("since", "until") else tuple(raw)
+        value: Any = (raw[0] if raw else None) if name in ("since", "until") else tuple(raw)
         try:
             DocumentFilter(**{field: value})
         except FilterError as exc:
@@ -201,7 +202,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
 
 
 async def charts_page(datasette: Any, request: Any) -> Response:
-    by = request.args.get("by") or "province"
+    by: GroupBy = request.args.get("by") or "province"
     if by not in ("province", "bureau"):
         return Response.text("by must be province or bureau", status=400)
     try:
