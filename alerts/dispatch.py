@@ -1,9 +1,10 @@
-"""The dispatcher: claim due outbox rows, send them, mark them (``yibao dispatch``; the scheduler runs it
-every minute).
+"""The dispatcher: claim due outbox rows, send them, mark each as it completes (``yibao dispatch``; the
+scheduler runs it every minute).
 
-``dispatch_due(db, config, now)`` loops: claim a batch (``storage.outbox.claim_due``: rows become
-``sending`` under a lease, the attempt counted), render each message from the archive, send the batch
-concurrently (``[alerts] concurrency``), then mark each message in its own transaction:
+``dispatch_due(db, config, now)`` is one **pass**. It loops: claim a batch (``storage.outbox.claim_due``:
+rows become ``sending`` under a lease, the attempt counted), render each message from the archive when
+its turn comes, send up to ``[alerts] concurrency`` at once (each in its own thread), and mark each
+message in its own transaction **as soon as its send returns**:
 
 - delivered: ``sent``;
 - failed: ``failed`` with the next attempt at ``now + min(backoff_max, backoff_base * 2**(attempts-1))``,
@@ -13,11 +14,26 @@ concurrently (``[alerts] concurrency``), then mark each message in its own trans
   recorded and routed like any event to the watchers that take ops events (``ops = true``). A dead
   delivery *of* a ``delivery_dead`` event raises nothing further (no alert loops).
 
-Each message is sent and marked on its own, so one failing channel, target or watcher never holds up
-the others; nothing is kept in memory between the claim and the mark but what the rows already say.
-A dispatcher killed between sending and marking leaves its rows ``sending``; once their lease has
-expired the next dispatcher sends them again, under the same delivery id (``X-Yibao-Delivery``,
-``Message-ID``).
+No resend storms. While a batch is being worked on, the dispatcher renews the lease of every row it still
+holds (in flight or waiting for a slot) every third of ``lease_seconds``, so a slow receiver never lets a
+second dispatcher take over a claim that is still alive; a row it finds taken over is not sent. A batch is
+also never larger than what fits its lease: ``concurrency x (rounds of the slowest channel timeout that fit
+in lease_seconds)``; a larger ``batch_size`` is clamped (logged once). Attempts are counted at claim time,
+and a claim that expired (its dispatcher was killed or hung mid-send) counts too: a row whose claims used
+up ``max_attempts`` is made dead with an ops alert, never claimed again (``outbox.exhausted_claims``).
+
+A pass has a deadline (``[alerts] dispatch_deadline``, default 60 s; the ``deadline`` argument): after it
+no new send starts, the rows not yet tried are handed back due at once (the attempt uncounted,
+``outbox.release``), sends in flight get the slowest channel timeout to finish and are then marked failed.
+Only rows due when the pass started are claimed, so retries scheduled during a pass wait for the next one.
+A hung endpoint (an SMTP relay, a webhook host, an apprise target) does not hold up the others: the
+endpoints share the slots fairly (the next send goes to the endpoint with the fewest in flight), and once
+a send to an endpoint times out (or runs past twice its timeout) the endpoint's other messages in this
+pass are not tried but handed back with backoff.
+
+A dispatcher killed between sending and marking leaves that message ``sending``; once its lease has
+expired the next dispatcher sends it again, under the same delivery id (``X-Yibao-Delivery``,
+``webhook-id``, ``Message-ID``): at most ``concurrency`` duplicates per kill.
 
 Immediate rows are one message each (delivery id = the row's idempotency key); the digest rows of a
 (watcher, channel, target) that are due together make one message (delivery id = their batch key).
@@ -26,12 +42,16 @@ Immediate rows are one message each (delivery id = the row's idempotency key); t
 from __future__ import annotations
 
 import logging
+import math
+import queue
 import random
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -41,13 +61,34 @@ from alerts.routing import route_event
 from alerts.watchers import AlertsConfig, AlertSettings, Watcher, load_alerts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import add_event
-from storage.outbox import Delivery, claim_due, delivery_key, mark_dead, mark_failed, mark_sent
+from storage.outbox import (
+    Delivery,
+    claim_due,
+    delivery_key,
+    exhausted_claims,
+    mark_dead,
+    mark_failed,
+    mark_sent,
+    release,
+    renew,
+)
 
 log = logging.getLogger(__name__)
 
 OPS_DELIVERY_DEAD = "delivery_dead"
+DEFAULT_DISPATCH_DEADLINE = 60.0  # seconds per pass ([alerts] dispatch_deadline)
+SLOW_FACTOR = 2  # a send running longer than this many times its channel's timeout: its endpoint is hung
 
-__all__ = ["DispatchReport", "alerts_config", "backoff_delay", "dispatch_due", "send_test"]
+__all__ = [
+    "DEFAULT_DISPATCH_DEADLINE",
+    "DispatchReport",
+    "alerts_config",
+    "backoff_delay",
+    "batch_limit",
+    "dispatch_deadline",
+    "dispatch_due",
+    "send_test",
+]
 
 
 @dataclass
@@ -59,7 +100,7 @@ class MessageResult:
     delivery_id: str
     ok: bool
     detail: str
-    status: str = ""  # sent | failed | dead | lost (the claim had expired and was taken over)
+    status: str = ""  # sent | failed | dead | deferred (handed back untried) | lost (the claim was taken over)
 
 
 @dataclass
@@ -70,16 +111,34 @@ class DispatchReport:
     retrying: int = 0  # rows marked failed, a retry scheduled
     dead: int = 0  # rows
     ops_alerts: int = 0  # delivery_dead events raised
+    deferred: int = 0  # rows handed back untried (the pass deadline, or their endpoint hung in this pass)
+    deadline_reached: bool = False
+    hung: list[str] = field(default_factory=list)  # endpoints that timed out in this pass
     results: list[MessageResult] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.messages} messages from {self.claimed} deliveries: {self.sent} sent, {self.retrying} to retry,"
             f" {self.dead} dead, {self.ops_alerts} ops alerts"
         )
+        if self.deferred:
+            text += f", {self.deferred} deferred to the next pass"
+        if self.hung:
+            text += f"; not answering: {', '.join(self.hung)}"
+        if self.deadline_reached:
+            text += "; the pass deadline was reached"
+        return text
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    ok: bool
+    detail: str
+    permanent: bool = False
+    timed_out: bool = False
 
 
 @dataclass
@@ -89,6 +148,13 @@ class _Job:
     items: list[EventItem] = field(default_factory=list)
     message: Message | None = None
     error: DeliveryError | None = None
+    endpoint: str = ""  # the server this message goes to: a hung one is skipped for the rest of the pass
+    timeout: float = 0.0  # its channel's timeout
+    started: float = 0.0  # time.monotonic() when its send began
+
+    @property
+    def ids(self) -> list[int]:
+        return [row.id for row in self.rows]
 
     @property
     def head(self) -> Delivery:
@@ -115,6 +181,69 @@ def backoff_delay(attempts: int, settings: AlertSettings, rng: random.Random | N
     return base * (rng or random).uniform(1 - jitter, 1 + jitter) if jitter else base
 
 
+def dispatch_deadline(settings: AlertSettings) -> float:
+    """Seconds a dispatch pass may take: ``[alerts] dispatch_deadline`` (default 60)."""
+    value = getattr(settings, "dispatch_deadline", None)
+    return DEFAULT_DISPATCH_DEADLINE if value is None else float(value)
+
+
+def _channel_timeout(channel: str, config: AlertsConfig) -> float:
+    if channel == "email" and config.smtp is not None:
+        return config.smtp.timeout
+    return config.settings.timeout
+
+
+def _slowest_timeout(config: AlertsConfig) -> float:
+    timeouts = [config.settings.timeout]
+    if config.smtp is not None and any(w.email for w in config.watchers):
+        timeouts.append(config.smtp.timeout)
+    return max(timeouts)
+
+
+_clamped: set[tuple[int, int, float, float]] = set()
+_clamp_lock = threading.Lock()
+
+
+def batch_limit(config: AlertsConfig) -> int:
+    """Rows to claim at a time: ``batch_size``, but no more than can be sent within the lease
+    (``concurrency`` x the whole rounds of the slowest channel timeout that end before ``lease_seconds``),
+    so a batch of slow sends cannot outlive its claim. Clamping is logged once per setting."""
+    settings = config.settings
+    slowest = _slowest_timeout(config)
+    rounds = max(1, math.ceil(settings.lease_seconds / slowest) - 1)
+    fit = settings.concurrency * rounds
+    if fit >= settings.batch_size:
+        return settings.batch_size
+    key = (settings.batch_size, settings.concurrency, settings.lease_seconds, slowest)
+    with _clamp_lock:
+        first = key not in _clamped
+        _clamped.add(key)
+    if first:
+        log.warning(
+            "[alerts] batch_size %d does not fit lease_seconds %g with concurrency %d and timeouts of %g s:"
+            " claiming %d at a time (lease_seconds should exceed batch_size / concurrency x timeout)",
+            settings.batch_size, settings.lease_seconds, settings.concurrency, slowest, fit,
+        )
+    return fit
+
+
+def _endpoint(row: Delivery, config: AlertsConfig) -> str:
+    """The server a row's message goes to (what hangs together): the SMTP relay, the webhook's origin,
+    or the apprise target."""
+    if row.channel == "email":
+        smtp = config.smtp
+        return f"smtp://{smtp.host}:{smtp.port}" if smtp is not None else "smtp"
+    if row.channel == "webhook":
+        parts = urlsplit(row.target)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        port = port or {"http": 80, "https": 443}.get(parts.scheme)
+        return f"{parts.scheme}://{parts.hostname}:{port}"
+    return f"{row.channel}:{row.target}"
+
+
 def _when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
@@ -132,6 +261,8 @@ def _jobs(rows: list[Delivery], config: AlertsConfig) -> list[_Job]:
             job = batches[row.batch_key] = _Job([row], watchers.get(row.watcher))
         else:
             job = _Job([row], watchers.get(row.watcher))
+        job.endpoint = _endpoint(row, config)
+        job.timeout = _channel_timeout(row.channel, config)
         jobs.append(job)
     return jobs
 
@@ -161,23 +292,23 @@ def _prepare(db: sqlite_utils.Database, job: _Job, config: AlertsConfig) -> None
         job.error = DeliveryError(f"rendering failed: {type(exc).__name__}: {exc}")
 
 
-def _send(job: _Job, config: AlertsConfig, channels: Mapping[str, Channel]) -> tuple[bool, str, bool]:
+def _send(job: _Job, config: AlertsConfig, channels: Mapping[str, Channel]) -> _Outcome:
     if job.error is not None:
-        return False, str(job.error), job.error.permanent
+        return _Outcome(False, str(job.error), job.error.permanent)
     assert job.message is not None
     assert job.watcher is not None
     head = job.head
     channel = channels.get(head.channel)
     if channel is None:
-        return False, f"unknown channel {head.channel}", True
+        return _Outcome(False, f"unknown channel {head.channel}", True)
     try:
         out = Outgoing(job.message, job.delivery_id, job.watcher, head.channel, head.target)
-        return True, channel(out, config), False
+        return _Outcome(True, channel(out, config))
     except DeliveryError as exc:
-        return False, str(exc), exc.permanent
+        return _Outcome(False, str(exc), exc.permanent, exc.timed_out)
     except Exception as exc:  # a channel bug is a failed attempt, not a dispatcher crash
         log.exception("channel %s failed on delivery %s", head.channel, head.id)
-        return False, f"{type(exc).__name__}: {exc}", False
+        return _Outcome(False, f"{type(exc).__name__}: {exc}", False, isinstance(exc, TimeoutError))
 
 
 def _raise_ops_alert(db: sqlite_utils.Database, job: _Job, config: AlertsConfig, error: str, now: str) -> bool:
@@ -207,25 +338,25 @@ def _raise_ops_alert(db: sqlite_utils.Database, job: _Job, config: AlertsConfig,
 def _mark(
     db: sqlite_utils.Database,
     job: _Job,
-    outcome: tuple[bool, str, bool],
+    outcome: _Outcome,
     config: AlertsConfig,
     now: str,
     rng: random.Random | None,
     report: DispatchReport,
 ) -> MessageResult:
-    ok, detail, permanent = outcome
     head = job.head
-    ids = [row.id for row in job.rows]
+    ids = job.ids
     token = head.claim_token or ""
-    result = MessageResult(ids, head.watcher, head.channel, head.target, job.delivery_id, ok, detail[:500])
-    if ok:
+    result = MessageResult(ids, head.watcher, head.channel, head.target, job.delivery_id, outcome.ok,
+                           outcome.detail[:500])
+    if outcome.ok:
         marked = mark_sent(db, ids, token, now)
         report.sent += marked
         result.status = "sent" if marked else "lost"
         return result
-    error = detail[:1000]
+    error = outcome.detail[:1000]
     settings = config.settings
-    if permanent or head.attempts >= settings.max_attempts:
+    if outcome.permanent or head.attempts >= settings.max_attempts:
         with write_transaction(db):
             marked = mark_dead(db, ids, token, error=error)
             if marked and _raise_ops_alert(db, job, config, error, now):
@@ -241,6 +372,170 @@ def _mark(
     return result
 
 
+def _bury_exhausted(db: sqlite_utils.Database, config: AlertsConfig, now: str, report: DispatchReport) -> None:
+    """Rows whose claims expired ``max_attempts`` times (each dispatcher died or hung mid-send) are dead,
+    with an ops alert, instead of being sent once more."""
+    settings = config.settings
+    rows = exhausted_claims(db, now, settings.max_attempts)
+    for job in _jobs(rows, config):
+        head = job.head
+        try:
+            job.items = [event_item(db, r.event_id, settings) for r in job.rows if r.event_id is not None]
+        except LookupError:
+            job.items = []
+        error = (f"gave up after {head.attempts} attempts: the last claim's lease ({settings.lease_seconds:g} s)"
+                 " expired before its send was recorded (the dispatcher was killed or hung mid-send)")
+        with write_transaction(db):
+            marked = mark_dead(db, job.ids, head.claim_token or "", error=error, expired_by=now)
+            if marked and _raise_ops_alert(db, job, config, error, now):
+                report.ops_alerts += 1
+        if marked:
+            report.dead += marked
+            report.results.append(MessageResult(job.ids, head.watcher, head.channel, head.target,
+                                                job.delivery_id, False, error, "dead"))
+            log.warning("delivery %s (%s %s) is dead: %s", job.ids, head.channel, head.target, error)
+
+
+class _Pass:
+    """One dispatch pass: its clock, deadline, hung endpoints, and the report."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        config: AlertsConfig,
+        channels: Mapping[str, Channel],
+        rng: random.Random | None,
+        clock: Callable[[], str],
+        frozen: bool,
+        deadline: float,
+    ) -> None:
+        self.db = db
+        self.config = config
+        self.channels = channels
+        self.rng = rng
+        self.clock = clock
+        self.frozen = frozen  # a fixed ``now``: leases cannot run out, nothing to renew
+        self.stop_at = time.monotonic() + deadline
+        self.hung: set[str] = set()
+        self.report = DispatchReport()
+
+    def past_deadline(self) -> bool:
+        return time.monotonic() >= self.stop_at
+
+    def _hand_back(self, job: _Job, *, hung: bool) -> None:
+        """Return an untried job's rows: due at once (deadline) or after a backoff (its endpoint hung)."""
+        head = job.head
+        now = self.clock()
+        if hung:
+            wait = backoff_delay(max(1, head.attempts - 1), self.config.settings, self.rng)
+            due = to_utc_iso(_when(now) + timedelta(seconds=wait))
+            error = f"not tried: {job.endpoint} did not answer earlier in the same dispatch pass"
+        else:
+            due, error = now, None
+        released = release(self.db, job.ids, head.claim_token or "", next_attempt_at=due, error=error)
+        self.report.deferred += released
+        self.report.results.append(MessageResult(job.ids, head.watcher, head.channel, head.target,
+                                                 job.delivery_id, False, error or "not tried: pass deadline",
+                                                 "deferred" if released else "lost"))
+
+    def _finish(self, job: _Job, outcome: _Outcome) -> None:
+        self.report.messages += 1
+        self.report.results.append(_mark(self.db, job, outcome, self.config, self.clock(), self.rng, self.report))
+        if outcome.timed_out:
+            self._hang(job.endpoint)
+
+    def _hang(self, endpoint: str) -> None:
+        if endpoint not in self.hung:
+            self.hung.add(endpoint)
+            self.report.hung.append(endpoint)
+            log.warning("%s is not answering: its other messages wait for a later pass", endpoint)
+
+    def run(self, rows: list[Delivery]) -> None:
+        """Send one claimed batch: fair slots per endpoint, each message marked when its send returns,
+        leases renewed meanwhile, the deadline and hung endpoints honoured."""
+        settings = self.config.settings
+        db = self.db
+        waiting = _jobs(rows, self.config)
+        token = rows[0].claim_token or ""
+        inflight: list[_Job] = []
+        done: queue.SimpleQueue[tuple[_Job, _Outcome]] = queue.SimpleQueue()
+        heartbeat = max(0.05, settings.lease_seconds / 3)
+        next_renew = time.monotonic() + heartbeat
+        give_up_at: float | None = None
+
+        def work(job: _Job) -> None:
+            try:
+                outcome = _send(job, self.config, self.channels)
+            except BaseException as exc:  # never lose the result of a send
+                outcome = _Outcome(False, f"{type(exc).__name__}: {exc}")
+            done.put((job, outcome))
+
+        while waiting or inflight:
+            if waiting and self.past_deadline():
+                self.report.deadline_reached = True
+                for job in waiting:
+                    self._hand_back(job, hung=False)
+                waiting = []
+            while waiting and len(inflight) < settings.concurrency:
+                busy = {j.endpoint: 0 for j in waiting}
+                for j in inflight:
+                    busy[j.endpoint] = busy.get(j.endpoint, 0) + 1
+                job = min(waiting, key=lambda j: busy[j.endpoint])  # first of the least busy endpoint
+                waiting.remove(job)
+                if job.endpoint in self.hung:
+                    self._hand_back(job, hung=True)
+                    continue
+                _prepare(db, job, self.config)
+                if job.error is not None:
+                    self._finish(job, _send(job, self.config, self.channels))
+                    continue
+                job.started = time.monotonic()
+                inflight.append(job)
+                threading.Thread(target=work, args=(job,), name="yibao-send", daemon=True).start()
+            if not inflight:
+                continue
+            now_m = time.monotonic()
+            if waiting:
+                wake = min(next_renew, self.stop_at)
+            else:
+                wake = next_renew if give_up_at is None else min(next_renew, give_up_at)
+            wake = min([wake, *(j.started + SLOW_FACTOR * j.timeout for j in inflight if j.endpoint not in self.hung)])
+            try:
+                finished = [done.get(timeout=max(0.01, wake - now_m))]
+            except queue.Empty:
+                finished = []
+            while True:
+                try:
+                    finished.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            for job, outcome in finished:
+                inflight.remove(job)
+                self._finish(job, outcome)
+            now_m = time.monotonic()
+            for job in inflight:  # a send that outlives its own timeouts: its endpoint is hung
+                if now_m - job.started > SLOW_FACTOR * job.timeout:
+                    self._hang(job.endpoint)
+            if not self.frozen and now_m >= next_renew and (waiting or inflight):
+                until = to_utc_iso(_when(self.clock()) + timedelta(seconds=settings.lease_seconds))
+                held = set(renew(db, [i for j in (*waiting, *inflight) for i in j.ids], token, until))
+                for job in [j for j in waiting if not set(j.ids) <= held]:  # taken over: not ours to send
+                    waiting.remove(job)
+                    head = job.head
+                    self.report.results.append(MessageResult(job.ids, head.watcher, head.channel, head.target,
+                                                             job.delivery_id, False, "claim taken over", "lost"))
+                next_renew = now_m + heartbeat
+            if not waiting and inflight and self.past_deadline():
+                self.report.deadline_reached = True
+                if give_up_at is None:  # each send in flight may still use its own timeouts
+                    give_up_at = max(self.stop_at, *(j.started + SLOW_FACTOR * j.timeout for j in inflight))
+                if now_m >= give_up_at:  # sends that still have not returned: failed, retried later
+                    for job in inflight:
+                        self._finish(job, _Outcome(False, f"no answer from {job.endpoint} by the end of the"
+                                                   " dispatch pass", timed_out=True))
+                    inflight = []
+
+
 def dispatch_due(
     db: sqlite_utils.Database,
     config: Any,
@@ -249,32 +544,37 @@ def dispatch_due(
     channels: Mapping[str, Channel] | None = None,
     rng: random.Random | None = None,
     max_rounds: int = 1000,
+    deadline: float | None = None,
 ) -> DispatchReport:
-    """Send every due delivery (see the module docstring). ``config`` is the ``crawler.registry.Config``
-    (or its ``raw`` dict, or an ``AlertsConfig``). With ``now`` given, the whole run happens at that
-    instant (due rows, leases and retry times are computed from it); without, from the clock."""
+    """One dispatch pass: send every delivery due when it starts (see the module docstring), within
+    ``deadline`` seconds (default ``[alerts] dispatch_deadline``, 60). ``config`` is the
+    ``crawler.registry.Config`` (or its ``raw`` dict, or an ``AlertsConfig``). With ``now`` given, the
+    whole pass happens at that instant (due rows, leases and retry times are computed from it); without,
+    from the clock."""
     config = alerts_config(config)
     channels = CHANNELS if channels is None else channels
     settings = config.settings
-    report = DispatchReport()
     fixed = to_utc_iso(now) if now is not None else None
+
+    def clock() -> str:
+        return fixed or to_utc_iso(datetime.now(UTC))
+
+    started = clock()
+    run = _Pass(db, config, channels, rng, clock, fixed is not None,
+                dispatch_deadline(settings) if deadline is None else deadline)
+    _bury_exhausted(db, config, started, run.report)
+    limit = batch_limit(config)
     for _ in range(max_rounds):
-        moment = fixed or to_utc_iso(datetime.now(UTC))
-        rows = claim_due(db, moment, limit=settings.batch_size, lease=settings.lease_seconds)
+        if run.past_deadline():
+            run.report.deadline_reached = True
+            break
+        rows = claim_due(db, clock(), limit=limit, lease=settings.lease_seconds,
+                         max_attempts=settings.max_attempts, due_by=started)
         if not rows:
             break
-        report.claimed += len(rows)
-        jobs = _jobs(rows, config)
-        for job in jobs:
-            _prepare(db, job, config)
-        workers = max(1, min(settings.concurrency, len(jobs)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="yibao-send") as pool:
-            outcomes = list(pool.map(lambda job: _send(job, config, channels), jobs))
-        done = fixed or to_utc_iso(datetime.now(UTC))
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            report.messages += 1
-            report.results.append(_mark(db, job, outcome, config, done, rng, report))
-    return report
+        run.report.claimed += len(rows)
+        run.run(rows)
+    return run.report
 
 
 def send_test(config: Any, watcher_name: str, *, channels: Mapping[str, Channel] | None = None,

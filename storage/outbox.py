@@ -5,14 +5,22 @@ promise "this target will be told about this event". The dispatcher (``alerts.di
 through the functions here, so nothing about a delivery is ever held only in memory:
 
 - ``enqueue`` (inside the event's transaction; ``INSERT OR IGNORE`` on the key, so re-routing is harmless);
-- ``claim_due(now, limit, lease)``: in one ``BEGIN IMMEDIATE`` transaction, marks due rows ``sending``
-  with a claim token and a lease, and counts the attempt. Due = ``pending``/``failed`` with
+- ``claim_due(now, limit, lease, max_attempts)``: in one ``BEGIN IMMEDIATE`` transaction, marks due rows
+  ``sending`` with a claim token and a lease, and counts the attempt. Due = ``pending``/``failed`` with
   ``next_attempt_at <= now``, or ``sending`` with an expired lease (a dispatcher killed mid-send: its rows
-  come back, and are sent again under the same idempotency key). Digest rows are claimed whole per
-  (watcher, channel, target) and get a ``batch_key`` the first time, which stays theirs through retries;
+  come back, and are sent again under the same idempotency key; the lost claim counted as an attempt).
+  A ``sending`` row whose expired claims already used up ``max_attempts`` is not claimed again:
+  ``exhausted_claims`` lists those, for the dispatcher to bury (``mark_dead(expired_by=now)``). Digest
+  rows are claimed whole per (watcher, channel, target) and get a ``batch_key`` the first time, which
+  stays theirs through retries;
+- ``renew(ids, token, lease_until)``: a dispatcher extends the lease of what it still holds (a send in
+  flight, or waiting for a free slot) so nobody else takes it over meanwhile;
 - ``mark_sent`` / ``mark_failed(next_attempt_at)`` / ``mark_dead``: only while the caller still holds the
   claim (same token, still ``sending``), so a dispatcher whose lease ran out cannot overwrite a newer
   claim;
+- ``release(ids, token, next_attempt_at)``: hand back claimed rows that were not tried after all (the
+  dispatch pass reached its deadline, or their endpoint hung earlier in the pass): the attempt is
+  uncounted;
 - ``requeue`` (``yibao deliveries retry``) and ``list_deliveries`` / ``status_counts``.
 
 Statuses: ``pending`` (never tried), ``sending`` (claimed), ``sent``, ``failed`` (last attempt failed, a retry
@@ -46,11 +54,14 @@ __all__ = [
     "claim_due",
     "delivery_key",
     "enqueue",
+    "exhausted_claims",
     "get_delivery",
     "list_deliveries",
     "mark_dead",
     "mark_failed",
     "mark_sent",
+    "release",
+    "renew",
     "requeue",
     "status_counts",
 ]
@@ -145,8 +156,9 @@ def enqueue(
 
 _DUE = (
     "((status IN ('pending', 'failed') AND next_attempt_at <= :now)"
-    " OR (status = 'sending' AND lease_until <= :now))"
+    " OR (status = 'sending' AND lease_until <= :now AND attempts < :max_attempts))"
 )
+_NO_LIMIT = 2**62
 
 
 def claim_due(
@@ -155,15 +167,23 @@ def claim_due(
     *,
     limit: int = 50,
     lease: float = DEFAULT_LEASE_SECONDS,
+    max_attempts: int | None = None,
+    due_by: datetime | str | None = None,
 ) -> list[Delivery]:
     """Claim up to ``limit`` due rows (plus the rest of any digest group among them) for ``lease``
-    seconds. Every returned row is ``sending`` with the same ``claim_token``; ``attempts`` counts this try."""
+    seconds. Every returned row is ``sending`` with the same ``claim_token``; ``attempts`` counts this try.
+
+    ``due_by`` (default ``now``) is the instant rows must be due by: a dispatch pass gives its start, so
+    what it hands back or reschedules during the pass waits for the next pass. With ``max_attempts``, a
+    ``sending`` row whose expired claims have used up the attempts is left for ``exhausted_claims``."""
     now = to_utc_iso(now)
+    due = {"now": to_utc_iso(due_by) if due_by is not None else now,
+           "max_attempts": _NO_LIMIT if max_attempts is None else max_attempts}
     with write_transaction(db):
         picked = db.execute(
             f"SELECT id, mode, watcher, channel, target, batch_key FROM outbox WHERE {_DUE}"
             " ORDER BY next_attempt_at, id LIMIT :limit",
-            {"now": now, "limit": limit},
+            {**due, "limit": limit},
         ).fetchall()
         if not picked:
             return []
@@ -173,7 +193,7 @@ def claim_due(
             more = db.execute(
                 f"SELECT id FROM outbox WHERE mode = 'digest' AND watcher = :w AND channel = :c AND target = :t"
                 f" AND {_DUE}",
-                {"w": watcher, "c": channel, "t": target, "now": now},
+                {"w": watcher, "c": channel, "t": target, **due},
             )
             ids.update(row[0] for row in more)
         token = uuid.uuid4().hex
@@ -201,21 +221,63 @@ def claim_due(
     return claimed
 
 
+def exhausted_claims(db: sqlite_utils.Database, now: datetime | str | None, max_attempts: int) -> list[Delivery]:
+    """``sending`` rows whose lease has expired and whose claims have used up ``max_attempts``: each of
+    their dispatchers died (or hung) before it could mark them. ``claim_due(max_attempts=...)`` leaves them;
+    the dispatcher marks them dead (``mark_dead(..., expired_by=now)`` with the row's own token)."""
+    return _rows(
+        db,
+        f"SELECT {_COLUMNS} FROM outbox WHERE status = 'sending' AND lease_until <= ? AND attempts >= ?"
+        " ORDER BY id",
+        [to_utc_iso(now), max_attempts],
+    )
+
+
 def _update_claimed(
-    db: sqlite_utils.Database, ids: Iterable[int], token: str, assignments: str, params: Sequence[Any]
+    db: sqlite_utils.Database,
+    ids: Iterable[int],
+    token: str,
+    assignments: str,
+    params: Sequence[Any],
+    *,
+    keep_lease: bool = False,
+    expired_by: str | None = None,
 ) -> int:
     ids = list(ids)
     done = 0
+    lease = "" if keep_lease else ", lease_until = NULL"
+    expired = "" if expired_by is None else " AND lease_until <= ?"
     with write_transaction(db):
         for start in range(0, len(ids), _CHUNK):
             chunk = ids[start : start + _CHUNK]
             cursor = db.execute(
-                f"UPDATE outbox SET {assignments}, lease_until = NULL"
-                f" WHERE status = 'sending' AND claim_token = ? AND id IN ({', '.join('?' * len(chunk))})",
-                [*params, token, *chunk],
+                f"UPDATE outbox SET {assignments}{lease}"
+                f" WHERE status = 'sending' AND claim_token = ?{expired} AND id IN ({', '.join('?' * len(chunk))})",
+                [*params, token, *([] if expired_by is None else [expired_by]), *chunk],
             )
             done += cursor.rowcount
     return done
+
+
+def renew(db: sqlite_utils.Database, ids: Iterable[int], token: str, lease_until: datetime | str) -> list[int]:
+    """Extend the lease of the rows ``token`` still holds; returns their ids (the others were lost: their
+    lease had expired and another dispatcher claimed them, so they must not be sent from here)."""
+    ids = list(ids)
+    until = to_utc_iso(lease_until)
+    held: list[int] = []
+    with write_transaction(db):
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            db.execute(
+                f"UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND claim_token = ? AND id IN ({marks})",
+                [until, token, *chunk],
+            )
+            held.extend(row[0] for row in db.execute(
+                f"SELECT id FROM outbox WHERE status = 'sending' AND claim_token = ? AND id IN ({marks})",
+                [token, *chunk],
+            ))
+    return sorted(held)
 
 
 def mark_sent(db: sqlite_utils.Database, ids: Iterable[int], token: str, now: datetime | str | None = None) -> int:
@@ -232,9 +294,35 @@ def mark_failed(
     )
 
 
-def mark_dead(db: sqlite_utils.Database, ids: Iterable[int], token: str, *, error: str) -> int:
-    """Give up (after the configured number of attempts). ``requeue`` revives the row."""
-    return _update_claimed(db, ids, token, "status = 'dead', last_error = ?", [error])
+def mark_dead(
+    db: sqlite_utils.Database, ids: Iterable[int], token: str, *, error: str, expired_by: datetime | str | None = None
+) -> int:
+    """Give up (after the configured number of attempts). ``requeue`` revives the row. With ``expired_by``,
+    only rows whose lease had expired by then (burying an ``exhausted_claims`` row under its old token:
+    a dispatcher that renewed it is alive and still sending)."""
+    expired = to_utc_iso(expired_by) if expired_by is not None else None
+    return _update_claimed(db, ids, token, "status = 'dead', last_error = ?", [error], expired_by=expired)
+
+
+def release(
+    db: sqlite_utils.Database,
+    ids: Iterable[int],
+    token: str,
+    *,
+    next_attempt_at: datetime | str,
+    error: str | None = None,
+) -> int:
+    """Hand back claimed rows that were not tried (a pass's deadline, an endpoint that hung earlier in the
+    pass): the claim's attempt is uncounted, and the rows are due again at ``next_attempt_at``
+    (``pending`` if never tried, else ``failed`` with their last error, or ``error`` if given)."""
+    return _update_claimed(
+        db,
+        ids,
+        token,
+        "attempts = MAX(0, attempts - 1), status = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'failed' END,"
+        " next_attempt_at = ?, last_error = COALESCE(?, last_error), claim_token = NULL",
+        [to_utc_iso(next_attempt_at), error],
+    )
 
 
 def requeue(

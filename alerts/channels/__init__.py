@@ -3,8 +3,9 @@
 A channel sends one ``Outgoing`` (a rendered ``alerts.render.Message`` for one target, with its delivery
 id) and returns a short description of the success ("250 accepted", "HTTP 204"), or raises
 ``DeliveryError``. ``permanent=True`` means retrying cannot help (the target or watcher is no longer
-configured): the dispatcher gives up at once instead of backing off. Channels never put secrets into
-their errors.
+configured): the dispatcher gives up at once instead of backing off. ``timed_out=True`` means the server
+did not answer within the channel's timeout: the dispatcher tries nothing more on that server in the same
+pass. Channels never put secrets into their errors.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from alerts.watchers import AlertsConfig, Watcher
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, timed_out: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,10 @@ def send(out: Outgoing, config: AlertsConfig) -> str:
         codes = ", ".join(f"{code} {_reply(text)}" for code, text in exc.recipients.values())
         raise DeliveryError(f"SMTP recipient refused: {codes}") from None
     except (smtplib.SMTPException, OSError) as exc:
+        # smtplib turns a read that timed out into SMTPServerDisconnected: the timeout is its context
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+            raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: no answer within {smtp.timeout:g} s",
+                                timed_out=True) from None
         raise DeliveryError(f"SMTP {smtp.host}:{smtp.port}: {type(exc).__name__}: {exc}") from None
     if refused:
         raise DeliveryError(f"SMTP recipient refused: {refused}")
