@@ -17,7 +17,7 @@ import pytest
 from crawler.registry import load_registry
 from ops.jobs import SHANGHAI, is_due, run_crawl, trigger_for
 from ops.portal_alerts import assess
-from storage import finish_run, open_db, start_run
+from storage import finish_run, last_runs, open_db, start_run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,18 +68,31 @@ def test_one_run_per_portal_at_a_time(make_replicas, tmp_path):
     server.world.set_faults("fujian_xiamen", slow=0.3)
     config_path = fast_config(tmp_path, server, ["fujian_xiamen"])
     portal = load_registry(config_path).get("fujian_xiamen")
+    db_path = tmp_path / "archive.db"
+    db = open_db(db_path)  # the archive exists (migrated) before either crawl starts
     outcomes = []
 
     def crawl():
-        outcomes.append(run_crawl(portal, config_path=str(config_path), db_path=tmp_path / "archive.db"))
+        outcomes.append(run_crawl(portal, config_path=str(config_path), db_path=db_path))
 
-    threads = [threading.Thread(target=crawl) for _ in range(2)]
-    for t in threads:
-        t.start()
-        time.sleep(0.5)
-    for t in threads:
-        t.join(120)
-    assert sorted(o.health for o in outcomes) == ["ok", "skipped"]
+    first = threading.Thread(target=crawl)
+    first.start()
+    deadline = time.monotonic() + 60
+    while not (runs := last_runs(db, "fujian_xiamen", limit=1)) or runs[0].finished_at is not None:
+        assert first.is_alive(), f"the first crawl ended before its run was seen: {outcomes}"
+        assert time.monotonic() < deadline, "the first crawl never opened its run"
+        time.sleep(0.05)
+    # the first crawl holds the portal (its run is open): a second one for the same portal is skipped
+    second = run_crawl(portal, config_path=str(config_path), db_path=db_path)
+    still_open = last_runs(db, "fujian_xiamen", limit=1)[0].finished_at is None
+    first.join(120)
+    assert not first.is_alive()
+    assert still_open, "the first crawl finished before the second was tried: nothing was ordered"
+    assert second.health == "skipped"
+    assert second.run_id is None
+    assert [o.health for o in outcomes] == ["ok"]
+    assert len(last_runs(db, "fujian_xiamen", limit=10)) == 1  # the skipped crawl opened no run
+    db.close()
 
 
 def test_time_limit_stops_a_crawl_and_records_it(make_replicas, tmp_path):
