@@ -87,9 +87,9 @@ def test_one_run_per_portal_at_a_time(make_replicas, tmp_path):
     still_open = last_runs(db, "fujian_xiamen", limit=1)[0].finished_at is None
     first.join(120)
     assert not first.is_alive()
-    assert still_open, "the first crawl finished before the second was tried: nothing was ordered"
     assert second.health == "skipped"
     assert second.run_id is None
+    assert still_open, "the first crawl finished before the second was tried: nothing was ordered"
     assert [o.health for o in outcomes] == ["ok"]
     assert len(last_runs(db, "fujian_xiamen", limit=10)) == 1  # the skipped crawl opened no run
     db.close()
