@@ -184,7 +184,7 @@ def feed(app: App, watcher: str | None, output: str | None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from cli.main import main
+if __name__ == "__main__":  # run as `python -m cli.main` (no import of cli.main here: it imports this module)
+    import runpy
 
-    raise SystemExit(main())
+    runpy.run_module("cli.main", run_name="__main__")

@@ -25,7 +25,7 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -175,16 +175,24 @@ def global_options(f: F) -> F:
     return f
 
 
-class LazyChoice(click.Choice):  # type: ignore[type-arg]
-    """A ``click.Choice`` whose choices are read on first use (from a module too slow to import for --help)."""
+class LazyChoice(click.ParamType):
+    """A ``click.Choice`` whose choices are read on first use: ``load`` may import a module too slow to
+    import for every ``yibao --help`` (the storage package takes a second)."""
 
-    def __init__(self, load: Callable[[], tuple[str, ...]]) -> None:
+    name = "choice"
+
+    def __init__(self, load: Callable[[], Sequence[str]]) -> None:
         self._load = load
-        self.case_sensitive = True
 
-    @property  # type: ignore[override]
-    def choices(self) -> tuple[str, ...]:
-        return tuple(self._load())
+    @cached_property
+    def _choice(self) -> click.Choice[str]:
+        return click.Choice(tuple(self._load()))
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return self._choice.get_metavar(param, ctx)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return self._choice.convert(value, param, ctx)
 
 
 # --- commands ------------------------------------------------------------------------------------

@@ -93,7 +93,7 @@ def crawl(app: App, portal_ids: tuple[str, ...], full: bool, fast: bool) -> int:
     with app.archive(create=True) as db:
         for portal in chosen:
             runs = last_runs(db, portal.id, limit=1)
-            summary[portal.id] = _summary(runs[0].stats if runs else {}, runs[0].health if runs else "failed")
+            summary[portal.id] = _summary(runs[0].stats if runs else {}, (runs[0].health if runs else None) or "failed")
     if app.options.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:

@@ -40,18 +40,18 @@ def diff(app: App, doc_id: int, versions: tuple[int, ...], color: str, full: boo
         document = get_document(db, doc_id)
         if document is None:
             raise CommandError(f"unknown document {doc_id}")
+        pair: list[dict[str, Any]] = []
         if versions:
-            pair = [get_version_by_no(db, doc_id, no) for no in versions]
-            for no, version in zip(versions, pair, strict=True):
+            for no in versions:
+                version = get_version_by_no(db, doc_id, no)
                 if version is None:
                     raise CommandError(f"document {doc_id} has no version {no}")
+                pair.append(version)
         else:
             pair = latest_versions(db, doc_id, 2)
             if len(pair) < 2:
                 raise CommandError(f"document {doc_id} has only one version")
     old, new = pair
-    assert old is not None
-    assert new is not None
     cs = diff_versions(old, new)
     if app.options.json:
         print(json.dumps(cs.to_dict(), ensure_ascii=False, indent=2))
@@ -85,7 +85,8 @@ def register(subparsers: Any) -> Any:
     return parser
 
 
-if __name__ == "__main__":
-    from cli.main import main
+if __name__ == "__main__":  # run as `python -m cli.main diff ...` (cli.main imports this module)
+    import runpy
 
-    raise SystemExit(main(["diff", *sys.argv[1:]]))
+    sys.argv[1:1] = ["diff"]
+    runpy.run_module("cli.main", run_name="__main__")

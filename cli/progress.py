@@ -61,8 +61,12 @@ class CrawlProgress:
 
         self.live = Live(self.table(), console=Console(file=self.stream), refresh_per_second=4, transient=False)
         self.live.start()
-        self._loop = task.LoopingCall(lambda: self.live and self.live.update(self.table()))
+        self._loop = task.LoopingCall(self._refresh)
         self._loop.start(0.25, now=False)
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
 
     def stop(self) -> None:
         if self.live is not None:
