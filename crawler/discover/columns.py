@@ -69,6 +69,9 @@ MAYBE = ("其它文件", "其他文件", "工作动态", "通知公告", "公告
 NEVER = re.compile(
     r"指南|制度|依申请|申请表|意见征集|征求意见|调查|留言|信箱|办事|服务|下载|登录|English|无障碍"
 )
+# an article's title, not a column's name: column names are short and never "关于…的通知"
+MAX_NAME = 14
+TITLE_LIKE = re.compile(r"关于|的(?:通知|答复|复函|函|意见|决定|报告)$|(?:19|20)\d{2}年.{0,6}(?:上|下)半年")
 HUBS = re.compile(r"政务公开|信息公开|公开目录|主动公开|法定主动|互动交流|政民互动|建议提案")
 _FILE = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar|jpg|png|gif)$", re.I)
 _JS_KEY = re.compile(r"([{,]\s*)([A-Za-z_]\w*)\s*:")
@@ -96,7 +99,7 @@ def _clean(text: str) -> str:
 def kind_of_name(name: str) -> tuple[str | None, bool]:
     """(kind, is_maybe) for a column name; (None, False) when it names no document column."""
     text = _clean(name)
-    if not text or len(text) > 24 or NEVER.search(text):
+    if not text or len(text) > MAX_NAME or NEVER.search(text) or TITLE_LIKE.search(text):
         return None, False
     best: tuple[int, str] | None = None
     for kind, keyword in KEYWORDS:

@@ -28,7 +28,7 @@ from crawler.registry import Column, Portal
 
 from . import columns as cols
 from . import selectors as sel_mod
-from .entry import EntryGuess, guess_place, render, suggest_id, to_portal
+from .entry import EntryGuess, guess_place, registry_portals, render, suggest_id, to_portal
 from .fetch import DEFAULT_DELAY, DEFAULT_TIMEOUT, Fetch, Fetched, PoliteSession
 from .fields import found_fields, page_fields
 from .fingerprints import KNOWN, FamilyScore, article_links, score_page, score_pages
@@ -255,7 +255,19 @@ class _Discoverer:
             if listing.entries:
                 report.family = family
                 break
-        if listing is None or not listing.entries:
+        if (listing is None or not listing.entries) and "/gkmlpt/" not in link.url:
+            subs = [c for c in cols.column_links(page.text, page.final_url, self.session.on_site)
+                    if c.url not in self.candidates and c.url != link.url]  # fmt: skip
+            if (
+                subs
+            ):  # a hub such as 建议提案办理 -> 人大代表建议 / 政协委员提案: sample its sub-columns instead
+                self.add(subs)
+                report.problems.append(
+                    "a page of sub-columns, not a list: "
+                    + ", ".join(c.name for c in subs[:6])
+                    + " sampled instead"
+                )
+                return report
             listing, harness = self.try_generic(column, report)
         if listing is None or harness is None or not listing.entries:
             report.problems.append(
@@ -266,6 +278,10 @@ class _Discoverer:
             return report
         report.links = len(listing.entries)
         report.next_page = listing.next_page
+        if listing.next_page and not self.session.robots_allows(listing.next_page):
+            report.problems.append(
+                f"robots.txt disallows the next list page {listing.next_page}: a crawl reads the first page only"
+            )
         kind, tally = cols.kind_from_titles(str(e[1].get("title", "")) for e in listing.entries)
         report.titles = dict(tally)
         if report.kind is None:
@@ -429,6 +445,10 @@ class _Discoverer:
                 f"verified = false: check it with `yibao portals check {self.pid}`"
             ],
         )
+        if self.pid in registry_portals():
+            guess.notes.append(
+                f"the registry already has a portal {self.pid!r}: this entry overrides its fields"
+            )
         text = render(guess)
         to_portal(text)  # the registry's rules: raises ConfigError if the entry would be refused
         out.entry = text

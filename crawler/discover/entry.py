@@ -92,14 +92,18 @@ def suggest_id(url: str) -> str:
     return ident[:64]
 
 
+def registry_portals() -> dict[str, Portal]:
+    """The portals of the registry (and of ./yibao.toml or $YIBAO_CONFIG), or none if it cannot be read."""
+    try:
+        return load_registry().portals
+    except (ConfigError, OSError):
+        return {}
+
+
 def known_places() -> dict[str, str]:
     """Place names → region codes the registry's portals already use (their cities and provinces)."""
     places: dict[str, str] = {}
-    try:
-        config = load_registry()
-    except (ConfigError, OSError):
-        return places
-    for portal in config.portals.values():
+    for portal in registry_portals().values():
         if portal.city:
             places[portal.city] = portal.region_code
         if portal.province and portal.level == "province":

@@ -57,7 +57,7 @@ def spider_class(portal: Portal) -> type[PortalSpider]:
     else:
         bespoke = getattr(module, "SPIDER", None)
         if bespoke is not None:
-            return bespoke.for_portal(portal)  # type: ignore[no-any-return]
+            return bespoke.for_portal(portal)
     return FAMILIES[portal.family].for_portal(portal)
 
 

@@ -44,6 +44,11 @@ def test_a_trs_redesign_behind_a_hub_page(world, tmp_path):
         assert {path_of(c.url): c.kind for c in found.columns if c.included} == {
             f"/zwgk_535/{path}/": kind for path, (_, kind, _) in TRS_COLUMNS.items()
         }, text
+        hub = next(c for c in found.columns if c.name == "建议提案办理")
+        assert not hub.included
+        assert hub.problems == [
+            "a page of sub-columns, not a list: 人大代表建议, 政协委员提案 sampled instead"
+        ]
         asked = [r.url.removeprefix(site.url) for r in recorder.requests]
         assert "/zwgk/index.html" in asked  # the hub was read for its column links
         assert not {"/zwgk/xxgkzn/", "/zwgk/ysqgk/", "/bsfw/"} & set(
@@ -90,3 +95,33 @@ def test_a_site_of_no_known_family_gets_generic_selectors(world, tmp_path):
             for key in ("title", "kind", "published_on", "proposal_no", "signed_on"):
                 assert record[key] == truth[key], (url, key)
             assert fold(record["body_text"]) == fold(truth["body_text"]), url
+
+
+def test_a_next_page_that_robots_txt_forbids_is_reported():
+    with local_site() as site:
+        site.page("/robots.txt", "User-agent: *\nDisallow: /jyta/index_\n", Content_Type="text/plain")
+        site.page(
+            "/",
+            '<html><head><title>某市医疗保障局</title></head><body><a href="/jyta/">建议提案办理</a></body></html>',
+        )
+        links = "".join(
+            f'<li><a href="./202501/t2025010{i}_{i}.htm">某市医疗保障局关于第{i}号建议的答复</a></li>'
+            for i in range(1, 4)
+        )
+        site.page(
+            "/jyta/",
+            f'<html><body><ul>{links}</ul><script>createPageHTML(2, 0, "index", "htm");</script></body></html>',
+        )
+        site.page(
+            "/jyta/202501/t20250101_1.htm",
+            "<html><body><h1>某市医疗保障局关于第1号建议的答复</h1><div><p>张三代表：</p>"
+            "<p>您提出的关于加快长期护理保险扩面的建议收悉。现答复如下。</p></div></body></html>",
+        )
+        found = discover(site.url + "/", delay=0)
+        (column,) = found.columns
+        assert column.family == "trs"
+        assert column.next_page == site.url + "/jyta/index_1.htm"
+        assert column.problems == [
+            f"robots.txt disallows the next list page {site.url}/jyta/index_1.htm: a crawl reads the first page only"
+        ]
+        assert "/jyta/index_1.htm" not in site.paths()

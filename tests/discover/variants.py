@@ -1,7 +1,8 @@
 """Two portal templates no spider, replica or test has seen, serving replica documents on a local site.
 
 - ``trs_redesign``: a TRS portal after a redesign (Chongqing-like): the home page links only to a 政务公开
-  hub, the hub lists 人大代表建议 / 政协委员提案 / 政策文件 / 工作总结 among noise (指南, 依申请公开), lists are
+  hub, the hub lists 建议提案办理 (a page of two sub-columns, 人大代表建议 and 政协委员提案), 政策文件 and
+  工作总结 among noise (指南, 依申请公开), lists are
   ``index.html``/``index_1.html`` with ``.html`` articles and ``createPageHTML(n, k, "index", "html")``, detail
   pages carry no ``<meta>`` tags, their 信息公开 labels share lines (``索引号：… 发文字号：… 主题分类：…``) and
   the body sits in ``div.view.TRS_UEDITOR``.
@@ -91,9 +92,21 @@ def trs_redesign(site: LocalSite, docs: list[Document], bureau: str) -> dict[str
 <div class="news"><h3>工作动态</h3><a href="/xwdt/202501/t20250102_1.html">我局召开2025年工作会议部署全年重点任务</a></div>
 </body></html>""",
     )
-    hub = "".join(
+    # the hub names 建议提案办理, a page of two sub-columns, beside the columns that list documents
+    hub = '<li><a href="/zwgk_535/jytabl/">建议提案办理</a></li>' + "".join(
         f'<li><a href="/zwgk_535/{path}/">{escape(name)}</a></li>'
         for path, (name, _, _) in TRS_COLUMNS.items()
+        if not path.startswith("jytabl/")
+    )
+    subs = "".join(
+        f'<li><a href="/zwgk_535/{path}/">{escape(name)}</a></li>'
+        for path, (name, _, _) in TRS_COLUMNS.items()
+        if path.startswith("jytabl/")
+    )
+    site.page(
+        "/zwgk_535/jytabl/",
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>建议提案办理</title></head><body>'
+        f'<div class="bread"><a href="/">首页</a> &gt; 建议提案办理</div><ul class="sub-cols">{subs}</ul></body></html>',
     )
     site.page(
         "/zwgk/index.html",
