@@ -48,6 +48,7 @@ __all__ = [
 
 MODES = ("immediate", "digest")
 SECURITY = tuple(SMTP_PORTS)
+_LISTS = {"portals", "regions", "kinds", "keywords", "classes", "email", "apprise"}
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -300,28 +301,14 @@ def _watcher(spec: WatcherSpec, index: int, timezone: str, raw: Mapping[str, Any
         for i, url in enumerate(literal):
             if not apprise.Apprise().add(url):  # the URL holds a token: only its scheme is shown
                 raise fail("apprise", f"entry {i + 1} ({url.split('://', 1)[0]}://…) is not a URL apprise supports")
-    if spec.events is not None:
-        events = tuple(dict.fromkeys((*spec.events, *(OPS_EVENT_KINDS if spec.ops else ()))))
-    else:
-        events = OPS_EVENT_KINDS if spec.ops else DOCUMENT_EVENT_KINDS
+    events = tuple(spec.events) if spec.events is not None else () if spec.ops else DOCUMENT_EVENT_KINDS
+    lists = {k: tuple(v) for k, v in spec.model_dump(include=_LISTS, exclude_none=True).items()}
     return Watcher(
-        name=spec.name,
-        portals=tuple(spec.portals or ()),
-        regions=tuple(spec.regions or ()),
-        kinds=tuple(spec.kinds or ()),
-        events=events,
-        keywords=tuple(spec.keywords or ()),
-        query=spec.query.strip() if spec.query else None,
-        classes=tuple(spec.classes or ()),
-        mode=spec.mode,
-        digest_cron=spec.digest_cron,
-        email=tuple(spec.email or ()),
+        **lists, name=spec.name, mode=spec.mode, digest_cron=spec.digest_cron, ops=spec.ops, enabled=spec.enabled,
+        events=tuple(dict.fromkeys((*events, *(OPS_EVENT_KINDS if spec.ops else ())))),
+        query=spec.query.strip() if spec.query else None, timezone=timezone,
         webhook=Webhook(spec.webhook.url, spec.webhook.secret_env) if spec.webhook else None,
-        apprise=tuple(spec.apprise or ()),
-        ops=spec.ops,
-        enabled=spec.enabled,
-        timezone=timezone,
-    )
+    )  # fmt: skip
 
 
 def load_alerts(config_raw: Mapping[str, Any] | None) -> AlertsConfig:

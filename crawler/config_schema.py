@@ -1,20 +1,18 @@
 """The declared schema of the user config file (``yibao.toml``) and of the shipped registry.
 
 One pydantic model per section: ``[[portals]]`` (its ``columns``, ``options`` and ``settings``), ``[archive]``,
-``[alerts]``, ``[smtp]`` and ``[[watchers]]``. Every model is strict (TOML's types, no coercion) and forbids
-unknown keys, so a misspelled section (``[archiv]``) or key anywhere is an error naming it. ``validate()``
-turns pydantic's errors into one ``ConfigError`` line naming the file, the entry and the field::
+``[alerts]``, ``[smtp]``, ``[[watchers]]``. Every model is strict (TOML's types, no coercion) and closed: a
+misspelled section or key anywhere is an error naming it. ``validate()`` turns the first problem into one
+``ConfigError`` line naming the file, the entry and the field::
 
     yibao.toml: portal 'fujian_xiamen': field 'base_url' must be an absolute http(s) URL, got 'ftp://x'
 
-``json_schema()`` is the whole file's JSON Schema, with descriptions, for editors (``yibao config schema``).
+Numbers are finite (TOML's ``inf``/``nan`` are refused anywhere in the file) and within each field's bounds;
+tables and arrays nest at most ``MAX_NESTING`` deep. Relative paths resolve against the config file's folder
+(``base_dir`` in the validation context). ``json_schema()`` publishes the file's JSON Schema for editors.
 
-Limits: numbers must be finite (TOML's ``inf``/``nan`` are refused anywhere in the file) and within the
-bounds declared on each field; tables and arrays nest at most ``MAX_NESTING`` deep. Relative paths
-(``[archive] path``, ``[smtp] ca_file``) resolve against the config file's folder (the ``base_dir`` of the
-validation context). The module is pure: pydantic, the standard library and ``core`` (no Scrapy, no I/O), so
-every layer that reads the config can use it. Checks that need more run where the section is used: apprise
-URLs, watcher queries and the ``ca_file``'s existence in ``alerts.watchers``.
+Pure (pydantic, the standard library, ``core``): every layer that reads the config can use it. What needs more
+is checked where the section is used: apprise URLs, watcher queries, ``ca_file``'s existence (``alerts.watchers``).
 """
 
 from __future__ import annotations
@@ -23,11 +21,10 @@ import difflib
 import math
 import os
 import re
-import types
 from collections import deque
 from datetime import date, datetime, time
 from email.utils import getaddresses
-from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar, Union, get_args
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +36,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -60,18 +58,19 @@ Level = Literal["national", "province", "city", "county"]
 # storage.events.DOCUMENT_EVENT_KINDS and core.records.KINDS, spelled out for the schema (a test keeps them equal)
 DocumentEventKind = Literal["new", "edited", "validity_changed", "metadata_changed", "withdrawn", "reappeared"]
 OpsEventKind = Literal["portal_broken", "portal_recovered", "delivery_dead"]
+EventKind = Literal[DocumentEventKind, OpsEventKind]  # one flat Literal: one error naming every kind
 DocumentKind = Literal["suggestion_reply", "proposal_reply", "policy", "interpretation", "report", "notice"]
 FAMILIES: tuple[str, ...] = get_args(Family)
 COLUMN_KINDS: tuple[str, ...] = get_args(ColumnKind)
 LEVELS: tuple[str, ...] = get_args(Level)
 DOCUMENT_EVENT_KINDS: tuple[str, ...] = get_args(DocumentEventKind)
 OPS_EVENT_KINDS: tuple[str, ...] = get_args(OpsEventKind)
-EVENT_KINDS = (*DOCUMENT_EVENT_KINDS, *OPS_EVENT_KINDS)
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 REPLY_CLASSES = {"A": "A", "B": "B", "C": "C", "D": "D", "甲": "A", "乙": "B", "丙": "C", "丁": "D"}
 GENERIC_OPTIONS = {"link": "", "title": "", "date": "", "body": "", "next_page": ""}
 SMTP_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 
-# patterns are in the JSON Schema too (ECMAScript and pydantic's Rust regex agree on these: ``$`` is the end)
+# in the JSON Schema too (ECMAScript and pydantic's Rust regex agree on these: ``$`` is the very end)
 _PATTERNS = {
     r"^[a-z][a-z0-9_]{1,63}$": "must be lower-case ascii (letters, digits, _), 2-64 chars",
     r"^[0-9]{6}$": "must be a six-digit GB/T 2260 code",  # not \d: that matches full-width digits too
@@ -83,10 +82,8 @@ _WATCHER_NAME = re.compile(r"[\w.-]{1,64}")
 _ADDRESS = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;.]+(?:\.[^@\s<>\"',;.]+)+")
 _CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_CRON_NAMES: tuple[dict[str, int], ...] = (
-    {}, {}, {}, {m: i for i, m in enumerate(_MONTHS, 1)},
-    {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))},
-)  # fmt: skip
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+_CRON_NAMES: tuple[dict[str, int], ...] = ({}, {}, {}, {m: i for i, m in enumerate(_MONTHS, 1)}, {d: i for i, d in enumerate(_DAYS)})
 
 
 # --- value rules ------------------------------------------------------------------------------------
@@ -102,14 +99,11 @@ def cron_error(expr: str) -> str | None:
             span, _, step = part.partition("/")
             if step and not (step.isascii() and step.isdigit() and int(step) > 0):
                 return f"{label} step {step!r} is not a positive number"
-            if span == "*":
-                continue
-            for value in span.split("-", 1):
+            for value in span.split("-", 1) if span != "*" else ():
                 number = names.get(value.lower()) if value.isascii() and not value.isdigit() else None
                 if number is None and not (value.isascii() and value.isdigit()):
                     return f"{label} value {value!r} is not a number"
-                number = int(value) if number is None else number
-                if not low <= number <= high:
+                if not low <= (int(value) if number is None else number) <= high:
                     return f"{label} value {value!r} is out of range {low}-{high}"
     return None
 
@@ -124,14 +118,13 @@ def _cron(value: Any) -> Any:
 def _http_url(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"must be an absolute http(s) URL string, got {value!r}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
         raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
     return value
 
 
 def _column_url(value: str) -> str:
-    return _http_url(value) if urlsplit(value).scheme else value  # relative: joined to base_url later
+    return _http_url(value) if urlsplit(value).scheme else value  # relative: joined to base_url when complete
 
 
 def _host_list(value: Any) -> Any:
@@ -162,20 +155,17 @@ def _email(value: str) -> str:
 
 
 def _apprise_url(value: str) -> str:
-    if value.startswith("env:"):
-        if not re.fullmatch(_ENV[1:-1], value[4:]):
-            raise ValueError("env:NAME must name an environment variable (letters, digits, _)")
-    elif "://" not in value:
+    if value.startswith("env:") and not re.fullmatch(_ENV[1:-1], value[4:]):
+        raise ValueError("env:NAME must name an environment variable (letters, digits, _)")
+    if not value.startswith("env:") and "://" not in value:
         raise ValueError("is not an apprise URL (scheme://...) or env:NAME")  # never echoed: it holds a token
     return value
 
 
 def _reply_class(value: Any) -> Any:
-    if isinstance(value, str):
-        if value.strip().upper() not in REPLY_CLASSES:
-            raise ValueError(f"must be A, B, C or D (甲, 乙, 丙, 丁), got {value!r}")
-        return REPLY_CLASSES[value.strip().upper()]
-    return value
+    if isinstance(value, str) and value.strip().upper() not in REPLY_CLASSES:
+        raise ValueError(f"must be A, B, C or D (甲, 乙, 丙, 丁), got {value!r}")
+    return REPLY_CLASSES[value.strip().upper()] if isinstance(value, str) else value
 
 
 def _timezone(value: str) -> str:
@@ -190,16 +180,13 @@ def _archive_url(value: str) -> str:
     try:
         value.format(document_id=1, version_id=1, event_id=1)
     except (KeyError, IndexError, ValueError):
-        raise ValueError(
-            f"must be a string using only {{document_id}}, {{version_id}}, {{event_id}}, got {value!r}"
-        ) from None
+        raise ValueError(f"must use only {{document_id}}, {{version_id}}, {{event_id}}, got {value!r}") from None
     return value
 
 
 def _local_path(value: str, info: ValidationInfo) -> str:
     """A path as written, resolved against the config file's folder (``base_dir``) when relative."""
-    path = os.path.expanduser(value)
-    base = (info.context or {}).get("base_dir")
+    path, base = os.path.expanduser(value), (info.context or {}).get("base_dir")
     if base is not None and not os.path.isabs(path):
         path = os.path.normpath(os.path.join(os.path.abspath(base), path))
     return path
@@ -213,56 +200,27 @@ def _at(loc: tuple[str | int, ...], problem: str) -> PydanticCustomError:
 def _unique(items: list[Any], key: str, section: str) -> None:
     seen: set[str] = set()
     for i, item in enumerate(items):
-        value = getattr(item, key)
-        if value in seen:
+        if getattr(item, key) in seen:
             raise _at((section, i, key), "is duplicated")
-        seen.add(value)
+        seen.add(getattr(item, key))
 
 
 TomlValue: TypeAlias = "str | int | float | bool | datetime | date | time | list[TomlValue] | dict[str, TomlValue]"
 T = TypeVar("T")
 Maybe = Union[T, None]  # noqa: UP007 -- unset (TOML has no null: json_schema() leaves it out)
+# a non-empty list; one string is a one-element list (json_schema() says so: "oneOrMany")
+Many = Annotated[list[T], BeforeValidator(_one_or_many), Field(min_length=1, json_schema_extra={"oneOrMany": True})]
 NonEmpty = Annotated[str, Field(min_length=1)]
 NotBlank = Annotated[str, Field(pattern=_NOT_BLANK)]
-PortalId = Annotated[str, Field(pattern=_ID, description="Lower-case ascii id, stable forever: the spider name.")]
 RegionCode = Annotated[str, Field(pattern=_REGION)]
 EnvName = Annotated[str, Field(pattern=_ENV)]
-Cron = Annotated[str, BeforeValidator(_cron, json_schema_input_type=str)]
-HttpUrl = Annotated[
-    str, BeforeValidator(_http_url, json_schema_input_type=str), Field(json_schema_extra={"format": "uri"})
-]
+Cron = Annotated[str, BeforeValidator(_cron)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url), Field(json_schema_extra={"format": "uri"})]
 LocalPath = Annotated[str, Field(min_length=1), AfterValidator(_local_path)]
 Seconds = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Email = Annotated[NotBlank, AfterValidator(_email)]
-AppriseUrl = Annotated[NotBlank, AfterValidator(_apprise_url)]
-_ReplyClassInput = Literal["A", "B", "C", "D", "a", "b", "c", "d", "甲", "乙", "丙", "丁"]
-ReplyClass = Annotated[Literal["A", "B", "C", "D"], BeforeValidator(_reply_class, json_schema_input_type=_ReplyClassInput)]
-
-
-Strings = Annotated[
-    list[NotBlank], BeforeValidator(_one_or_many, json_schema_input_type=NotBlank | list[NotBlank]), Field(min_length=1)
-]
-Regions = Annotated[
-    list[RegionCode], BeforeValidator(_one_or_many, json_schema_input_type=RegionCode | list[RegionCode]),
-    Field(min_length=1),
-]
-Kinds = Annotated[
-    list[DocumentKind], BeforeValidator(_one_or_many, json_schema_input_type=DocumentKind | list[DocumentKind]),
-    Field(min_length=1),
-]
-EventKind = Literal[DocumentEventKind, OpsEventKind]  # one flat Literal: one error naming every kind
-Events = Annotated[
-    list[EventKind], BeforeValidator(_one_or_many, json_schema_input_type=EventKind | list[EventKind]),
-    Field(min_length=1),
-]
-Classes = Annotated[
-    list[ReplyClass], BeforeValidator(_one_or_many, json_schema_input_type=_ReplyClassInput | list[_ReplyClassInput]),
-    Field(min_length=1),
-]
-Emails = Annotated[list[Email], BeforeValidator(_one_or_many, json_schema_input_type=str | list[str]), Field(min_length=1)]
-AppriseUrls = Annotated[
-    list[AppriseUrl], BeforeValidator(_one_or_many, json_schema_input_type=str | list[str]), Field(min_length=1)
-]
+ReplyClass = Annotated[Literal["A", "B", "C", "D"], BeforeValidator(_reply_class),
+                       WithJsonSchema({"type": "string", "enum": ["A", "B", "C", "D", "a", "b", "c", "d", *"甲乙丙丁"]})]
 
 
 # --- the sections ------------------------------------------------------------------------------------
@@ -270,12 +228,28 @@ AppriseUrls = Annotated[
 
 class _Table(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    table: ClassVar[str] = "key"  # "is not a known <table> key"
+    table: ClassVar[str] = "key"  # "is not a known <table>"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, data: Any) -> Any:
+        """Unknown keys first (a misspelled key explains a "missing" one), then missing keys, described."""
+        if not isinstance(data, dict):
+            return data
+        for key in data:
+            if key not in cls.model_fields:
+                near = difflib.get_close_matches(str(key), cls.model_fields, n=1)
+                hint = f"did you mean '{near[0]}'? " if near else ""
+                raise _at((key,), f"is not a known {cls.table} ({hint}known: {', '.join(sorted(cls.model_fields))})")
+        for name, field in cls.model_fields.items():
+            if field.is_required() and name not in data:
+                about = (field.description or "").rstrip(".")
+                about = about[:1].lower() + about[1:] if about[1:2].islower() else about
+                raise _at((name,), f"is missing: {about}" if about else "is missing")
+        return data
 
 
 class ColumnSpec(_Table):
-    """A listing page of the portal."""
-
     table: ClassVar[str] = "column key"
     name: NonEmpty = Field(description="The column's name on the portal (建议提案答复, 政策文件 …).")
     kind: ColumnKind = Field(description="What the column lists: replies | policies | reports.")
@@ -285,11 +259,10 @@ class ColumnSpec(_Table):
 
 
 class PortalEntry(_Table):
-    """A ``[[portals]]`` entry as written: a known id overrides that portal's fields, a new id adds a portal
-    (which then needs name, region_code, family and columns)."""
+    """A ``[[portals]]`` entry as written: a known id overrides that portal's fields, a new id adds a portal."""
 
     table: ClassVar[str] = "portal key"
-    id: PortalId
+    id: Annotated[str, Field(pattern=_ID)] = Field(description="Lower-case ascii id, stable forever: the spider name.")
     name: Maybe[NonEmpty] = Field(None, description="The bureau's name (required for a new portal).")
     region_code: Maybe[RegionCode] = Field(None, description="Six-digit GB/T 2260 code (required for a new portal).")
     province: Maybe[str] = Field(None, description="Province name, for display.")
@@ -299,24 +272,22 @@ class PortalEntry(_Table):
     base_url: Maybe[HttpUrl] = Field(None, description="Where the portal is served; relative column URLs join it.")
     home: Maybe[str] = Field(None, description="The real portal's address, for reference only: never requested.")
     columns: Maybe[Annotated[list[ColumnSpec], Field(min_length=1)]] = Field(
-        None, description="The listing pages to crawl: a non-empty list of {name, kind, url} tables."
+        None, description="The listing pages to crawl (required for a new portal)."
     )
-    allowed_domains: Maybe[Annotated[list[NonEmpty], BeforeValidator(_host_list, json_schema_input_type=list[str])]] = (
+    allowed_domains: Maybe[Annotated[list[NonEmpty], BeforeValidator(_host_list)]] = (
         Field(None, description="Hosts the spider may request; default: the columns' hosts.")
     )
     schedule: Cron = Field(DEFAULT_SCHEDULE, description="Five-field cron (Asia/Shanghai): when to crawl.")
     enabled: bool = Field(True, description="false: kept in the registry but never crawled.")
     options: dict[str, Any] = Field(  # strings, checked with the family (a generic portal's are CSS selectors)
-        default_factory=dict,
-        description="Family options (gkmlpt: sid; generic: CSS selectors link and body, optional title, date, "
-        "next_page).",
-        json_schema_extra={"additionalProperties": {"type": "string"}},
-    )
+        default_factory=dict, json_schema_extra={"additionalProperties": {"type": "string"}},
+        description="Family options (gkmlpt: sid; generic: CSS selectors link, body and optional title, date, next_page).",
+    )  # fmt: skip
     settings: dict[str, Any] = Field(default_factory=dict, description="Scrapy setting overrides for this portal.")
 
 
 class PortalSpec(PortalEntry):
-    """A portal after the user's entry is merged over the shipped one: complete, URLs joined."""
+    """A portal after the user's entry is merged over the shipped one: complete, column URLs joined."""
 
     name: NonEmpty = Field(description="The bureau's name.")
     region_code: RegionCode = Field(description="Six-digit GB/T 2260 code.")
@@ -332,22 +303,18 @@ class PortalSpec(PortalEntry):
                 if not self.base_url:
                     raise _at(("columns", i, "url"), "is relative but the portal has no base_url")
                 column.url = urljoin(self.base_url.rstrip("/") + "/", column.url.lstrip("/"))
-                if not urlsplit(column.url).hostname:
-                    raise _at(("columns", i, "url"), f"must be an absolute http(s) URL, got {column.url!r}")
-        if self.family != "generic":
-            for key, value in self.options.items():
-                if not isinstance(value, str):
-                    raise _at(("options", key), f"must be a string, got {_show(value)}")
-        else:
+        if self.family == "generic":
             for key in ("link", "body"):
                 if not self.options.get(key):
                     raise _at(("options", key), "is required for the generic family (a CSS selector)")
-            for key, value in self.options.items():
-                if key not in GENERIC_OPTIONS:
-                    raise _at(("options", key), "is not a generic-family option")
-                problem = _css_error(value) if value != "" else None  # "" = an optional selector left unset
-                if problem:
-                    raise _at(("options", key), f"must be a CSS selector: {problem}")
+        for key, value in self.options.items():
+            if self.family != "generic" and not isinstance(value, str):
+                raise _at(("options", key), f"must be a string, got {_show(value)}")
+            if self.family == "generic" and key not in GENERIC_OPTIONS:
+                raise _at(("options", key), "is not a generic-family option")
+            problem = _css_error(value) if self.family == "generic" and value != "" else None  # "": left unset
+            if problem:
+                raise _at(("options", key), f"must be a CSS selector: {problem}")
         return self
 
 
@@ -366,32 +333,19 @@ def _css_error(value: Any) -> str | None:
 
 
 class ArchiveSpec(_Table):
-    """``[archive]``: where the archive lives."""
-
     table: ClassVar[str] = "[archive] key"
-    path: LocalPath = Field(
-        DEFAULT_ARCHIVE,
-        description="The archive's SQLite file; relative to the config file's folder (the default, "
-        "data/archive.db, is relative to the working directory).",
-    )
+    path: LocalPath = Field(DEFAULT_ARCHIVE, description="The archive's SQLite file, relative to the config file's "
+                            "folder (the default, data/archive.db, is relative to the working directory).")  # fmt: skip
 
 
 class AlertsSpec(_Table):
-    """``[alerts]``: the dispatcher's knobs (all optional)."""
-
     table: ClassVar[str] = "[alerts] key"
-    max_attempts: int = Field(8, ge=1, le=100, description="Tries before a delivery is dead (1-100).")
+    max_attempts: int = Field(8, ge=1, le=100, description="Tries before a delivery is dead.")
     backoff_base: Seconds = Field(60.0, le=86_400, description="Seconds before the 2nd try, doubled on every try.")
     backoff_max: Seconds = Field(3600.0, le=7 * 86_400, description="The longest wait between tries, in seconds.")
-    backoff_jitter: float = Field(
-        0.25, ge=0, lt=1, allow_inf_nan=False, description="Each wait is multiplied by 1 ± this fraction."
-    )
-    lease_seconds: Seconds = Field(
-        300.0, le=86_400, description="A claimed delivery comes back after this (a killed dispatcher)."
-    )
-    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
-        DEFAULT_TIMEZONE, description="IANA time zone of every digest_cron."
-    )
+    backoff_jitter: float = Field(0.25, ge=0, lt=1, description="Each wait is multiplied by 1 ± this fraction.")
+    lease_seconds: Seconds = Field(300.0, le=86_400, description="A claimed delivery comes back after this.")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(DEFAULT_TIMEZONE, description="Of every digest_cron.")
     archive_url: Annotated[str, AfterValidator(_archive_url)] = Field(
         DEFAULT_ARCHIVE_URL, description="Link to the archive record: {document_id}, {version_id}, {event_id}."
     )
@@ -408,68 +362,57 @@ class AlertsSpec(_Table):
 
 
 class SmtpSpec(_Table):
-    """``[smtp]``: the mail relay, required when a watcher has ``email``."""
-
     table: ClassVar[str] = "[smtp] key"
     host: NonEmpty = Field(description="The relay's host name.")
-    port: Maybe[Annotated[int, Field(ge=1, le=65535)]] = Field(
-        None, description="TCP port; default 25 / 587 / 465 for none / starttls / ssl."
-    )
+    port: Maybe[Annotated[int, Field(ge=1, le=65535)]] = Field(None, description="Default 25 / 587 / 465 by security.")
     security: Literal["none", "starttls", "ssl"] = Field("none", description="none | starttls | ssl.")
     username_env: Maybe[EnvName] = Field(None, description="Environment variable holding the user name.")
     password_env: Maybe[EnvName] = Field(None, description="Environment variable holding the password.")
     sender: Annotated[str, AfterValidator(_email)] = Field(DEFAULT_SENDER, description='"Name <user@host>".')
     timeout: Seconds = Field(30.0, le=3600, description="Seconds per SMTP conversation step.")
-    ca_file: Maybe[LocalPath] = Field(
-        None, description="PEM bundle to trust instead of the system's; relative to the config file's folder."
-    )
+    ca_file: Maybe[LocalPath] = Field(None, description="PEM bundle to trust instead of the system's, relative to "
+                                      "the config file's folder.")  # fmt: skip
 
     @model_validator(mode="after")
     def _auth(self) -> SmtpSpec:
         if (self.username_env is None) != (self.password_env is None):
-            missing = "password_env" if self.username_env else "username_env"
-            raise _at((missing,), "is needed with the other one (auth)")
+            raise _at(("password_env" if self.username_env else "username_env",), "is needed with the other one (auth)")
         return self
 
 
 class WebhookSpec(_Table):
     table: ClassVar[str] = "webhook key"
     url: HttpUrl = Field(description="Where the signed JSON is POSTed.")
-    secret_env: EnvName = Field(
-        description="webhooks are always signed (name the variable that holds the signing secret)"
-    )
+    secret_env: EnvName = Field(description="webhooks are always signed (name the variable holding the secret)")
 
 
 class WatcherSpec(_Table):
     """A ``[[watchers]]`` entry: filters (every one set must match) and at least one channel."""
 
     table: ClassVar[str] = "watcher key"
-    name: Annotated[str, AfterValidator(_watcher_name)] = Field(
-        description="1-64 letters, digits, '.', '-' or '_'; unique."
-    )
-    portals: Maybe[Strings] = Field(None, description="Portal ids (the event's or the document's).")
-    regions: Maybe[Regions] = Field(None, description="Six-digit region codes; 350000 = the province.")
-    kinds: Maybe[Kinds] = Field(None, description="Document kinds.")
-    events: Maybe[Events] = Field(
-        None, description="Event kinds; default: every document event (an ops watcher: the ops events)."
-    )
-    keywords: Maybe[Strings] = Field(None, description="Any of these in the title, 文号 or body.")
+    name: Annotated[str, AfterValidator(_watcher_name)] = Field(description="1-64 letters, digits, . - _; unique.")
+    portals: Maybe[Many[NotBlank]] = Field(None, description="Portal ids (the event's or the document's).")
+    regions: Maybe[Many[RegionCode]] = Field(None, description="Six-digit region codes; 350000 = the province.")
+    kinds: Maybe[Many[DocumentKind]] = Field(None, description="Document kinds.")
+    events: Maybe[Many[EventKind]] = Field(None, description="Default: the document events (ops watcher: ops ones).")
+    keywords: Maybe[Many[NotBlank]] = Field(None, description="Any of these in the title, 文号 or body.")
     query: Maybe[NotBlank] = Field(None, description="A full-text query in storage.search syntax.")
-    classes: Maybe[Classes] = Field(None, description="答复类别 A-D (甲-丁).")
+    classes: Maybe[Many[ReplyClass]] = Field(None, description="答复类别 A-D (甲-丁).")
     mode: Literal["immediate", "digest"] = Field("immediate", description="immediate | digest.")
     digest_cron: Maybe[Cron] = Field(None, description="Five-field cron in [alerts] timezone (digest mode only).")
-    email: Maybe[Emails] = Field(None, description="Addresses, user@host or 名字 <user@host>.")
+    email: Maybe[Many[Email]] = Field(None, description="Addresses, user@host or 名字 <user@host>.")
     webhook: Maybe[WebhookSpec] = Field(None, description="{ url = ..., secret_env = NAME }: a signed webhook.")
-    apprise: Maybe[AppriseUrls] = Field(None, description="Apprise URLs, or env:NAME to read one.")
+    apprise: Maybe[Many[Annotated[NotBlank, AfterValidator(_apprise_url)]]] = Field(
+        None, description="Apprise URLs, or env:NAME to read one from the environment."
+    )
     ops: bool = Field(False, description="true: this watcher gets operational alerts.")
     enabled: bool = Field(True, description="false turns the watcher off.")
 
     @model_validator(mode="after")
     def _mode(self) -> WatcherSpec:
-        if self.mode == "digest" and self.digest_cron is None:
-            raise _at(("digest_cron",), 'is required with mode = "digest" (e.g. "0 8 * * *")')
-        if self.mode != "digest" and self.digest_cron is not None:
-            raise _at(("digest_cron",), 'is only used with mode = "digest"')
+        if (self.mode == "digest") != (self.digest_cron is not None):
+            raise _at(("digest_cron",), 'is required with mode = "digest" (e.g. "0 8 * * *")' if self.mode == "digest"
+                      else 'is only used with mode = "digest"')  # fmt: skip
         if not (self.email or self.webhook or self.apprise):
             raise _at(("email",), "no channel: give at least one of email, webhook, apprise")
         return self
@@ -492,12 +435,10 @@ class UserConfig(_Table):
 
     model_config = ConfigDict(title="yibao.toml")
     table: ClassVar[str] = "section"
-    portals: list[PortalEntry] = Field(
-        default_factory=list, description="Portals: override a shipped portal's fields by id, or add one."
-    )
+    portals: list[PortalEntry] = Field(default_factory=list, description="Override a shipped portal by id, or add one.")
     archive: ArchiveSpec = Field(default_factory=lambda: ArchiveSpec(), description="Where the archive lives.")
-    alerts: Maybe[AlertsSpec] = Field(None, description="The alert dispatcher's settings.")
-    smtp: Maybe[SmtpSpec] = Field(None, description="The mail relay for e-mail watchers.")
+    alerts: Maybe[AlertsSpec] = Field(None, description="The alert dispatcher's settings (all optional).")
+    smtp: Maybe[SmtpSpec] = Field(None, description="The mail relay, required when a watcher has email.")
     watchers: list[WatcherSpec] = Field(default_factory=list, description="Who hears about which events, how.")
 
     @model_validator(mode="after")
@@ -505,11 +446,10 @@ class UserConfig(_Table):
         _unique(self.portals, "id", "portals")
         tz = ZoneInfo(self.alerts.timezone if self.alerts else DEFAULT_TIMEZONE)
         for i, watcher in enumerate(self.watchers):
-            if watcher.digest_cron is not None:
-                why = _never_fires(watcher.digest_cron, tz)
-                if why:
-                    raise _at(("watchers", i, "digest_cron"),
-                              f"must be a five-field cron expression, got {watcher.digest_cron!r} ({why})")
+            why = _never_fires(watcher.digest_cron, tz) if watcher.digest_cron else None
+            if why:
+                raise _at(("watchers", i, "digest_cron"),
+                          f"must be a five-field cron expression, got {watcher.digest_cron!r} ({why})")  # fmt: skip
         _unique(self.watchers, "name", "watchers")
         for i, watcher in enumerate(self.watchers):
             if watcher.email and self.smtp is None:
@@ -528,59 +468,62 @@ def _never_fires(expr: str, tz: Any) -> str | None:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of the user config file, for editors (``yibao config schema``)."""
-    schema = UserConfig.model_json_schema()
 
-    def drop_null(node: Any) -> Any:  # unset optional fields: TOML has no null
+    def tidy(node: Any) -> Any:  # TOML has no null: unset optional keys are simply absent
         if isinstance(node, list):
-            return [drop_null(v) for v in node]
+            return [tidy(v) for v in node]
         if not isinstance(node, dict):
             return node
-        node = {k: drop_null(v) for k, v in node.items() if not (k == "default" and v is None)}
-        options = [o for o in node.get("anyOf", ()) if o != {"type": "null"}]
-        if "anyOf" in node and len(options) == 1:
-            del node["anyOf"]
-            node = {**options[0], **node}
-        elif "anyOf" in node:
-            node["anyOf"] = options
+        node = {k: tidy(v) for k, v in node.items() if not (k == "default" and v is None)}
+        options = [o for o in node.pop("anyOf", ()) if o != {"type": "null"}]
+        node = {**options[0], **node} if len(options) == 1 else {**node, "anyOf": options} if options else node
+        if node.pop("oneOrMany", False):  # a single string is a one-element list
+            array = {k: node.pop(k) for k in ("type", "items", "minItems")}
+            node = {"anyOf": [array["items"], array], **node}
         return node
 
-    schema = drop_null(schema)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **tidy(UserConfig.model_json_schema())}
 
 
 # --- validation and its one-line errors ----------------------------------------------------------------
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[str | int, ...]
+_TYPES = {
+    "string_type": "a string", "bool_type": "true or false", "int_type": "an integer", "float_type": "a number",
+    "list_type": "a list", "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
+}  # fmt: skip
+_QUOTED = re.compile(r"'([^']*)'")
+_BOUNDS = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
 
 
 def validate(model: type[M], data: Any, *, source: str | None = None, context: dict[str, Any] | None = None,
              at: Loc = ()) -> M:  # fmt: skip
-    """``model`` validated from ``data`` (a parsed TOML table at ``at`` in the file), or ``ConfigError`` in one
+    """``model`` validated from ``data`` (a parsed TOML table, at ``at`` in its file), or ``ConfigError`` in one
     line naming ``source`` (the file), the entry and the field of the first problem."""
     root: Any = data
     for part in reversed(at):
         root = {part: root} if isinstance(part, str) else [root]
     bad = _bad_value(data)
     if bad is not None:
-        loc, problem = bad
-        raise config_error(source, root, (*at, *loc), problem)
+        raise config_error(source, root, (*at, *bad[0]), bad[1])
     try:
         return model.model_validate(data, context=context)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = tuple(error["loc"]) + tuple((error.get("ctx") or {}).get("loc", ()))
-        raise config_error(source, root, (*at, *loc), _problem(error, model, loc)) from None
+        loc = (*at, *error["loc"], *(error.get("ctx") or {}).get("loc", ()))
+        raise config_error(source, root, loc, _problem(error, loc)) from None
 
 
 def config_error(source: str | None, data: Any, loc: Loc, problem: str) -> ConfigError:
     """``<source>: <entry>: field '<name>' <problem>``, the entry and field named from ``loc`` in ``data``."""
     prefix = f"{source}: " if source else ""
-    if len(loc) == 1 and isinstance(loc[0], str) and problem.startswith("must be an array"):
-        return ConfigError(f"{prefix}'{loc[0]}' {problem}")
+    if len(loc) == 1 and loc[0] in ("portals", "watchers") and problem.startswith("must be a list"):
+        got = problem.removeprefix("must be a list")
+        return ConfigError(f"{prefix}'{loc[0]}' must be an array of tables ([[{loc[0]}]]){got}")
     where, rest = _where(data, loc)
     parts, entries = list(rest), list[int]()
-    while parts and isinstance(parts[-1], int):  # a list's entry: "field 'email' entry 2 ..."
+    while parts and isinstance(parts[-1], int):  # a list's entry: "field 'email' entry 2: ..."
         entries.insert(0, int(parts.pop()))
     name = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
     entry = "".join(f" entry {i + 1}" for i in entries) + (":" if entries else "")
@@ -592,88 +535,51 @@ def _where(data: Any, loc: Loc) -> tuple[str, Loc]:
     if len(loc) >= 2 and loc[0] in ("portals", "watchers") and isinstance(loc[1], int):
         entries = data.get(loc[0]) if isinstance(data, dict) else None
         entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
-        key = "id" if loc[0] == "portals" else "name"
-        label = entry.get(key) if isinstance(entry, dict) else None
-        rest = loc[2:]
+        label = entry.get("id" if loc[0] == "portals" else "name") if isinstance(entry, dict) else None
+        named = isinstance(label, str) and label
         if loc[0] == "watchers":
-            where = f"watcher {label!r}" if isinstance(label, str) and label else f"watcher #{loc[1] + 1}"
-        else:
-            where = f"portal {label!r}" if isinstance(label, str) and label else "a portal entry"
-            if len(rest) >= 2 and rest[0] == "columns" and isinstance(rest[1], int):
-                where, rest = f"{where} column {rest[1] + 1}", rest[2:]
-        return where, rest or (loc[0] if len(loc) == 2 else "columns",)
+            return (f"watcher {label!r}" if named else f"watcher #{loc[1] + 1}"), loc[2:] or ("watchers",)
+        where, rest = (f"portal {label!r}" if named else "a portal entry"), loc[2:]
+        if len(rest) >= 2 and rest[0] == "columns" and isinstance(rest[1], int):
+            where, rest = f"{where} column {rest[1] + 1}", rest[2:] or ("columns",)
+        return where, rest or ("portals",)
     if len(loc) >= 2 and loc[0] in ("archive", "alerts", "smtp"):
         return f"[{loc[0]}]", loc[1:]
     return "", loc
 
 
-_TYPES = {
-    "string_type": "a string", "bool_type": "true or false", "int_type": "an integer", "float_type": "a number",
-    "list_type": "a list", "dict_type": "a table", "model_type": "a table", "model_attributes_type": "a table",
-}  # fmt: skip
-_QUOTED = re.compile(r"'([^']*)'")
-_SECTIONS = {"portals": "an array of tables ([[portals]])", "watchers": "an array of tables ([[watchers]])"}
-
-
-def _problem(error: Any, model: type[BaseModel], loc: Loc) -> str:
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    got = f"got {_show(value)}"
+def _problem(error: Any, loc: Loc) -> str:
+    kind, ctx, got = error["type"], error.get("ctx") or {}, f"got {_show(error.get('input'))}"
     if kind == "config":
         return str(ctx["problem"])
     if kind == "value_error":
         return str(ctx["error"])
     if kind == "missing":
-        about = (_field_description(model, loc) or "").rstrip(".")
-        if about[1:2].islower():
-            about = about[0].lower() + about[1:]
-        return f"is missing: {about}" if about else "is missing"
-    if kind == "extra_forbidden":
-        table = _model_at(model, loc[:-1])
-        known = sorted(table.model_fields) if table else []
-        near = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f"did you mean '{near[0]}'? " if near else ""
-        label = getattr(table, "table", "key")
-        return f"is not a known {label} ({hint}known: {', '.join(known)})"
-    if len(loc) == 1 and loc[0] in _SECTIONS and kind == "list_type":
-        return f"must be {_SECTIONS[str(loc[0])]}, {got}"
+        return "is missing"
     if kind in _TYPES:
         return f"must be {_TYPES[kind]}, {got}"
     if kind == "literal_error":
-        return f"must be one of {', '.join(re.findall(_QUOTED, ctx['expected']))}, {got}"
+        return f"must be one of {', '.join(_QUOTED.findall(ctx['expected']))}, {got}"
     if kind == "string_pattern_mismatch":
         return f"{_PATTERNS.get(ctx['pattern'], 'must match ' + ctx['pattern'])}, {got}"
     if kind in ("too_short", "string_too_short"):
         return f"must not be empty, {got}"
     if kind == "finite_number":
         return f"must be a finite number, {got}"
-    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}
-    if kind in bounds:
-        return f"must be {_range(model, loc) or bounds[kind] + ' ' + format(next(iter(ctx.values())), 'g')}, {got}"
+    if kind in _BOUNDS:
+        return f"must be {_BOUNDS[kind]} {next(iter(ctx.values())):g}, {got}"
     return f"{error['msg'][:1].lower()}{error['msg'][1:]}, {got}"
-
-
-def _range(model: type[BaseModel], loc: Loc) -> str:
-    """``> 0 and <= 86400``: every bound declared on the field at ``loc``."""
-    table = _model_at(model, loc[:-1])
-    field = table.model_fields.get(str(loc[-1])) if table and loc else None
-    signs = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}  # lower bounds first
-    metadata = field.metadata if field else []
-    found = [f"{sign} {getattr(m, name):g}" for name, sign in signs.items() for m in metadata
-             if getattr(m, name, None) is not None]  # fmt: skip
-    return " and ".join(found)
 
 
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = repr(value)
+    text = ("true" if value else "false") if isinstance(value, bool) else repr(value)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 def _bad_value(data: Any) -> tuple[Loc, str] | None:
-    """The first value nested too deeply or not a finite number (TOML's inf and nan), in reading order."""
+    """The first value nested too deeply or not a finite number (TOML's inf and nan), shallowest first."""
     queue: deque[tuple[Loc, Any]] = deque([((), data)])
     while queue:
         loc, value = queue.popleft()
@@ -687,37 +593,3 @@ def _bad_value(data: Any) -> tuple[Loc, str] | None:
         elif isinstance(value, list):
             queue.extend(((*loc, i), v) for i, v in enumerate(value))
     return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """The model or list type under Annotated[...] and ``X | None``."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        elif get_origin(annotation) in (Union, types.UnionType):
-            args = [a for a in get_args(annotation) if a is not type(None)]
-            if len(args) != 1:
-                return annotation
-            annotation = args[0]
-        else:
-            return annotation
-
-
-def _model_at(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
-    current: Any = model
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(part, int):
-            current = (get_args(current) or (None,))[0] if get_origin(current) is list else None
-        elif isinstance(current, type) and issubclass(current, BaseModel) and part in current.model_fields:
-            current = current.model_fields[part].annotation
-        else:
-            return None
-    current = _unwrap(current)
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _field_description(model: type[BaseModel], loc: Loc) -> str | None:
-    table = _model_at(model, loc[:-1])
-    field = table.model_fields.get(str(loc[-1])) if table and loc else None
-    return field.description if field else None

@@ -107,23 +107,8 @@ def read_toml(path: Path) -> dict[str, TomlValue]:
 def _portal(spec: PortalSpec) -> Portal:
     columns = tuple(Column(c.name, c.kind, c.url) for c in spec.columns)
     domains = spec.allowed_domains or sorted({urlsplit(c.url).hostname or "" for c in columns})
-    return Portal(
-        id=spec.id,
-        name=spec.name,
-        region_code=spec.region_code,
-        level=spec.level,
-        family=spec.family,
-        columns=columns,
-        allowed_domains=tuple(domains),
-        province=spec.province,
-        city=spec.city,
-        base_url=spec.base_url,
-        home=spec.home,
-        schedule=spec.schedule,
-        enabled=spec.enabled,
-        options=spec.options,
-        settings=spec.settings,
-    )
+    return Portal(**spec.model_dump(exclude={"columns", "allowed_domains"}), columns=columns,
+                  allowed_domains=tuple(domains))  # fmt: skip
 
 
 def user_config_path(explicit: str | os.PathLike[str] | None = None) -> Path | None:

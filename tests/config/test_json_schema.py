@@ -45,7 +45,7 @@ BOUNDS = {
 }  # fmt: skip
 KNOWN = {
     "$schema", "$defs", "$ref", "title", "description", "default", "type", "properties", "required",
-    "additionalProperties", "items", "anyOf", "enum", "const", "pattern", "minLength", "minItems", "format",
+    "additionalProperties", "items", "anyOf", "allOf", "enum", "const", "pattern", "minLength", "minItems", "format",
     *BOUNDS,
 }  # fmt: skip
 
@@ -56,6 +56,8 @@ def problems(schema: dict[str, Any], value: Any, root: dict[str, Any], path: str
     found: list[str] = []
     if "$ref" in schema:
         found += problems(root["$defs"][schema["$ref"].removeprefix("#/$defs/")], value, root, path)
+    for part in schema.get("allOf", ()):  # older pydantic wraps a $ref with a description in allOf
+        found += problems(part, value, root, path)
     if "anyOf" in schema and all(problems(option, value, root, path) for option in schema["anyOf"]):
         found.append(f"{path}: matches none of anyOf")
     if "type" in schema and not TYPES[schema["type"]](value):
