@@ -83,7 +83,9 @@ def suggest_id(url: str) -> str:
     if re.fullmatch(r"[\d.]+|\[[0-9a-f:]+\]", host) or host == "localhost":
         return f"site_{parts.port or 80}"
     labels = [lab for lab in reversed(host.split(".")) if lab not in _SKIP_LABELS]
-    segments = [s for s in parts.path.split("/") if s and "." not in s][:1]
+    # a bureau living under its city's host (www.zs.gov.cn/ybj/): the folder names it
+    folders = [s for s in parts.path.split("/") if s]
+    segments = folders if len(folders) == 1 and parts.path.endswith("/") else []
     words = [re.sub(r"[^a-z0-9]", "", w.lower()) for w in labels + segments]
     words = [w for w in words if w]
     ident = "_".join(dict.fromkeys(words)) or "portal"
