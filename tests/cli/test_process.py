@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.cli.conftest import Archive
@@ -51,3 +54,29 @@ def test_python_m_entry_points(archive: Archive, tmp_path: Path) -> None:
     done = run(sys.executable, "-m", "cli.diff", "1", "--db", str(archive.path), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["counts"]["changed"] == 1
+
+
+def test_serve_answers_with_the_options_after_the_command(archive: Archive, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cmd = [str(SCRIPT), "serve", "--port", str(port), "--db", str(archive.path), "--log-level", "warning"]
+    with subprocess.Popen(cmd, cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:  # fmt: skip
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # printed (and flushed) before the server starts
+            assert line == f"serving {archive.path} read-only at http://127.0.0.1:{port}/ (Ctrl-C stops)\n"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    page = httpx.get(f"http://127.0.0.1:{port}/archive/documents.json?_shape=array", timeout=5)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "yibao serve did not come up"
+                    time.sleep(0.2)
+            assert page.status_code == 200
+            assert len(page.json()) == 3
+        finally:
+            proc.terminate()
+            proc.wait(30)
