@@ -235,13 +235,23 @@ def _wrap(f: Callable[..., int | None], no_json: str | None) -> Callable[..., in
     return callback
 
 
+def _globals_last(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the global options so that ``--help`` lists them after the command's own options (click takes
+    ``__click_params__`` in reverse: the first in that list is the last option shown)."""
+    own = list(getattr(callback, "__click_params__", []))
+    callback.__click_params__ = []  # type: ignore[attr-defined]
+    global_options(callback)
+    callback.__click_params__ = [*callback.__click_params__, *own]  # type: ignore[attr-defined]
+    return callback
+
+
 def command(name: str, *, no_json: str | None = None, **attrs: Any) -> Callable[[Callable[..., int | None]], click.Command]:
     """A ``yibao`` command from ``f(app, **params) -> exit status``, with the global options.
 
     ``no_json``: the command has no JSON output; ``--json`` is refused with this explanation."""
 
     def decorate(f: Callable[..., int | None]) -> click.Command:
-        return click.command(name, **attrs)(global_options(_wrap(f, no_json)))
+        return click.command(name, **attrs)(_globals_last(_wrap(f, no_json)))
 
     return decorate
 
@@ -251,6 +261,6 @@ def group(name: str, **attrs: Any) -> Callable[[Callable[..., int | None]], clic
     before the subcommand (or alone, with ``invoke_without_command=True``)."""
 
     def decorate(f: Callable[..., int | None]) -> click.Group:
-        return click.group(name, **attrs)(global_options(_wrap(f, None)))
+        return click.group(name, **attrs)(_globals_last(_wrap(f, None)))
 
     return decorate

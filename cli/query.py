@@ -209,7 +209,8 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 # --- yibao search --------------------------------------------------------------------------------
 
 
-@command("search", help="full-text search of the archive, ranked, with filters")
+@command("search", help="full-text search of the archive, ranked, with filters. QUERY: terms (joined by spaces), "
+         '"phrases", OR, -term, NOT, ( ); put -- before a QUERY that starts with -term')
 @click.argument("terms", metavar="QUERY...", nargs=-1, required=True)
 @_filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="results per page")
