@@ -417,6 +417,7 @@ class _Pass:
         self.frozen = frozen  # a fixed ``now``: leases cannot run out, nothing to renew
         self.stop_at = time.monotonic() + deadline
         self.hung: set[str] = set()
+        self.answered: set[str] = set()  # endpoints that answered a send in this pass (even with an error)
         self.report = DispatchReport()
 
     def past_deadline(self) -> bool:
@@ -443,6 +444,8 @@ class _Pass:
         self.report.results.append(_mark(self.db, job, outcome, self.config, self.clock(), self.rng, self.report))
         if outcome.timed_out:
             self._hang(job.endpoint)
+        elif not outcome.permanent:
+            self.answered.add(job.endpoint)
 
     def _hang(self, endpoint: str) -> None:
         if endpoint not in self.hung:
@@ -480,7 +483,13 @@ class _Pass:
                 busy = {j.endpoint: 0 for j in waiting}
                 for j in inflight:
                     busy[j.endpoint] = busy.get(j.endpoint, 0) + 1
-                job = min(waiting, key=lambda j: busy[j.endpoint])  # first of the least busy endpoint
+                # an endpoint that has not answered yet in this pass gets one send at a time (a hung one
+                # then costs one slot and one timeout); otherwise the least busy endpoint goes first
+                ready = [j for j in waiting if j.endpoint in self.hung or j.endpoint in self.answered
+                         or not busy[j.endpoint]]
+                if not ready:
+                    break
+                job = min(ready, key=lambda j: busy[j.endpoint])
                 waiting.remove(job)
                 if job.endpoint in self.hung:
                     self._hand_back(job, hung=True)

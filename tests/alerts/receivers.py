@@ -4,6 +4,8 @@
                   headers, body) and answers 204 only after ``delay`` seconds: a slow receiver.
 ``HungServer``    a TCP server that accepts connections and never says a word (a hung SMTP relay or web
                   server): the client waits until its own timeout.
+``DripServer``    an HTTP server that answers one byte at a time, a byte every ``interval`` seconds, never
+                  finishing: each read arrives within any read timeout, so the client's timeouts never fire.
 """
 
 from __future__ import annotations
@@ -116,3 +118,28 @@ class HungServer:
         self.sock.close()
         for conn in self.connections:
             conn.close()
+
+
+class DripServer(HungServer):
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        super().__init__()
+
+    def _accept(self) -> None:
+        while not self.closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        answer = b"HTTP/1.1 200 OK\r\nX-Drip: " + b"a" * 100_000
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+            for i in range(len(answer)):
+                if self.closed:
+                    return
+                conn.sendall(answer[i : i + 1])
+                time.sleep(self.interval)

@@ -40,12 +40,13 @@ def policies(n: int) -> list[Any]:
     ]
 
 
-def write_config(tmp_path: Path, alerts: str, watchers: str, smtp_port: int | None = None) -> Path:
-    smtp = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = 10\n'
+def write_config(tmp_path: Path, alerts: str, watchers: str, smtp_port: int | None = None, *,
+                 smtp_timeout: float = 10, backoff: str = "backoff_base = 1\nbackoff_max = 2\n") -> Path:
+    smtp = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = {smtp_timeout}\n'
             'sender = "Yibao Watch <watch@example.org>"\n') if smtp_port else ""
     path = tmp_path / "yibao.toml"
-    path.write_text(f'[archive]\npath = "{tmp_path / "archive.db"}"\n{smtp}[alerts]\nbackoff_base = 1\n'
-                    f'backoff_max = 2\nbackoff_jitter = 0\n{alerts}\n{watchers}', encoding="utf-8")
+    path.write_text(f'[archive]\npath = "{tmp_path / "archive.db"}"\n{smtp}[alerts]\n{backoff}'
+                    f'backoff_jitter = 0\n{alerts}\n{watchers}', encoding="utf-8")
     return path
 
 
@@ -62,8 +63,8 @@ def seed(path: Path, n: int) -> Any:
     return db
 
 
-def hook(url: str) -> str:
-    return f'[[watchers]]\nname = "hook"\nwebhook = {{ url = "{url}", secret_env = "YIBAO_HOOK_SECRET" }}\n'
+def hook(url: str, name: str = "hook") -> str:
+    return f'[[watchers]]\nname = "{name}"\nwebhook = {{ url = "{url}", secret_env = "YIBAO_HOOK_SECRET" }}\n'
 
 
 def settled(db: Any) -> bool:
