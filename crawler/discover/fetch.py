@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urljoin, urlsplit
 
 from crawler.middlewares import CHALLENGE
@@ -94,7 +95,7 @@ class Fetched:
             return f"HTTP {self.status}"
         return None
 
-    @property
+    @cached_property
     def text(self) -> str:
         return decode_html(self.body, self.headers.get("content-type", ""))
 

@@ -149,6 +149,11 @@ class FamilyHarness:
             except IgnoreRequest as exc:
                 result.problem = str(exc)
                 return result
+            except Exception as exc:  # a page the family's code cannot read: reported, never fatal
+                result.problem = (
+                    f"the {self.portal.family} list logic failed on {fetched.final_url}: {exc!r}"[:300]
+                )
+                return result
             followups = []
             for out in outputs:
                 if self.is_detail(out):
@@ -174,7 +179,12 @@ class FamilyHarness:
         if response is None or fetched.status != 200:
             result.problem = fetched.problem
             return result
-        for out in self.run(request, response):
+        try:
+            outputs = self.run(request, response)
+        except Exception as exc:  # reported, never fatal
+            result.problem = f"the {self.portal.family} spider failed on this page: {exc!r}"[:300]
+            return result
+        for out in outputs:
             if isinstance(out, RawPage):
                 result.page = out
             elif isinstance(out, FetchOutcome):
