@@ -181,7 +181,8 @@ class _Discoverer:
             if page.ok:
                 self.pages.append((page.text, page.final_url))
                 self.add(cols.column_links(page.text, page.final_url, on_site))
-        for index in cols.gkmlpt_links("\n".join(t for t, _ in self.pages), here, on_site)[:1]:
+        indexes = [i for t, u in self.pages for i in cols.gkmlpt_links(t, u, on_site)]
+        for index in indexes[:1]:  # a Guangdong 政府信息公开目录 linked from the pages read so far
             self.read_gkmlpt(index)
         return True
 

@@ -4,6 +4,7 @@ family, read with the generic CSS selectors that discover suggests."""
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
@@ -125,3 +126,38 @@ def test_a_next_page_that_robots_txt_forbids_is_reported():
             f"robots.txt disallows the next list page {site.url}/jyta/index_1.htm: a crawl reads the first page only"
         ]
         assert "/jyta/index_1.htm" not in site.paths()
+
+
+def test_a_gkmlpt_directory_linked_from_the_home_page():
+    """The directory's tree is in JavaScript notation and its SID differs from the replica's."""
+    article = {"id": 1024, "type": "normal", "title": "关于市十六届人大五次会议第2025001号建议答复的函",
+               "url": "/ybj/gkmlpt/content/0/1/post_1024.html", "identifier": "11442000MB2D27401K/2025-00001",
+               "create_time": 1746576000}  # fmt: skip
+    with local_site() as site:
+        site.page("/robots.txt", "", status=404)
+        site.page("/ybj/", '<html><head><title>某市医疗保障局</title></head><body>'
+                  '<a href="/ybj/gkmlpt/index#11">政府信息公开目录</a></body></html>')  # fmt: skip
+        site.page(
+            "/ybj/gkmlpt/index",
+            "<html><head><script>window._CONFIG = { SID: '760099', TREE: [{id: 11,"
+            " name: '人大建议', children: []}, {id: 12, name: '机构职能', children: []}] };</script></head></html>",
+        )
+        site.page("/ybj/gkmlpt/api/all/11?page=1&sid=760099",
+                  json.dumps({"total": 1, "articles": [article]}, ensure_ascii=False),
+                  Content_Type="application/json")  # fmt: skip
+        site.page("/ybj/gkmlpt/content/0/1/post_1024.html", "<html><body><h1>" + article["title"] + "</h1><div>"
+                  "<p>张三代表：</p><p>您提出的《关于加快长期护理保险扩面的建议》收悉。现答复如下。</p>"
+                  "<p>" + "正文。" * 60 + "</p></div></body></html>")  # fmt: skip
+        found = discover(site.url + "/ybj/", delay=0)
+        assert found.family == "gkmlpt", render_discovery(found)
+        assert found.options == {"sid": "760099"}
+        (column,) = found.columns  # 机构职能 names no document column
+        assert (column.name, column.kind, column.url) == (
+            "人大建议",
+            "replies",
+            site.url + "/ybj/gkmlpt/index#11",
+        )
+        assert column.fields["title"] == article["title"]
+        assert column.record_kind == "suggestion_reply"
+        assert "/ybj/gkmlpt/index" in site.paths()
+        assert not any("api/all/12" in p for p in site.paths())
