@@ -48,11 +48,11 @@ _NAME_SPLIT_RE = re.compile(r"[、,，;；\s]+")
 # 2–10 characters; ``*``/``×`` stand for masked characters (``张**``, ``***``): kept as printed
 _NAME_RE = re.compile(r"[\u4e00-\u9fa5·*×]{2,10}")
 _ORG_NAME_RE = re.compile(r"[\u4e00-\u9fa5()·]{2,60}")
-_NOT_NAMES = frozenset(("各位", "全体", "有关", "各", "诸位", "相关"))
+_NOT_NAMES = frozenset(("各位", "全体", "有关", "各", "诸位", "相关", "人大", "政协", "尊敬的"))
 _TRAILING_DENG_RE = re.compile(r"等$")
 # The line after a salutation printed without its colon opens the letter.
 _OPENING_RE = re.compile(r"^\s*(?:您|你|贵|感谢|首先)|收悉")
-_NO_COLON_MAX = 60  # characters: a salutation line without a colon is short
+_NO_COLON_MAX = 200  # characters: up to 16 or so co-signers' names
 
 
 def _split_names(names: str) -> list[str] | None:

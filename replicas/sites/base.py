@@ -27,6 +27,9 @@ SOFT_404 = (
     "<body><div class=\"err\"><h2>抱歉，您访问的页面不存在或已被删除！</h2>"
     "<p>请检查网址是否正确，或<a href=\"/\">返回首页</a>。</p></div></body></html>"
 )
+# Real-world conventions that are a matter of a page's template or URL (``Site.page_conventions``); the
+# conventions of the text are ``replicas.corpus.CONVENTIONS``.
+PAGE_CONVENTIONS = ("meta_shared_line", "meta_bullets", "url_art_year", "url_wap_copy")
 NOT_FOUND = "<html><head><title>404 Not Found</title></head><body><h1>404 Not Found</h1></body></html>"
 
 

@@ -81,6 +81,8 @@ class GkmlptSite(Site):
                 truth.update(doc_no=None, doc_no_raw=None)
         else:  # the platform always fills 成文日期, with the publication date when none was written
             truth["generated_on"] = doc.generated_on or doc.published_on
+            # and always says is_expired / is_abolished: both 0 reads 有效
+            truth["validity"] = doc.validity or "有效"
         return truth
 
     # -- routes --------------------------------------------------------------------------------

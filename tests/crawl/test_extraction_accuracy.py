@@ -130,3 +130,18 @@ def test_seed_pages(crawled):
     assert by_seed["seed-001"][1]["kind"] == "proposal_reply"
     assert by_seed["seed-001"][1]["proposal_no"] is None
     assert len(by_seed["seed-003"][1]["deputies"]) == 16
+
+
+def test_real_world_conventions_are_in_the_crawled_corpus(crawled):
+    """Every real-world convention the replicas produce is crawled and scored above (the mobile ``_wap``
+    copies are served but not listed: the lists link the desktop pages)."""
+    from replicas.corpus import CONVENTIONS
+    from replicas.sites.base import PAGE_CONVENTIONS
+
+    used = Counter(c for t, _, _ in crawled for c in t["conventions"])
+    lines = [f"{name:26s} {used[name]:5d} documents" for name in (*CONVENTIONS, *PAGE_CONVENTIONS)]
+    print("\n" + "\n".join(lines))
+    Path("test-artifacts").mkdir(exist_ok=True)
+    Path("test-artifacts/extraction-conventions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rare = {name: used[name] for name in (*CONVENTIONS, *PAGE_CONVENTIONS) if name != "url_wap_copy" and used[name] < 5}
+    assert not rare, rare

@@ -23,6 +23,9 @@ from core.records import RawPage
 
 from .real_world_cases import CASES, Case, check
 
+SIXTEEN = ("林洪棋", "李英妹", "吴元邦", "陈久斌", "陈兆树", "陈秋玲", "陈俊忠", "陈楠", "林圣涵", "林容", "林梅芳",
+           "林翠花", "郑倩倩", "黄林敏", "黄祖落", "黄银义")
+
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_real_world_convention(case: Case) -> None:
@@ -175,6 +178,7 @@ def test_public_marker_marks(lines: list[str], expected: str | None) -> None:
     [
         (["陈伟代表", "您提出的《关于某事的建议》收悉。"], ["陈伟"], "代表"),
         (["陈伟、李娜代表", "你们提出的关于某事的建议收悉。"], ["陈伟", "李娜"], "代表"),
+        (["、".join(SIXTEEN) + "代表", "你们提出的《关于某事的建议》收悉。"], list(SIXTEEN), "代表"),
         (["张**代表：", "正文"], ["张**"], "代表"),
         (["***委员：", "正文"], ["***"], "委员"),
         (["民进市委会：", "正文"], ["民进市委会"], "organisation"),
@@ -191,6 +195,7 @@ def test_find_salutation_real_forms(paragraphs: list[str], names: list[str], rol
     "paragraphs",
     [
         ["人大代表", "积极参政议政，提出了许多建议。"],  # no colon and no opening after it
+        ["尊敬的人大代表", "您好！"],
         ["市民政局：", "你局转来的提案收悉。"],  # an office is no deputy or proposer
         ["市卫生健康委：", "王芳委员提出的《关于某事的提案》收悉。"],
         ["厦门市发展和改革委员会：", "正文。"],
