@@ -3,8 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/python -m pytest -q
+# make test leaves out the demo loop (make test-demo) and the install-from-the-index check (make test-install)
+MARKS := not demo and not install
+# the two lanes of make test: tests/unit (in process: no subprocess, no server) first, then every other test
+# (end to end: replica portals, crawls in subprocesses, servers). pytest-xdist workers per lane (0: none).
+UNIT_WORKERS ?= auto
+E2E_WORKERS ?= 2
+# the rest lane hands whole files to a worker, so a module's expensive fixtures are built once
+E2E_DIST ?= loadfile
 
-.PHONY: all install test test-demo lint fmt demo replicas serve bench clean system-deps
+.PHONY: all install test test-unit test-e2e typecheck test-demo test-install test-lowest lint fmt demo replicas \
+	serve bench clean system-deps
 
 all: test
 
@@ -24,20 +34,63 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# Debian's chromium (and a CJK font), for the tests that look at pages as a person would (installed, never downloaded).
-system-deps:
-	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wenquanyi; } || { \
-	  echo "installing Debian's chromium and a CJK font for the browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei) \
-	  >/dev/null 2>&1 || echo "could not install chromium: the browser tests will say so and be skipped"; }
+# mypy over the source, as [tool.mypy] in pyproject.toml says (files, strictness per package)
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
+# Debian's chromium and a CJK font (the tests that look at pages as a person would) and systemd-analyze (the
+# tests of deploy/systemd's unit files): installed from Debian's packages, never downloaded otherwise.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-zenhei"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian's$$missing (browser tests, CJK font, systemd-analyze for the unit files)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) \
+	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
+	fi
+
+# ruff, mypy, then the unit lane and the end-to-end lane. Until the suite is split into tests/unit and tests/e2e,
+# test-unit has nothing to run and test-e2e runs the whole suite.
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -m "not demo"
+	$(MAKE) --no-print-directory typecheck
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory test-e2e
 
-# the make-demo loop end to end (about a minute; outside make test's 10-minute budget)
+test-unit: $(STAMP)
+ifneq ($(wildcard tests/unit),)
+	$(PYTEST) -m "$(MARKS)" -n $(UNIT_WORKERS) tests/unit
+else
+	@echo "test-unit: no tests/unit yet; the whole suite runs in test-e2e"
+endif
+
+# every test outside tests/unit, so a test folder left beside unit/ and e2e/ is never skipped silently
+test-e2e: $(STAMP)
+	$(PYTEST) -m "$(MARKS)" -n $(E2E_WORKERS) --dist $(E2E_DIST) tests --ignore=tests/unit
+
+# the make-demo loop end to end (about a minute; outside make test's time budget)
 test-demo: $(STAMP)
-	$(BIN)/python -m pytest -q -m demo
+	$(PYTEST) -m demo
+
+# `pip install` of the built wheel into a fresh venv (dependencies from the package index), then yibao --help,
+# portals, demo and `scrapy list` run from a folder outside the checkout (a few minutes; needs the index)
+test-install: $(STAMP)
+	$(PYTEST) -m install tests/deploy
+
+# every dependency at the lowest version pyproject.toml allows, in a venv of its own, over the in-process
+# suites that use them (needs the package index; keeps the lower bounds honest)
+LOWEST_VENV := $(VENV)/lowest
+LOWEST_TESTS ?= tests/storage tests/normalize tests/diffing tests/query tests/feeds tests/alerts
+test-lowest: $(STAMP)
+	rm -rf $(LOWEST_VENV)
+	$(PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOWEST_VENV)/bin/pip install --quiet $$($(BIN)/python -m tests.deploy.lowest)
+	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
+	$(LOWEST_VENV)/bin/pip list 2>/dev/null | grep -iE "^($$($(BIN)/python -m tests.deploy.lowest --names)) "
+	$(LOWEST_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "$(MARKS)" $(LOWEST_TESTS)
 
 demo: $(STAMP)
 	$(BIN)/yibao demo
@@ -52,4 +105,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
