@@ -1,6 +1,6 @@
 """Querying the archive: document filters, streamed document export, events, one document in full.
 
-Used by ``yibao search / show / events / export`` (``crawler/query_cli.py``) and the web UI.
+Used by ``yibao search / show / events / export`` (``cli/query.py``) and the web UI.
 
 ``DocumentFilter`` is a set of facets, each a tuple of accepted values (an empty tuple means "any");
 a document matches when it passes every facet that is set. ``where()`` turns it into one SQL boolean
