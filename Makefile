@@ -77,7 +77,7 @@ test-demo: $(STAMP)
 # `pip install` of the built wheel into a fresh venv (dependencies from the package index), then yibao --help,
 # portals, demo and `scrapy list` run from a folder outside the checkout (a few minutes; needs the index)
 test-install: $(STAMP)
-	$(PYTEST) -m install tests/deploy
+	$(PYTEST) -m install -s tests/deploy
 
 # every dependency at the lowest version pyproject.toml allows, in a venv of its own, over the in-process
 # suites that use them (needs the package index; keeps the lower bounds honest)
