@@ -23,13 +23,17 @@ and a claim that expired (its dispatcher was killed or hung mid-send) counts too
 up ``max_attempts`` is made dead with an ops alert, never claimed again (``outbox.exhausted_claims``).
 
 A pass has a deadline (``[alerts] dispatch_deadline``, default 60 s; the ``deadline`` argument): after it
-no new send starts, the rows not yet tried are handed back due at once (the attempt uncounted,
-``outbox.release``), sends in flight get the slowest channel timeout to finish and are then marked failed.
-Only rows due when the pass started are claimed, so retries scheduled during a pass wait for the next one.
-A hung endpoint (an SMTP relay, a webhook host, an apprise target) does not hold up the others: the
-endpoints share the slots fairly (the next send goes to the endpoint with the fewest in flight), and once
-a send to an endpoint times out (or runs past twice its timeout) the endpoint's other messages in this
-pass are not tried but handed back with backoff.
+no new send starts and the rows not yet tried are handed back, due at once (the attempt uncounted,
+``outbox.release``); the sends in flight finish. No send outlives twice its channel's timeout (``[smtp]
+timeout`` for e-mail, ``[alerts] timeout`` otherwise): one that does (an answer dripping in byte by byte,
+which no socket timeout catches) is marked failed and its thread left behind. So a pass ends within
+``dispatch_deadline`` + 2 x the slowest timeout. Only rows due when the pass started are claimed: retries
+scheduled during a pass wait for the next one.
+
+A hung endpoint (an SMTP relay, a webhook host, an apprise target) does not hold up the others. An endpoint
+gets one send at a time until it has answered once in the pass, then the free slots go to the endpoint
+with the fewest sends in flight; once a send to an endpoint times out, the endpoint's other messages are
+not tried in this pass but handed back with backoff (``not tried: ... did not answer``).
 
 A dispatcher killed between sending and marking leaves that message ``sending``; once its lease has
 expired the next dispatcher sends it again, under the same delivery id (``X-Yibao-Delivery``,
@@ -464,7 +468,6 @@ class _Pass:
         done: queue.SimpleQueue[tuple[_Job, _Outcome]] = queue.SimpleQueue()
         heartbeat = max(0.05, settings.lease_seconds / 3)
         next_renew = time.monotonic() + heartbeat
-        give_up_at: float | None = None
 
         def work(job: _Job) -> None:
             try:
@@ -504,11 +507,8 @@ class _Pass:
             if not inflight:
                 continue
             now_m = time.monotonic()
-            if waiting:
-                wake = min(next_renew, self.stop_at)
-            else:
-                wake = next_renew if give_up_at is None else min(next_renew, give_up_at)
-            wake = min([wake, *(j.started + SLOW_FACTOR * j.timeout for j in inflight if j.endpoint not in self.hung)])
+            wake = min([next_renew, *([self.stop_at] if waiting else []),
+                        *(j.started + SLOW_FACTOR * j.timeout for j in inflight)])
             try:
                 finished = [done.get(timeout=max(0.01, wake - now_m))]
             except queue.Empty:
@@ -522,9 +522,12 @@ class _Pass:
                 inflight.remove(job)
                 self._finish(job, outcome)
             now_m = time.monotonic()
-            for job in inflight:  # a send that outlives its own timeouts: its endpoint is hung
-                if now_m - job.started > SLOW_FACTOR * job.timeout:
-                    self._hang(job.endpoint)
+            for job in [j for j in inflight if now_m - j.started >= SLOW_FACTOR * j.timeout]:
+                # a send that outlives its own timeouts (an answer dripping in byte by byte): failed and
+                # retried after a backoff, its endpoint hung for this pass; the thread is left to finish
+                inflight.remove(job)
+                self._finish(job, _Outcome(False, f"no complete answer from {job.endpoint} within"
+                                           f" {SLOW_FACTOR * job.timeout:g} s", timed_out=True))
             if not self.frozen and now_m >= next_renew and (waiting or inflight):
                 until = to_utc_iso(_when(self.clock()) + timedelta(seconds=settings.lease_seconds))
                 held = set(renew(db, [i for j in (*waiting, *inflight) for i in j.ids], token, until))
@@ -534,15 +537,6 @@ class _Pass:
                     self.report.results.append(MessageResult(job.ids, head.watcher, head.channel, head.target,
                                                              job.delivery_id, False, "claim taken over", "lost"))
                 next_renew = now_m + heartbeat
-            if not waiting and inflight and self.past_deadline():
-                self.report.deadline_reached = True
-                if give_up_at is None:  # each send in flight may still use its own timeouts
-                    give_up_at = max(self.stop_at, *(j.started + SLOW_FACTOR * j.timeout for j in inflight))
-                if now_m >= give_up_at:  # sends that still have not returned: failed, retried later
-                    for job in inflight:
-                        self._finish(job, _Outcome(False, f"no answer from {job.endpoint} by the end of the"
-                                                   " dispatch pass", timed_out=True))
-                    inflight = []
 
 
 def dispatch_due(
