@@ -180,3 +180,29 @@ def test_a_target_with_credentials_is_refused_at_send_time(tmp_path, receiver, h
     assert "credentials" in (row.last_error or "")
     assert "pa55" not in (row.last_error or "")
     assert receiver.requests == []
+
+
+def documented_standard_example() -> Any:
+    """``verify_standard`` from the library example of docs/webhook.md."""
+    pytest.importorskip("standardwebhooks")
+    doc = (Path(__file__).parents[2] / "docs" / "webhook.md").read_text(encoding="utf-8")
+    code = doc.split("## Verifying with a Standard Webhooks library", 1)[1].split("```python\n", 1)[1]
+    namespace: dict[str, Any] = {"__name__": "webhook_doc_standard_example"}
+    exec(compile(code.split("```", 1)[0], "docs/webhook.md", "exec"), namespace)
+    return namespace["verify_standard"]
+
+
+def test_documented_standard_webhooks_example_verifies_real_deliveries(tmp_path, receiver, hook_secret) -> None:
+    verify = documented_standard_example()
+    (req,) = deliver(tmp_path, receiver)
+    assert verify(HOOK_SECRET, req.headers, req.body) == req.json
+    assert verify("another secret", req.headers, req.body) is None
+    assert verify(HOOK_SECRET, req.headers, req.body.replace(b"policy", b"notice")) is None
+
+
+def test_documented_standard_webhooks_example_with_a_whsec_secret(tmp_path, receiver, monkeypatch) -> None:
+    verify = documented_standard_example()
+    monkeypatch.setenv("YIBAO_HOOK_SECRET", WHSEC)
+    (req,) = deliver(tmp_path, receiver)
+    assert verify(WHSEC, req.headers, req.body) == req.json
+    assert verify("whsec_" + base64.b64encode(b"k" * 32).decode(), req.headers, req.body) is None
