@@ -7,15 +7,19 @@ from typing import Any
 
 import click
 
-from cli.app import App, command
+from cli.app import App, command, group
+from cli.discover import portals_check
 
 __all__ = ["crawl", "portals", "run", "scrapy_settings"]
 
 _FAILED = ("failed", "blocked")
 
 
-@command("portals", help="list the portal registry")
+@group("portals", invoke_without_command=True,
+       help="list the portal registry; `portals check [PORTAL]...` checks them live")  # fmt: skip
 def portals(app: App) -> int:
+    if click.get_current_context().invoked_subcommand is not None:
+        return 0
     config = app.config
     if app.options.json:
         print(json.dumps([{"id": p.id, "name": p.name, "family": p.family, "region_code": p.region_code,
@@ -27,6 +31,9 @@ def portals(app: App) -> int:
         flag = "" if p.enabled else " (disabled)"
         print(f"{p.id:22s} {p.name:12s} {p.family:8s} {p.region_code} {len(p.columns)} columns{flag}")
     return 0
+
+
+portals.add_command(portals_check)
 
 
 def scrapy_settings(app: App, *, full: bool = False, fast: bool = False) -> Any:

@@ -25,6 +25,7 @@ from cli.config import config
 from cli.crawl import crawl, portals, run
 from cli.demo import demo
 from cli.diff import diff
+from cli.discover import discover
 from cli.query import events, export, search, show
 from cli.serve import serve
 from cli.status import status
@@ -73,7 +74,7 @@ def yibao() -> None:
 
 
 for _command in (portals, crawl, run, status, feed, diff, search, show, events, export, dispatch, deliveries,
-                 alerts, serve, demo, config):  # fmt: skip
+                 alerts, serve, demo, config, discover):  # fmt: skip
     yibao.add_command(_command)
 
 
