@@ -169,23 +169,43 @@ def find_signature(paragraphs: Sequence[str]) -> tuple[str | None, str | None]:
     letter may carry dates of its own. When no block exists, a lone date line near the end gives
     ``(None, date)``; otherwise ``(None, None)``.
     """
-    lines = [line for line in (normalize_ws(p) for p in paragraphs) if line]
-    blocks: list[tuple[int, str, str]] = []  # (index of the block's last line, org, date)
-    for i, line in enumerate(lines):
+    paras = list(paragraphs)
+
+    def neighbour(i: int, step: int) -> str:  # the nearest non-empty line before/after paragraph i
+        i += step
+        while 0 <= i < len(paras):
+            line = normalize_ws(paras[i])
+            if line:
+                return line
+            i += step
+        return ""
+
+    blocks: list[tuple[int, str, str]] = []  # (index of the block's last paragraph, org, date)
+    for i, para in enumerate(paras):
+        if not para.rstrip().endswith("日"):  # a date line, or ``org date``, ends in 日: skip the rest cheaply
+            continue
+        line = normalize_ws(para)
         date = _date_of(line)
-        if date and i > 0 and (org := _org_of(lines[i - 1])):
+        if date and (org := _org_of(neighbour(i, -1))):
             blocks.append((i, org, date))
             continue
         head, _, tail = line.rpartition(" ")  # ``中山市医疗保障局 2025年9月8日`` on one line
         if head and (date := _date_of(tail)) and (org := _org_of(head)):
             blocks.append((i, org, date))
     for end, org, date in blocks:
-        if end + 1 < len(lines) and _ATTACHMENT_HEAD_RE.fullmatch(fold(lines[end + 1])):
+        if _ATTACHMENT_HEAD_RE.fullmatch(fold(neighbour(end, 1))):
             return org, date
     if blocks:
         return blocks[-1][1], blocks[-1][2]
-    for line in reversed(lines[-_LONE_DATE_WINDOW:]):
+    seen = 0
+    for para in reversed(paras):
+        line = normalize_ws(para)
+        if not line:
+            continue
         date = _date_of(line)
         if date:
             return None, date
+        seen += 1
+        if seen >= _LONE_DATE_WINDOW:
+            break
     return None, None

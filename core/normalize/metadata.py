@@ -96,12 +96,16 @@ _RUN_ON_LABEL_RE = re.compile(rf"(?<![^\s•·●|])(?P<label>{_LABEL_ALT})\s*:"
 
 
 def _cut_run_on(value: str) -> str:
+    if ":" not in value and "：" not in value:
+        return value
     m = _RUN_ON_LABEL_RE.search(fold(value))
     return normalize_ws(value[: m.start()]).strip(" •·●|") if m else value
 
 
 def _run_on_pairs(value: str) -> list[tuple[str, str]]:
     """The label/value pairs that follow a run-on value (see :func:`canonical_metadata`)."""
+    if ":" not in value and "：" not in value:
+        return []
     folded = fold(value)
     matches = list(_RUN_ON_LABEL_RE.finditer(folded))
     pairs = []

@@ -137,17 +137,16 @@ def find_reply_class(text: str | Sequence[str], *, marks_in: int | None = None) 
     letter's opening: a lone letter further down may be anything).
     """
     for i, para in enumerate(_as_paragraphs(text)):
-        folded = fold(para).strip()
         if (
             (marks_in is None or i < marks_in)
-            and len(folded) <= _CLASS_MARK_MAX
-            and (mark := _CLASS_MARK_LINE_RE.fullmatch(folded))
+            and len(para) <= _CLASS_MARK_MAX + 20  # padding before folding
+            and (mark := _CLASS_MARK_LINE_RE.fullmatch(fold(para).strip()))
         ):
             cls = mark["mark"] or mark["lone"] or mark["paren"]
             return _CLASS_MAP.get(cls, cls)
         if "类" not in para and "结果" not in para:
             continue
-        m = _REPLY_CLASS_RE.search(folded)
+        m = _REPLY_CLASS_RE.search(fold(para))
         if m:
             cls = m["cls"]
             return _CLASS_MAP.get(cls, cls.upper())
