@@ -67,24 +67,6 @@ def diff(app: App, doc_id: int, versions: tuple[int, ...], color: str, full: boo
     return 0
 
 
-def register(subparsers: Any) -> Any:
-    """Deprecated argparse adapter, kept only for ``tests/diffing/helpers.run_diff`` until that helper calls
-    ``cli.main.main(argv)``; it forwards ``diff ARGS`` (and a top-level ``--config``) to the click command."""
-    import argparse
-
-    from cli.main import main
-
-    parser = subparsers.add_parser("diff")
-    parser.add_argument("rest", nargs=argparse.REMAINDER)
-
-    def forward(args: argparse.Namespace) -> int:
-        config = ["--config", args.config] if getattr(args, "config", None) else []
-        return main([*config, "diff", *args.rest])
-
-    parser.set_defaults(func=forward)
-    return parser
-
-
 if __name__ == "__main__":  # run as `python -m cli.main diff ...` (cli.main imports this module)
     import runpy
 

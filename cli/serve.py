@@ -20,8 +20,8 @@ def serve(app: App, host: str, port: int, allow_sql: bool) -> int:
 
     path = app.existing_archive()
     prepare_archive(path)  # migrations, once, before serving read-only
-    app.configure_logging()
+    level = app.configure_logging()
     print(f"serving {path} read-only at http://{host}:{port}/ (Ctrl-C stops){' · SQL enabled' if allow_sql else ''}",
           flush=True)  # fmt: skip
-    serve_archive(path, host=host, port=port, allow_sql=allow_sql)
+    serve_archive(path, host=host, port=port, allow_sql=allow_sql, log_level=level)
     return 0

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash
 
 from core.fields import (
     canonical_doc_no,
@@ -136,6 +135,8 @@ def text_fingerprint(body_text: str) -> Fingerprint | None:
     """MinHash of the body's 4-gram shingles, or None for bodies too short to identify a document."""
     if len(_ALL_SPACE.sub("", body_text)) < MIN_FINGERPRINT_CHARS:
         return None
+    from datasketch import MinHash  # imported on first use: it pulls in scipy (about 1 s of start-up)
+
     minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
     minhash.update_batch([s.encode() for s in shingles(body_text)])
     return Fingerprint(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())

@@ -66,6 +66,11 @@ def due_portals(config: Config, db_path: Path, now: datetime) -> list[Portal]:
     return [p for p in config.enabled() if is_due(p, last_ok_start(db_path, p.id), now)]
 
 
+def run_log_path(db_path: Path, portal_id: str, run_id: int) -> Path:
+    """Where a scheduled crawl's output goes: ``<archive folder>/logs/<portal>-run<id>.log``."""
+    return db_path.parent / "logs" / f"{portal_id}-run{run_id}.log"
+
+
 def close_stale_runs(db_path: Path, now: datetime) -> int:
     """Runs left unfinished by a killed scheduler or crawl are closed as failed (``interrupted``)."""
     db = open_db(db_path)
@@ -131,7 +136,7 @@ def run_crawl(
         for key, value in (extra_settings or {}).items():
             cmd += ["-s", f"{key}={value}"]
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
-        log_path = db_path.parent / "logs" / f"{portal.id}-run{run_id}.log"
+        log_path = run_log_path(db_path, portal.id, run_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("w", encoding="utf-8") as log_file:
             proc = subprocess.Popen(_die_with_parent(cmd), env=env, start_new_session=True, stdout=log_file,

@@ -1,16 +1,18 @@
-"""``yibao status``: per portal, the last run and its health, documents, recent events, next run."""
+"""``yibao status``: per portal, the last run and its health, documents, recent events, next run; the last
+failure with its reason and the crawl log it wrote."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from core.cron import SHANGHAI, cron_trigger
 from crawler.registry import Config
+from ops.jobs import run_log_path
 from ops.portal_alerts import consecutive_bad
-from storage import open_db
+from storage import last_runs, open_db
+from storage.runs import Run
 from storage.views import portal_stats
 
 
@@ -42,17 +44,51 @@ def portal_status(config: Config, db_path: Path, now: datetime | None = None) ->
         db.close()
 
 
-def print_status(rows: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
+BAD = ("failed", "blocked")
+RECENT_RUNS = 20  # the last failure is looked for among this many runs
+_FACTS = (  # (label, Scrapy stats key): what the health verdict was made from (core.health.classify)
+    ("requests", "downloader/request_count"),
+    ("responses", "downloader/response_count"),
+    ("list pages", "yibao/list_pages"),
+    ("articles listed", "yibao/listed"),
+    ("documents", "yibao/documents"),
+    ("blocked", "yibao/blocked"),
+)
 
-    table = Table(title="yibao status")
-    for column in ("portal", "last run (UTC)", "health", "documents", "events 7d", "next run", "failures"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["portal"], r["last_run"] or "-", r["health"] or "-", str(r["documents"]),
-                      str(r["events_7d"]), r["next_run"] or "disabled", str(r["consecutive_failures"]))
-    Console().print(table)
+
+def run_log(archive: Path, run: Run) -> Path | None:
+    """The log file of a scheduled crawl, if there is one. ``ops.jobs.run_crawl`` writes each crawl's
+    output to ``<archive folder>/logs/<portal>-run<id>.log``; a ``yibao crawl`` logs to the terminal."""
+    path = run_log_path(archive, run.portal_id, run.id)
+    return path if path.is_file() else None
+
+
+def failure_reason(run: Run) -> str:
+    """Why a run was judged bad, in the terms of its stats: its finish reason and the figures the health
+    verdict is made from (no new judgement here: ``core.health`` made it)."""
+    stats = run.stats
+    reason = run.finish_reason or "unfinished"
+    if not stats:
+        return reason
+    errors = sum(int(v) for k, v in stats.items() if k.startswith("yibao/errors/"))
+    figures = [f"{int(stats.get(key, 0))} {label}" for label, key in _FACTS] + [f"{errors} errors"]
+    text = f"{reason}; {', '.join(figures)}"
+    drops = stats.get("yibao/coverage_drops") or []
+    return text + (f"; coverage dropped: {', '.join(drops)}" if drops else "")
+
+
+def add_failures(archive: Path, rows: list[dict[str, Any]]) -> None:
+    """Add ``last_failure`` (reason and log of the portal's latest bad run) and ``log`` (of its last run)."""
+    db = open_db(archive)
+    try:
+        for row in rows:
+            runs = [r for r in last_runs(db, row["portal"], limit=RECENT_RUNS) if r.finished_at]
+            last_log = run_log(archive, runs[0]) if runs else None
+            row["log"] = str(last_log) if last_log else None
+            bad = next((r for r in runs if r.health in BAD), None)
+            row["last_failure"] = None if bad is None else {
+                "run": bad.id, "started_at": bad.started_at, "health": bad.health,
+                "reason": failure_reason(bad), "log": str(run_log(archive, bad) or "") or None,
+            }  # fmt: skip
+    finally:
+        db.close()

@@ -67,10 +67,11 @@ def make_datasette(path: Path, *, allow_sql: bool = False) -> Datasette:
     return ds
 
 
-def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001, allow_sql: bool = False) -> None:
+def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001, allow_sql: bool = False,
+          log_level: str = "warning") -> None:
     """Serve until interrupted (uvicorn, as the ``datasette`` command does)."""
     import uvicorn
 
     prepare_archive(path)
     ds = make_datasette(path, allow_sql=allow_sql)
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    uvicorn.run(ds.app(), host=host, port=port, log_level=log_level.lower(), lifespan="on")

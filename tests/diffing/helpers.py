@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import pytest
@@ -62,13 +61,9 @@ def sub(index: int, old: str, new: str) -> list[str]:
 
 
 def run_diff(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``yibao [--config C] diff ...`` through a parser built with ``register``: (exit code, out, err)."""
-    from cli.diff import register  # only the CLI test needs the CLI; the diff tests need the records
+    """``yibao ARGV`` in this process: (exit code, out, err)."""
+    from cli.main import main  # only the CLI test needs the CLI; the diff tests need the records
 
-    parser = argparse.ArgumentParser(prog="yibao")
-    parser.add_argument("--config")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code = args.func(args)
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
