@@ -466,7 +466,8 @@ class _Pass:
         token = rows[0].claim_token or ""
         inflight: list[_Job] = []
         done: queue.SimpleQueue[tuple[_Job, _Outcome]] = queue.SimpleQueue()
-        heartbeat = max(0.05, settings.lease_seconds / 3)
+        # a third of the lease; leases are stored to the second, so one is good for more than lease - 1 s
+        heartbeat = max(0.05, min(settings.lease_seconds / 3, (settings.lease_seconds - 1) / 2))
         next_renew = time.monotonic() + heartbeat
 
         def work(job: _Job) -> None:

@@ -247,7 +247,7 @@ def test_kill_9_during_dispatch_ten_times(tmp_path, hook_secret) -> None:
     try:
         path = write_config(tmp_path, "lease_seconds = 1.5\ntimeout = 1\nbatch_size = 10\nconcurrency = 1\n"
                             "max_attempts = 20\n", hook(receiver.url()))
-        db = seed(path, 12)
+        db = seed(path, 16)
         rng = random.Random(13)
         kills = 0
         started = time.monotonic()
