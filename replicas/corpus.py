@@ -586,7 +586,7 @@ class CorpusGenerator:
         if style.startswith("gov_info"):
             blocks = [Block(f"本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和上级有关要求，由{name}编制。"
                             "报告全文包括总体情况、主动公开政府信息情况、收到和处理政府信息公开申请情况等内容。")]
-            headings = vocab.GOV_INFO_HEADINGS[: rng.randint(3, 5)]
+            headings = list(vocab.GOV_INFO_HEADINGS[: rng.randint(3, 5)])
         elif style == "reported":
             blocks = [Block(f"{year}年，{name}在上级部门的坚强领导下，深入推进法治政府建设。现将有关情况报告如下：")]
             headings = rng.sample(vocab.REPORT_HEADINGS, rng.randint(2, 4))

@@ -244,7 +244,7 @@ class GkmlptSite(Site):
         )
         table = "".join(
             f"<tr><td class=\"first\">{a}</td><td>{esc(b)}</td>"
-            + (f"<td class=\"first\">{c}</td><td>{esc(d)}</td>" if c else "<td colspan=\"2\"></td>")
+            + (f"<td class=\"first\">{c}</td><td>{esc(d or '')}</td>" if c else "<td colspan=\"2\"></td>")
             + "</tr>"
             for a, b, c, d in rows
         )
