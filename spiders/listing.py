@@ -8,15 +8,18 @@ from urllib.parse import urljoin
 
 from parsel import Selector
 
+from core.normalize.urls import desktop_url
+
 DATE = re.compile(r"(20\d{2})[-/.年](\d{1,2})[-/.月](\d{1,2})")
 
 
 def link_entries(sel: Selector, base_url: str, pattern: re.Pattern[str]) -> list[tuple[str, dict[str, Any]]]:
-    """(absolute URL, {title, date}) for every link matching ``pattern``, first occurrence wins."""
+    """(absolute URL, {title, date}) for every link matching ``pattern``, first occurrence wins. A mobile copy
+    (``…_wap.html``, ``mpost_``) is listed as its desktop page: one document, one fetch."""
     out: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
     for a in sel.xpath("//a[@href]"):
-        url = urljoin(base_url, a.attrib["href"].strip())
+        url = desktop_url(urljoin(base_url, a.attrib["href"].strip()))
         if not pattern.search(url.split("?", 1)[0]) or url in seen:
             continue
         seen.add(url)

@@ -23,8 +23,8 @@ _LIST = re.compile(r"^/zwgk/(?P<col>\w+)/(?:index(?:_(?P<page>\d+))?\.htm)?$")
 class TrsSite(Site):
     family = "trs"
     stub_beyond_last = False  # deep index_N pages: 404, or a 300-byte stub page (knob)
-    # share of list entries that link the mobile copy ``…_wap.html`` instead of the desktop page (knob;
-    # off: the spiders' TRS link pattern must know ``_wap`` before a crawl can follow such links)
+    # share of list entries that link the mobile copy ``…_wap.htm`` instead of the desktop page (knob;
+    # the spiders list such a link as its desktop page: one document, one fetch)
     wap_links = 0.0
     declared_charset = "utf-8"
 
@@ -32,10 +32,10 @@ class TrsSite(Site):
         return f"/zwgk/{key}/"
 
     def doc_paths(self, doc: Document) -> dict[str, str]:
-        """The desktop page and its mobile copy (``…_wap.html``, as on Chongqing's TRS portal)."""
+        """The desktop page and its mobile copy (``…_wap.htm``; Chongqing: ``….html`` and ``…_wap.html``)."""
         d = doc.published_at
         stem = f"/zwgk/{doc.column}/{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}"
-        return {"main": f"{stem}.htm", "mobile": f"{stem}_wap.html"}
+        return {"main": f"{stem}.htm", "mobile": f"{stem}_wap.htm"}  # same extension as the desktop page
 
     def page_truth(self, doc: Document, variant: str) -> dict[str, Any]:
         truth = super().page_truth(doc, variant)
@@ -79,7 +79,7 @@ class TrsSite(Site):
         """The link a list page prints: the desktop page, or (``wap_links``) its mobile copy."""
         if self.wap_links and (doc.doc_id % 100) < self.wap_links * 100:
             d = doc.published_at
-            return f"./{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}_wap.html"
+            return f"./{d:%Y%m}/t{d:%Y%m%d}_{doc.doc_id}_wap.htm"
         return self.href(doc)
 
     def attachment_path(self, doc: Document, att: Attachment) -> str:
@@ -238,6 +238,7 @@ class NingdeSite(TrsSite):
     robots_default = "missing"
     withdraw_default = "soft404"
     stub_beyond_last = True
+    wap_links = 0.1  # a tenth of the list links point at the mobile copy (…_wap.htm), as on real TRS sites
     page_size = 15
 
     def render_list(self, key: str, docs: list[Document], page: int, pages: int) -> str:

@@ -13,7 +13,7 @@ from spiders.families.pager import PagerScriptSpider
 
 class TrsSpider(PagerScriptSpider):
     family = "trs"
-    article = re.compile(r"/t\d{8}_\d+\.s?html?$")
+    article = re.compile(r"/t\d{8}_\d+(?:_wap)?\.s?html?$")  # a _wap copy is listed as its desktop page
     pager = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
     @staticmethod

@@ -26,7 +26,7 @@ from tests.crawler.helpers import (
 )
 
 UA = re.compile(r"^YibaoWatch/\d+\.\d+\S* \(\+https?://\S+; .*contact: \S+@\S+\)$")
-EXTRA_PATHS = {"nhsa": ("/module/web/jpage/dataproxy.jsp",)}  # the Hanweb list windows
+EXTRA_PATHS = {"nhsa": ("/module/web/jpage/dataproxy.jsp", "/module/download/downfile.jsp")}  # lists, attachments
 ARTICLE = (
     '<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title></head><body><h1>{title}</h1>'
     '<div id="content"><p>{title}：为进一步规范医疗保障基金使用，现将有关事项通知如下。</p>'

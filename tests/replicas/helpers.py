@@ -87,7 +87,7 @@ def assert_in_order(text: str, parts: Iterable[str]) -> None:
 
 ARTICLE_LINKS = {
     "fujian_xiamen": re.compile(r'href="\./(\d{6}/t\d{8}_\d+\.htm)"'),
-    "fujian_ningde": re.compile(r'href="\./(\d{6}/t\d{8}_\d+\.htm)"'),
+    "fujian_ningde": re.compile(r'href="\./(\d{6}/t\d{8}_\d+)(?:_wap)?\.htm"'),  # some list the mobile copy
     "guangdong_zhongshan": re.compile(r'href="(/ybj/[\w/]+/content/post_\d+\.html)"'),
     "sichuan": re.compile(r'href="(/scylbzj/c\d{6}/\d{4}/\d{1,2}/\d{1,2}/[0-9a-f]{32}\.shtml)"'),
     "nhsa": re.compile(r"href='((?:/col/col\d+)?/art/\d{4}/(?:\d{1,2}/\d{1,2}/art_\d+_\d+|art_[0-9a-f]{32})\.html)'"),
@@ -99,5 +99,5 @@ def article_paths(portal_id: str, column_path: str, markup: str) -> list[str]:
     found = ARTICLE_LINKS[portal_id].findall(markup)
     if portal_id.startswith("fujian_"):
         base = column_path.rsplit("/", 1)[0] + "/"
-        return [base + p for p in found]
+        return [base + (p if p.endswith(".htm") else p + ".htm") for p in found]  # the desktop page
     return found

@@ -1,6 +1,6 @@
 """Template and URL conventions of real pages that the replicas serve: the national bureau's templates
 over the years (label/value pairs sharing a line; 名称/索引号/发文字号/发布日期 bullets at year-only URLs) and
-the TRS mobile copies ``…_wap.html``."""
+the TRS mobile copies ``…_wap.htm``."""
 
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def test_trs_mobile_copy(server: ReplicaServer, portal: str) -> None:
     world = server.world
     doc = next(d for d in world.docs(portal) if d.kind.endswith("_reply") and not d.seed)
     urls = world.urls(doc.doc_id)
-    assert urls["mobile"] == urls["main"].removesuffix(".htm") + "_wap.html"
+    assert urls["mobile"] == urls["main"].removesuffix(".htm") + "_wap.htm"
     parsed = parse_article_url("http://h.gov.cn" + urls["mobile"])
     assert parsed is not None
     assert parsed.mobile
@@ -109,7 +109,7 @@ def test_trs_lists_link_the_mobile_copy_when_asked(server: ReplicaServer) -> Non
     site.wap_links = 0.5
     try:
         listed = article_paths("fujian_xiamen", col_path, fetch(server, "fujian_xiamen", col_path))
-        wap = re.findall(r'href="\./(\d{6}/t\d{8}_\d+_wap\.html)"', fetch(server, "fujian_xiamen", col_path))
+        wap = re.findall(r'href="\./(\d{6}/t\d{8}_\d+_wap\.htm)"', fetch(server, "fujian_xiamen", col_path))
     finally:
         site.wap_links = 0.0
     assert wap  # some entries link the mobile copy, the others the desktop page

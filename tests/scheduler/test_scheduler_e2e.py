@@ -31,7 +31,7 @@ from tests.alerts.test_delivery import signed
 from tests.scheduler.test_jobs import fast_config
 
 ROOT = Path(__file__).resolve().parents[2]
-LEASE = 6  # seconds: above the send timeout below, short enough to wait out in a test
+LEASE = 7  # seconds: above the send timeout below, short enough to wait out in a test
 TIMEOUT = 3
 
 
