@@ -7,11 +7,14 @@ PYTEST := $(BIN)/python -m pytest -q
 # make test leaves out the demo loop (make test-demo) and the install-from-the-index check (make test-install)
 MARKS := not demo and not install
 # the two lanes of make test: tests/unit (in process: no subprocess, no server) first, then every other test
-# (end to end: replica portals, crawls in subprocesses, servers). pytest-xdist workers per lane (0: none).
-UNIT_WORKERS ?= auto
+# (end to end: replica portals, crawls in subprocesses, servers), each with its pytest-xdist workers (0: none).
+# Measured on the 2-core machine: in-process tests gain nothing from workers (each rebuilds the module-scoped
+# archives: 31 s serial, 38 s with -n 2); end-to-end tests wait on crawl subprocesses and servers, and two workers
+# spreading single tests (--dist load) beat both serial and whole files per worker (loadfile leaves one worker
+# with the longest file): tests/crawl + the diff e2e took 129 s serial, 140 s loadfile, 104 s load.
+UNIT_WORKERS ?= 0
 E2E_WORKERS ?= 2
-# the rest lane hands whole files to a worker, so a module's expensive fixtures are built once
-E2E_DIST ?= loadfile
+E2E_DIST ?= load
 
 .PHONY: all install test test-unit test-e2e typecheck test-demo test-install test-lowest lint fmt demo replicas \
 	serve bench clean system-deps
