@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import packages_distributions, requires
 
@@ -50,7 +51,7 @@ def imported_modules() -> dict[str, str]:
 
 
 @cache
-def _distributions() -> dict[str, list[str]]:
+def _distributions() -> Mapping[str, list[str]]:
     return packages_distributions()
 
 

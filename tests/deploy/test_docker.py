@@ -95,7 +95,7 @@ def test_the_image_builds_and_runs(tmp_path: Path) -> None:
 
 
 def test_compose_runs_the_daemon_and_the_web_ui_over_one_archive() -> None:
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # PyYAML, through datasette
 
     import scheduler
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import scheduler
+from tests.conftest import MakeReplicas
 from tests.deploy.support import CONFIG_DIR, INSTALL_BIN, ROOT, STATE_DIR, SYSTEMD_DIR, Unit, units
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
@@ -157,7 +158,7 @@ class Host:
 
 
 @pytest.fixture
-def host(tmp_path: Path, make_replicas) -> Iterator[Host]:
+def host(tmp_path: Path, make_replicas: MakeReplicas) -> Iterator[Host]:
     installed_yibao()
     host = Host(tmp_path)
     server = make_replicas(docs=20, seed=3)
