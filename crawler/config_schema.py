@@ -279,6 +279,8 @@ class PortalEntry(_Table):
     )
     schedule: Cron = Field(DEFAULT_SCHEDULE, description="Five-field cron (Asia/Shanghai): when to crawl.")
     enabled: bool = Field(True, description="false: kept in the registry but never crawled.")
+    verified: bool = Field(False, description="true once someone checked the entry against the live site.")
+    source: Maybe[NotBlank] = Field(None, description="Where the entry's facts (host, paths, family) come from.")
     options: dict[str, Any] = Field(  # strings, checked with the family (a generic portal's are CSS selectors)
         default_factory=dict, json_schema_extra={"additionalProperties": {"type": "string"}},
         description="Family options (gkmlpt: sid; generic: CSS selectors link, body and optional title, date, next_page).",
@@ -435,11 +437,27 @@ class UserConfig(_Table):
 
     model_config = ConfigDict(title="yibao.toml")
     table: ClassVar[str] = "section"
+    use_shipped: bool = Field(True, description="false: only the portals this file defines exist (the shipped "
+                              "registry, crawler/portals.toml, is left out).")  # fmt: skip
+    only: Maybe[Many[Annotated[str, Field(pattern=_ID)]]] = Field(
+        None, description="Portal ids (shipped or this file's): only these are crawled, scheduled and listed."
+    )
     portals: list[PortalEntry] = Field(default_factory=list, description="Override a shipped portal by id, or add one.")
     archive: ArchiveSpec = Field(default_factory=lambda: ArchiveSpec(), description="Where the archive lives.")
     alerts: Maybe[AlertsSpec] = Field(None, description="The alert dispatcher's settings (all optional).")
     smtp: Maybe[SmtpSpec] = Field(None, description="The mail relay, required when a watcher has email.")
     watchers: list[WatcherSpec] = Field(default_factory=list, description="Who hears about which events, how.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _portal_ids(cls, data: Any) -> Any:
+        """``portals = ["id", …]`` (ids, not tables) is meant as a selection: say which key does that."""
+        portals = data.get("portals") if isinstance(data, dict) else None
+        ids = [entry for entry in portals if isinstance(entry, str)] if isinstance(portals, list) else []
+        if ids:
+            raise _at(("portals",), f"holds [[portals]] tables, not ids like \"{ids[0]}\"; to choose which portals "
+                      f"run, write only = [\"{ids[0]}\", …] before the first table")  # fmt: skip
+        return data
 
     @model_validator(mode="after")
     def _across(self) -> UserConfig:

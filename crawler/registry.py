@@ -61,6 +61,8 @@ class Portal:
     home: str | None = None
     schedule: str = "0 8 * * *"
     enabled: bool = True
+    verified: bool = False  # checked against the live site by someone
+    source: str | None = None  # where the entry's facts come from
     options: dict[str, str] = field(default_factory=dict)
     settings: dict[str, TomlValue] = field(default_factory=dict)
 
