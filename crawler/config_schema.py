@@ -388,6 +388,25 @@ class WebhookSpec(_Table):
     secret_env: EnvName = Field(description="webhooks are always signed (name the variable holding the secret)")
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _since(value: Any) -> Any:
+    """A watcher's ``since``: a TOML date (2025-01-01) or the same written as a string ("2025-01-01")."""
+    text = value.strip() if isinstance(value, str) else None
+    if text is not None and _ISO_DATE.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError(f'must be a date like "2025-01-01", got {_show(value)}')
+
+
+SinceDate = Annotated[date, BeforeValidator(_since), WithJsonSchema({"type": "string", "format": "date"})]
+
+
 class WatcherSpec(_Table):
     """A ``[[watchers]]`` entry: filters (every one set must match) and at least one channel."""
 
@@ -409,6 +428,11 @@ class WatcherSpec(_Table):
     )
     ops: bool = Field(False, description="true: this watcher gets operational alerts.")
     enabled: bool = Field(True, description="false turns the watcher off.")
+    baseline: Literal["summary", "off", "every"] = Field(
+        "summary", description="A portal's (or new column's) first crawl: summary = one message, off = none, "
+        "every = one per document."
+    )
+    since: Maybe[SinceDate] = Field(None, description="Ignore documents published before this date (undated pass).")
 
     @model_validator(mode="after")
     def _mode(self) -> WatcherSpec:
