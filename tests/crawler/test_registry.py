@@ -100,7 +100,7 @@ def test_user_config_overrides_a_shipped_portal_and_adds_one(tmp_path):
     assert config.archive_path == str(tmp_path / "archive.db")
     assert config.raw["archive"] == {"path": str(tmp_path / "archive.db")}
 
-    xiamen = config.get("fujian_xiamen")
+    xiamen = config.get("fujian_xiamen", include_disabled=True)
     assert xiamen.base_url == "https://ybj.example.org:8443"
     assert [c.url for c in xiamen.columns] == [  # the relative column URLs follow the new base_url
         "https://ybj.example.org:8443/zwgk/jytabl/",
