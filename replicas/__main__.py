@@ -1,4 +1,9 @@
-"""``python -m replicas serve [--port N] [--docs N]`` and ``python -m replicas demo``."""
+"""``python -m replicas serve [--port 8120] [--docs N]`` and ``python -m replicas demo``.
+
+``serve`` listens on the documented ports: the admin API on 8120 and the portals on 8121..8125 in the
+order of ``replicas/portals.toml`` (a config for them as they are: ``yibao --config replicas/portals.toml``).
+``--port 0`` picks free ports instead.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import sys
 import threading
 import urllib.request
 
+from .registry import ADMIN_PORT, REGISTRY_PATH
 from .server import ReplicaServer
 from .world import ReplicaWorld
 
@@ -21,10 +27,26 @@ def _print_urls(server: ReplicaServer) -> None:
     print(f"{'admin':22s} {'':10s} [{'json':7s}] {server.admin_url}/portals")
 
 
+def _start(server: ReplicaServer, port: int) -> bool:
+    """Start ``server``; a port already in use is one line on stderr (False), not a traceback."""
+    try:
+        server.start()
+    except RuntimeError as exc:
+        ports = f"127.0.0.1:{port}..{port + len(server.world.portals)}" if port else "free ports"
+        print(f"python -m replicas: cannot listen on {ports}: {exc.__cause__ or exc}"
+              + ("; is `make replicas` already running? --port 0 picks free ports" if port else ""), file=sys.stderr)
+        return False
+    return True
+
+
 def serve(args: argparse.Namespace) -> int:
     world = ReplicaWorld(docs=args.docs, seed=args.seed)
-    server = ReplicaServer(world, base_port=args.port).start()
+    server = ReplicaServer(world, base_port=args.port)
+    if not _start(server, args.port):
+        return 2
     _print_urls(server)
+    if args.port == ADMIN_PORT:
+        print(f"\nconfig for these portals: yibao --config {REGISTRY_PATH.relative_to(REGISTRY_PATH.parents[1])} …")
     sys.stdout.flush()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -69,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, func in (("serve", serve), ("demo", demo)):
         p = sub.add_parser(name)
-        p.add_argument("--port", type=int, default=0, help="admin port; portals use the next ports (0: free ports)")
+        p.add_argument("--port", type=int, default=ADMIN_PORT if name == "serve" else 0,
+                       help="admin port; the portals use the next ports (0: free ports)")
         p.add_argument("--docs", type=int, default=200, help="generated documents besides the five seeds")
         p.add_argument("--seed", type=int, default=2025, help="corpus seed")
         p.set_defaults(func=func)

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .registry import load_entries, registry_toml
 from .sites.base import Page, Req, http_date
 from .world import ReplicaWorld
 
@@ -273,7 +274,8 @@ class ReplicaServer:
     """Runs every portal of ``world`` plus the admin API on 127.0.0.1 in a background thread.
 
     ``base_port=0`` picks free ports; otherwise the admin listens on ``base_port`` and the portals
-    on the following ports in registry order.
+    on the following ports in the order of ``replicas/portals.toml`` (``python -m replicas serve``:
+    8120, then 8121..8125). ``registry_toml()`` is the config of the running portals.
     """
 
     def __init__(self, world: ReplicaWorld, base_port: int = 0) -> None:
@@ -295,8 +297,19 @@ class ReplicaServer:
         self._runners.append(runner)
         return runner.addresses[0][1]
 
+    def portal_order(self) -> list[str]:
+        """The world's portals in registry order (``replicas/portals.toml``), any others after them."""
+        listed = [pid for pid in load_entries() if pid in self.world.portals]
+        return listed + [pid for pid in self.world.portals if pid not in listed]
+
+    def registry_toml(self, *portal_ids: str, **fields: Any) -> str:
+        """``use_shipped = false`` and the complete ``[[portals]]`` entries of ``replicas/portals.toml`` at
+        this server's URLs: every portal or ``portal_ids``, with ``fields`` added to each (e.g. ``settings``).
+        It starts with a top-level key: put it first in a config file."""
+        return registry_toml(self.urls, portal_ids, **fields)
+
     async def start_async(self) -> None:
-        for index, portal_id in enumerate(self.world.portals, start=1):
+        for index, portal_id in enumerate(self.portal_order(), start=1):
             app = web.Application(client_max_size=2 * 1024 * 1024)
             # the bound coroutine method: aiohttp deprecates (warns on) non-coroutine callables
             app.router.add_route("*", "/{tail:.*}", PortalHandler(self.world, portal_id).__call__)
