@@ -1,0 +1,274 @@
+"""Yibao against a bare Scrapy spider and urlwatch, side by side in one run on one local portal.
+
+The portal is ``benchmarks.bench_portal`` (stdlib ``http.server``, noisy list → detail pages, one linked
+PDF per detail that exists or is a 404, ETag/304). For each size N every tool crawls it from scratch,
+in a subprocess whose CPU time (user + system, from ``wait4``), wall time and peak RSS are measured:
+
+- ``bare``: ``benchmarks.bare_spider``, a plain Scrapy list → detail spider (the yardstick);
+- ``yibao``: ``yibao crawl --fast`` of a ``generic`` portal entry, everything on (attachments, archive,
+  full-text index, identity, events);
+- ``urlwatch``: one job per detail page plus the first list page (it cannot discover links), no filters.
+
+Pages are the list and detail pages a tool fetched (a PDF is a request, not a page). Then, at the smallest
+N, an unchanged cycle (the portal as it was): requests and CPU of a second ``yibao crawl`` and ``urlwatch``
+run. Then the start-up cost: ``yibao --help``, and a crawl process of an empty portal for each tool.
+Rounds rotate the tools' order; each figure is the median with its spread [min–max] over the rounds, and
+the ratios are taken within a round (the machine is shared: compare ratios, not absolute figures).
+
+    python -m benchmarks.crawl_compare [--docs 200 2000] [--rounds 3] [--skip urlwatch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.bench_portal import BenchPortal
+
+ROOT = Path(__file__).resolve().parents[1]
+PORTAL_ID = "bench"
+TOOLS = ("bare", "yibao", "urlwatch")
+
+
+@dataclass
+class Measure:
+    tool: str
+    requests: int
+    pages: int
+    cpu: float  # s, user + system of the process
+    wall: float  # s
+    rss_mb: float
+    attachments: str = ""
+    code: int = 0
+    error: str = ""
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.wall if self.wall else 0.0
+
+    @property
+    def cpu_ms_per_page(self) -> float:
+        return 1000 * self.cpu / self.pages if self.pages else 0.0
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "SCRAPY_"))}
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), out.get("PYTHONPATH", "")) if p)
+    return out
+
+
+def measured(cmd: Sequence[str], cwd: Path, extra_env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
+    """Run ``cmd``; (CPU s, wall s, peak RSS MiB, exit code). Output goes to files in ``cwd`` (no pipe to drain)."""
+    with open(cwd / "out.log", "ab") as out, open(cwd / "err.log", "ab") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env={**env(), **(extra_env or {})}, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def yibao_cmd() -> list[str]:
+    script = Path(sys.executable).with_name("yibao")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+
+
+def urlwatch_cmd() -> list[str] | None:
+    script = Path(sys.executable).with_name("urlwatch")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("urlwatch")
+    return [found] if found else None
+
+
+class Workdir:
+    """One tool's files for one portal (archive, config, urlwatch cache), kept across its cycles."""
+
+    def __init__(self, root: Path, portal: BenchPortal, tool: str) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix=f"{tool}-", dir=root))
+        self.portal = portal
+        self.tool = tool
+        if tool == "yibao":
+            (self.path / "yibao.toml").write_text(yibao_config(portal, self.path / "archive.db"), encoding="utf-8")
+        if tool == "urlwatch":
+            urls = [portal.list_url()] + [portal.detail_url(d) for d in portal.docs]
+            (self.path / "urls.yaml").write_text("\n---\n".join(f'url: "{u}"' for u in urls) + "\n", encoding="utf-8")
+            cmd = urlwatch_cmd()
+            assert cmd is not None
+            subprocess.run([*cmd, *self.urlwatch_args(), "--list"], cwd=self.path, env={**env(), "HOME": str(self.path)},
+                           capture_output=True, check=True)  # writes the default config once, untimed
+
+    def urlwatch_args(self) -> list[str]:
+        return ["--urls", str(self.path / "urls.yaml"), "--config", str(self.path / "urlwatch.yaml"),
+                "--cache", str(self.path / "cache.db"), "--hooks", str(self.path / "hooks.py")]  # fmt: skip
+
+    def command(self) -> list[str]:
+        if self.tool == "bare":
+            return [sys.executable, "-m", "benchmarks.bare_spider", self.portal.list_url()]
+        if self.tool == "yibao":
+            return [*yibao_cmd(), "--config", str(self.path / "yibao.toml"), "crawl", "--fast", PORTAL_ID]
+        cmd = urlwatch_cmd()
+        assert cmd is not None
+        return [*cmd, *self.urlwatch_args()]
+
+    def run(self) -> Measure:
+        portal = self.portal
+        portal.reset_counts()
+        cpu, wall, rss, code = measured(self.command(), self.path, {"HOME": str(self.path)})
+        pages = sum(portal.total(kind) for kind in ("list", "detail"))
+        attachments = f"{portal.total('attachment', 200)}×200 {portal.total('attachment', 404)}×404 " \
+                      f"{portal.total('attachment', 304)}×304"  # fmt: skip
+        error = ""
+        if code != 0:
+            lines = (self.path / "err.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
+            error = lines[-1] if lines else ""
+        return Measure(self.tool, portal.total(), pages, cpu, wall, rss, attachments, code, error)
+
+
+def yibao_config(portal: BenchPortal, archive: Path) -> str:
+    return (
+        f'[archive]\npath = "{archive}"\n\n[[portals]]\nid = "{PORTAL_ID}"\nname = "基准市医疗保障局"\n'
+        'region_code = "350200"\nlevel = "city"\nfamily = "generic"\n'
+        f'base_url = "{portal.url}"\n'
+        'columns = [{ name = "政策文件", kind = "policies", url = "/xxgk/index.html" }]\n'
+        'options = { link = "ul.list li a", body = "div.article-body", title = "h1.title", next_page = "a.next" }\n'
+    )
+
+
+# --- figures -----------------------------------------------------------------------------------------
+
+
+def spread(values: Sequence[float], fmt: str) -> str:
+    if not values:
+        return "—"
+    med = statistics.median(values)
+    if len(values) == 1:
+        return format(med, fmt)
+    return f"{format(med, fmt)} [{format(min(values), fmt)}–{format(max(values), fmt)}]"
+
+
+def table(rows: dict[str, list[Measure]]) -> None:
+    print(f"  {'tool':9s} {'requests':>9s} {'pages':>6s} {'CPU s':>22s} {'wall s':>22s} {'pages/s':>22s} "
+          f"{'CPU ms/page':>20s} {'peak RSS MiB':>13s}")  # fmt: skip
+    for tool, ms in rows.items():
+        if not ms:
+            continue
+        print(f"  {tool:9s} {statistics.median(m.requests for m in ms):9.0f} {statistics.median(m.pages for m in ms):6.0f} "
+              f"{spread([m.cpu for m in ms], '.2f'):>22s} {spread([m.wall for m in ms], '.2f'):>22s} "
+              f"{spread([m.pages_per_s for m in ms], '.0f'):>22s} {spread([m.cpu_ms_per_page for m in ms], '.2f'):>20s} "
+              f"{statistics.median(m.rss_mb for m in ms):13.0f}")  # fmt: skip
+        for m in ms:
+            if m.code != 0:
+                print(f"    ({tool} exit code {m.code}: {m.error})")
+    if rows.get("yibao"):
+        print(f"  yibao attachments: {rows['yibao'][0].attachments}")
+
+
+def ratio_lines(rows: dict[str, list[Measure]]) -> None:
+    yb, bare = rows.get("yibao", []), rows.get("bare", [])
+    if yb and bare:
+        speed = [y.pages_per_s / b.pages_per_s for y, b in zip(yb, bare, strict=True)]
+        cpu = [y.cpu_ms_per_page / b.cpu_ms_per_page for y, b in zip(yb, bare, strict=True)]
+        print(f"  yibao / bare: pages/s {spread(speed, '.2f')}× (goal ≥ 0.70), CPU per page {spread(cpu, '.2f')}×"
+              f" (goal: ≤ 3.5 ms where bare needs 2.3 ms, i.e. ≤ 1.52×)")  # fmt: skip
+    uw = rows.get("urlwatch", [])
+    if yb and uw:
+        cpu = [y.cpu_ms_per_page / u.cpu_ms_per_page for y, u in zip(yb, uw, strict=True)]
+        print(f"  yibao / urlwatch: CPU per page {spread(cpu, '.2f')}×")
+
+
+def rotated(tools: Sequence[str], k: int) -> list[str]:
+    k %= len(tools)
+    return list(tools[k:]) + list(tools[:k])
+
+
+def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bool) -> None:
+    print(f"\nN = {n} documents ({-(-n // 20)} list pages, a PDF linked from each detail: "
+          f"every 4th exists, the rest 404), {rounds} round(s)", flush=True)
+    full: dict[str, list[Measure]] = {t: [] for t in tools}
+    again: dict[str, list[Measure]] = {t: [] for t in tools if t != "bare"}
+    portal = BenchPortal(n)
+    with portal.serve():
+        for k in range(rounds):
+            dirs = {tool: Workdir(root, portal, tool) for tool in tools}
+            for tool in rotated(tools, k):
+                full[tool].append(dirs[tool].run())
+            if unchanged:
+                for tool in rotated([t for t in tools if t != "bare"], k):
+                    again[tool].append(dirs[tool].run())
+            for d in dirs.values():
+                shutil.rmtree(d.path, ignore_errors=True)
+    print("  full first crawl")
+    table(full)
+    ratio_lines(full)
+    if unchanged:
+        print(f"  unchanged cycle (N = {n}): requests = robots + lists + revisits; the portal answers 304 to "
+              "conditional GETs")  # fmt: skip
+        table(again)
+        yb, uw = again.get("yibao", []), again.get("urlwatch", [])
+        if yb:
+            print(f"  yibao requests: {yb[0].requests} (robots {1}, lists and details below)")
+        if yb and uw:
+            cpu = [y.cpu / u.cpu for y, u in zip(yb, uw, strict=True)]
+            print(f"  yibao / urlwatch CPU s: {spread(cpu, '.2f')}× (goal ≤ 1)")
+
+
+def startup(rounds: int, tools: Sequence[str], root: Path) -> None:
+    print("\nstart-up: CPU s of a process that does (almost) nothing (a crawl: of an empty portal, the archive"
+          " already created by an untimed first run)", flush=True)  # fmt: skip
+    portal = BenchPortal(0)
+    with portal.serve():
+        cases: list[tuple[str, list[str], Path]] = [
+            ("python -c pass", [sys.executable, "-c", "pass"], root),
+            ("yibao --help", [*yibao_cmd(), "--help"], root),
+        ]
+        for tool in tools:
+            work = Workdir(root, portal, tool)
+            work.run()
+            cases.append((f"{tool}: crawl of an empty portal", work.command(), work.path))
+        figures: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+        for _ in range(rounds):
+            for label, command, cwd in cases:
+                figures[label].append(measured(command, cwd, {"HOME": str(cwd)})[0])
+    for label, values in figures.items():
+        print(f"  {label:40s} {spread(values, '.2f')} CPU s")
+
+
+def pipeline(docs: int) -> None:
+    print("\npipeline alone (extract + normalize + store + FTS), in its own process", flush=True)
+    subprocess.run([sys.executable, "-m", "benchmarks.pipeline_bench", "--docs", str(docs)], cwd=ROOT, env=env(),
+                   check=False)  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, nargs="+", default=[200, 2000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], choices=[*TOOLS, "startup", "pipeline", "unchanged"])
+    parser.add_argument("--pipeline-docs", type=int, default=2000)
+    args = parser.parse_args(argv)
+    tools = [t for t in TOOLS if t not in args.skip]
+    if "urlwatch" in tools and urlwatch_cmd() is None:
+        print("urlwatch is not installed (pip install '.[bench]'): left out")
+        tools.remove("urlwatch")
+    with tempfile.TemporaryDirectory(prefix="crawl-compare-") as tmp:
+        root = Path(tmp)
+        for i, n in enumerate(sorted(args.docs)):
+            compare(n, args.rounds, tools, root, unchanged=i == 0 and "unchanged" not in args.skip)
+        if "startup" not in args.skip:
+            startup(args.rounds, tools, root)
+    if "pipeline" not in args.skip:
+        pipeline(args.pipeline_docs)
+
+
+if __name__ == "__main__":
+    main()
