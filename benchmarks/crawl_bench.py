@@ -30,8 +30,8 @@ def main(docs: int = 50_000) -> None:
     n = len(world.docs(PORTAL))
     with ReplicaServer(world) as server, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "yibao.toml"
-        config.write_text(f'[archive]\npath = "{tmp}/a.db"\n[[portals]]\nid = "{PORTAL}"\n'
-                          f'base_url = "{server.urls[PORTAL]}"\nsettings = {{ YIBAO_FETCH_ATTACHMENTS = true }}\n')
+        config.write_text(server.registry_toml(PORTAL, settings={"YIBAO_FETCH_ATTACHMENTS": True})
+                          + f'\n[archive]\npath = "{tmp}/a.db"\n', encoding="utf-8")
         seconds, peak_kb = crawl(config, "--full")
         requests = world.stats(PORTAL)[PORTAL]["total"]
         print(f"full crawl of {PORTAL}: {n} documents, {requests} requests in {seconds:.1f} s "

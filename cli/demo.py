@@ -87,7 +87,11 @@ class MailSink:
 
 
 def _config(directory: Path, server: ReplicaServer, mail: MailSink, hook: WebhookReceiver) -> Path:
+    """The replica registry (``replicas/portals.toml`` at this run's ports, ``use_shipped = false``: the real
+    bureaus of the shipped registry stay out), politeness off, then the archive, the mail relay and a watcher."""
+    fast = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 4}
     lines = [
+        server.registry_toml(settings=fast),
         f'[archive]\npath = "{directory / "archive.db"}"\n',
         f'[smtp]\nhost = "127.0.0.1"\nport = {mail.port}\nsecurity = "none"\n'
         'sender = "Yibao Watch <watch@example.org>"\n',
@@ -96,9 +100,6 @@ def _config(directory: Path, server: ReplicaServer, mail: MailSink, hook: Webhoo
         'email = ["政策组 <desk@example.org>"]\n'
         f'webhook = {{ url = "{hook.url}", secret_env = "YIBAO_DEMO_HOOK_SECRET" }}\n',
     ]
-    for pid, url in server.urls.items():
-        lines.append(f'[[portals]]\nid = "{pid}"\nbase_url = "{url}"\n'
-                     'settings = { DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false, CONCURRENT_REQUESTS_PER_DOMAIN = 4 }\n')
     path = directory / "yibao.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path

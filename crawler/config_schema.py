@@ -445,7 +445,7 @@ class WatcherSpec(_Table):
 
 
 class Registry(_Table):
-    """The shipped registry, ``crawler/portals.toml``."""
+    """The shipped registry, ``crawler/portals.toml``: every entry says where its facts come from."""
 
     table: ClassVar[str] = "section"
     portals: list[PortalEntry] = Field(default_factory=list)
@@ -453,6 +453,9 @@ class Registry(_Table):
     @model_validator(mode="after")
     def _ids(self) -> Registry:
         _unique(self.portals, "id", "portals")
+        for i, portal in enumerate(self.portals):
+            if portal.source is None:
+                raise _at(("portals", i, "source"), "is missing: a shipped entry says where its facts come from")
         return self
 
 

@@ -6,6 +6,12 @@
 
 Every server listens on ephemeral 127.0.0.1 ports (``server.urls[portal_id]``, ``server.admin_url``);
 ``server.world`` is the ``ReplicaWorld`` to mutate and inspect. All servers are stopped at teardown.
+
+A config for them: ``server.registry_toml(*portal_ids, **fields)`` is ``use_shipped = false`` and the complete
+entries of the replica registry (``replicas/portals.toml``) at the server's ports; it goes first in the file.
+Never point a shipped portal at a replica by ``base_url`` alone: the shipped registry describes the real bureaus
+(their column paths are not the replicas'), and without ``use_shipped = false`` a crawl of every enabled portal
+would reach for the real hosts.
 """
 
 from __future__ import annotations

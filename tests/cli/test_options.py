@@ -14,6 +14,7 @@ import pytest
 from cli.app import App, Options
 from cli.crawl import scrapy_settings
 from tests.cli.conftest import Archive, Invoke
+from tests.crawler.helpers import SHIPPED
 
 Check = Callable[[str, str], None]
 
@@ -91,9 +92,8 @@ def test_crawl_and_run_read_the_config_given_after_the_command(invoke: Invoke, t
         assert done.exit_code == 2, args
         assert done.stderr.startswith(f"yibao: config error: {bad}"), done.stderr
         assert len(done.stderr.splitlines()) == 1
-    quiet = tmp_path / "quiet.toml"  # every portal disabled: nothing is due, nothing is crawled
-    ids = ("fujian_xiamen", "fujian_ningde", "guangdong_zhongshan", "sichuan", "nhsa")
-    quiet.write_text("".join(f'[[portals]]\nid = "{p}"\nenabled = false\n' for p in ids), encoding="utf-8")
+    quiet = tmp_path / "quiet.toml"  # every portal (of the shipped registry) disabled: nothing is due or crawled
+    quiet.write_text("".join(f'[[portals]]\nid = "{p}"\nenabled = false\n' for p in SHIPPED), encoding="utf-8")
     for args in (["--config", str(quiet), "--db", str(archive.path), "run", "--once"],
                  ["run", "--once", "--config", str(quiet), "--db", str(archive.path)]):  # fmt: skip
         done = invoke(*args)

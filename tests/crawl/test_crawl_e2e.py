@@ -15,11 +15,10 @@ from replicas.server import ReplicaServer
 
 
 def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
-    lines = [f'[archive]\npath = "{tmp_path / "archive.db"}"\n']
-    for portal_id, url in server.urls.items():
-        lines.append(f'[[portals]]\nid = "{portal_id}"\nbase_url = "{url}"\n')
+    """Every replica portal (``replicas/portals.toml`` at the server's ports; nothing of the shipped registry)
+    and ``[archive] path`` in ``tmp_path``."""
     path = tmp_path / "yibao.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(server.registry_toml() + f'\n[archive]\npath = "{tmp_path / "archive.db"}"\n', encoding="utf-8")
     return path
 
 

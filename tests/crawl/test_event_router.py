@@ -31,8 +31,8 @@ webhook = { url = "http://127.0.0.1:9/hook", secret_env = "YIBAO_TEST_HOOK_SECRE
 
 def write_config(tmp_path: Path, server: ReplicaServer, extra: str) -> Path:
     path = tmp_path / "yibao.toml"
-    path.write_text(f"[archive]\npath = {json.dumps(str(tmp_path / 'archive.db'))}\n\n"
-                    f'[[portals]]\nid = "{PORTAL}"\nbase_url = "{server.urls[PORTAL]}"\n{extra}', encoding="utf-8")
+    path.write_text(server.registry_toml(PORTAL) + f"\n[archive]\npath = {json.dumps(str(tmp_path / 'archive.db'))}\n"
+                    f"{extra}", encoding="utf-8")
     return path
 
 

@@ -16,11 +16,9 @@ PORTAL = "fujian_xiamen"
 
 
 def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
-    lines = [f"[archive]\npath = {json.dumps(str(tmp_path / 'archive.db'))}\n"]
-    for portal_id, url in server.urls.items():
-        lines.append(f'[[portals]]\nid = "{portal_id}"\nbase_url = "{url}"\n')
     path = tmp_path / "yibao.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(server.registry_toml() + f"\n[archive]\npath = {json.dumps(str(tmp_path / 'archive.db'))}\n",
+                    encoding="utf-8")
     return path
 
 

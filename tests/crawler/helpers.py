@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,8 +22,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from replicas.registry import load_entries, portal_entries, render_toml
+
 REPO = Path(__file__).resolve().parents[2]  # the project root: scrapy.cfg, crawler/, spiders/
-SHIPPED = ("fujian_xiamen", "fujian_ningde", "guangdong_zhongshan", "sichuan", "nhsa")
+SHIPPED_REGISTRY = REPO / "crawler" / "portals.toml"
+SHIPPED = tuple(p["id"] for p in tomllib.loads(SHIPPED_REGISTRY.read_text(encoding="utf-8"))["portals"])  # real
+REPLICAS = tuple(load_entries())  # the replica portals (replicas/portals.toml), in registry (and port) order
 TIMEOUT = 120
 
 
@@ -73,16 +78,30 @@ def toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
-def write_config(path: Path, archive: Path | None, *entries: str) -> Path:
-    """A user config: ``[archive] path`` (when given) and the ``[[portals]]`` entries, as TOML text."""
-    parts = [f"[archive]\npath = {toml_str(str(archive))}\n"] if archive else []
-    parts += [entry.strip() + "\n" for entry in entries]
+def write_config(path: Path, archive: Path | None, *entries: str, shipped: bool = False) -> Path:
+    """A user config: the entries (``[[portals]]`` tables, ``replica_portals()`` text), ``[archive] path`` when
+    given. Without ``shipped`` the file says ``use_shipped = false``: the real bureaus of the shipped registry
+    stay out, so a crawl with no portal named never leaves 127.0.0.1. Top-level keys go first."""
+    texts = [entry.strip() + "\n" for entry in entries]
+    parts = sorted(texts, key=lambda text: text.startswith("["))  # top-level keys before the first table
+    if not shipped and not any(text.startswith("use_shipped") for text in texts):
+        parts.insert(0, "use_shipped = false\n")
+    parts += [f"[archive]\npath = {toml_str(str(archive))}\n"] if archive else []
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
 
+def replica_portals(server: Any, *portal_ids: str, disabled: tuple[str, ...] = (), **fields: Any) -> str:
+    """``use_shipped = false`` and the complete replica entries (``replicas/portals.toml``) at ``server``'s
+    URLs: every portal or ``portal_ids``; those in ``disabled`` get ``enabled = false``; ``fields`` go to each."""
+    entries = portal_entries(server.urls, portal_ids, **fields)
+    for portal_id in disabled:
+        entries[portal_id]["enabled"] = False
+    return render_toml(entries.values())
+
+
 def override(portal_id: str, base_url: str, **fields: str) -> str:
-    """A ``[[portals]]`` entry that points a shipped portal at ``base_url``."""
+    """A ``[[portals]]`` entry that points a shipped portal at ``base_url`` (its real column paths stay)."""
     extra = "".join(f"{k} = {toml_str(v)}\n" for k, v in fields.items())
     return f"[[portals]]\nid = {toml_str(portal_id)}\nbase_url = {toml_str(base_url)}\n{extra}"
 

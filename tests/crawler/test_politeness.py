@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 import pytest
 
 import crawler.settings as project_settings
-from crawler.registry import load_registry
+from replicas.registry import load_entries
 from tests.crawler.helpers import (
-    SHIPPED,
+    REPLICAS,
     crawl,
     generic_portal,
     local_site,
-    override,
     query,
+    replica_portals,
     run_stats,
     scrapy,
     write_config,
@@ -40,17 +40,15 @@ def allowed_path(world, portal_id: str, path: str) -> bool:
     path = path.split("?", 1)[0]
     if path == "/robots.txt" or path in site.paths or path in site.files:
         return True
-    columns = load_registry().get(portal_id).columns
-    prefixes = {posixpath.dirname(urlsplit(c.url).path) + "/" for c in columns}
+    columns = load_entries()[portal_id]["columns"]  # the replica registry's paths
+    prefixes = {posixpath.dirname(urlsplit(c["url"]).path) + "/" for c in columns}
     return path.startswith(tuple(prefixes) + EXTRA_PATHS.get(portal_id, ()))
 
 
 def test_each_spider_requests_only_its_own_portal(make_replicas, tmp_path):
     server = make_replicas(docs=30)
     world = server.world
-    config = write_config(
-        tmp_path / "user.toml", tmp_path / "archive.db", *(override(p, u) for p, u in server.urls.items())
-    )
+    config = write_config(tmp_path / "user.toml", tmp_path / "archive.db", replica_portals(server))
     code, summary = crawl(config, cwd=tmp_path)
     assert code == 0, summary
     for portal_id, stats in world.stats().items():
@@ -61,7 +59,7 @@ def test_each_spider_requests_only_its_own_portal(make_replicas, tmp_path):
         assert not strays, (portal_id, strays)
         assert summary[portal_id]["requests"] == len(paths)  # every request the spider made is in this log
     assert {p for (p,) in query(tmp_path / "archive.db", "SELECT DISTINCT portal_id FROM postings")} == set(
-        SHIPPED
+        REPLICAS
     )
 
 
@@ -143,7 +141,7 @@ def test_robots_disallowed_column_is_never_requested(make_replicas, tmp_path):
     world.site("fujian_xiamen").robots_disallow = ("/zwgk/jytabl/",)  # Xiamen serves robots mode "disallow"
     archive = tmp_path / "archive.db"
     config = write_config(
-        tmp_path / "user.toml", archive, override("fujian_xiamen", server.urls["fujian_xiamen"])
+        tmp_path / "user.toml", archive, replica_portals(server, "fujian_xiamen")
     )
     code, summary = crawl(config, "fujian_xiamen", cwd=tmp_path)
     assert code == 0, summary  # the other columns are crawled: a healthy run

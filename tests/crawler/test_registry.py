@@ -1,14 +1,24 @@
-"""The portal registry: the shipped file, user overrides and additions, config discovery, validation."""
+"""The portal registry: the shipped file (the real bureaus), user overrides and additions, config discovery,
+validation. (Which portals a user file selects, and what naming a left-out one says: test_selection.py.)"""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from crawler.registry import REGISTRY_PATH, ConfigError, load_registry, user_config_path
-from tests.crawler.helpers import SHIPPED, override, write_config, yibao
+from tests.crawler.helpers import SHIPPED, override, yibao
+from tests.crawler.helpers import write_config as _write_config
+
+
+def write_config(path: Path, archive: Path | None, *entries: str) -> Path:
+    """A user config over the shipped registry (these tests are about merging with it)."""
+    return _write_config(path, archive, *entries, shipped=True)
+
 
 FAMILIES_BY_ID = {
     "fujian_xiamen": ("trs", "350200", "city"),
@@ -50,33 +60,94 @@ def no_ambient_config(monkeypatch, tmp_path):
 # -- the shipped registry --------------------------------------------------------------------------
 
 
-def test_shipped_registry_loads_five_portals():
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "0.0.0.0")
+# the bureaus the shipped registry describes: the four seed bureaus, the national bureau, and the other 医保局
+# portals of known families that public sources show
+REAL_BUREAUS = {
+    "fujian_xiamen", "fujian_ningde", "guangdong_zhongshan", "sichuan", "nhsa", "fujian", "chongqing", "ningxia",
+    "shandong_qingdao", "zhejiang_jinhua", "guangdong_guangzhou", "guangdong_heshan", "gansu_jiayuguan",
+    "jiangsu_nantong",
+}  # fmt: skip
+
+
+def shipped_entries() -> list[dict[str, Any]]:
+    return tomllib.loads(REGISTRY_PATH.read_text(encoding="utf-8"))["portals"]
+
+
+def test_shipped_registry_describes_the_real_bureaus():
     config = load_registry()
     assert tuple(config.portals) == SHIPPED
+    assert set(SHIPPED) == REAL_BUREAUS
     assert config.archive_path == "data/archive.db"
     assert config.raw == {}
-    for pid, (family, region, level) in FAMILIES_BY_ID.items():
-        portal = config.get(pid)
+    for pid, (family, region, level) in FAMILIES_BY_ID.items():  # the seed bureaus keep their families
+        portal = config.get(pid, include_disabled=True)
         assert (portal.family, portal.region_code, portal.level) == (family, region, level)
-        assert portal.name.endswith("医疗保障局")
-        assert portal.enabled
-        assert portal.base_url
-        assert portal.base_url.startswith("http://127.0.0.1:")
-        assert portal.columns
-        assert {c.kind for c in portal.columns} == {"replies", "policies", "reports"}
-        for column in portal.columns:  # relative column URLs are joined to base_url
+    for portal in config.portals.values():
+        assert portal.name.endswith("医疗保障局"), portal.id
+        assert portal.base_url, portal.id
+        assert urlsplit(portal.base_url).scheme in ("http", "https"), portal.id
+        assert portal.columns, portal.id
+        for column in portal.columns:  # relative column URLs are joined to base_url: the bureau's own host
             assert column.url.startswith(portal.base_url + "/"), column
-            assert urlsplit(column.url).scheme == "http"
-        assert portal.allowed_domains == ("127.0.0.1",)
-    assert [c.url for c in config.get("fujian_xiamen").columns] == [
-        "http://127.0.0.1:8121/zwgk/jytabl/",
-        "http://127.0.0.1:8121/zwgk/zcwj/",
-        "http://127.0.0.1:8121/zwgk/ghzj/",
+        assert portal.allowed_domains == (urlsplit(portal.base_url).hostname,)
+    assert [c.url for c in config.get("nhsa").columns] == [
+        "https://www.nhsa.gov.cn/col/col110/index.html",
+        "https://www.nhsa.gov.cn/col/col26/index.html",
     ]
-    zhongshan = config.get("guangdong_zhongshan")
-    assert zhongshan.columns[0].url == "http://127.0.0.1:8123/ybj/gkmlpt/index#3001"  # the fragment is kept
-    assert zhongshan.options == {"sid": "760045", "gkmlpt": "/ybj/gkmlpt/"}
-    assert config.enabled() == list(config.portals.values())
+    assert config.get("chongqing").columns[0].url == "https://ylbzj.cq.gov.cn/zwgk_535/zfxxgkml/zcwj_291934/gfxwj/"
+    guangzhou = config.get("guangdong_guangzhou", include_disabled=True)
+    assert guangzhou.columns[0].url == "http://www.gz.gov.cn/gzybj/gkmlpt/index#0"  # the fragment is kept
+
+
+def test_nothing_in_the_shipped_registry_points_at_this_machine():
+    text = REGISTRY_PATH.read_text(encoding="utf-8")
+    code = "\n".join(line.split("#", 1)[0] for line in text.splitlines())  # values, not the header's comments
+    assert not [host for host in LOCAL_HOSTS if host in code]
+    for portal in load_registry().portals.values():
+        hosts = {urlsplit(u).hostname for u in (portal.base_url, portal.home, *(c.url for c in portal.columns)) if u}
+        assert hosts.isdisjoint(LOCAL_HOSTS), portal.id
+        assert all(host and host.endswith(".gov.cn") for host in hosts), (portal.id, hosts)
+
+
+def test_every_shipped_entry_says_verified_and_where_its_facts_come_from():
+    for entry in shipped_entries():
+        assert entry["verified"] is False, entry["id"]  # nobody has checked one against the live site yet
+        assert len(entry["source"]) > 80, entry["id"]  # a note, not a word
+    for portal in load_registry().portals.values():
+        assert portal.verified is False
+        assert portal.source
+        assert "\n" not in portal.source  # one line: line-ending backslashes in the file
+        if not portal.enabled:  # a disabled entry says why
+            assert "Disabled" in portal.source, portal.id
+
+
+def test_shipped_entries_that_cannot_be_described_completely_are_disabled():
+    config = load_registry()
+    enabled = {p.id for p in config.enabled()}
+    assert {"nhsa", "fujian_xiamen", "chongqing"} <= enabled  # a column path seen in a source
+    for pid in ("gansu_jiayuguan", "jiangsu_nantong"):  # generic: guessed selectors
+        portal = config.get(pid, include_disabled=True)
+        assert portal.family == "generic"
+        assert not portal.enabled
+        assert "guess" in portal.source
+    for portal in config.portals.values():  # a path only derived by a family rule is not enabled
+        if "rule:" in portal.source:
+            assert not portal.enabled, portal.id
+
+
+def test_a_shipped_entry_without_a_source_is_refused(monkeypatch, tmp_path):
+    from crawler import registry
+
+    shipped = tmp_path / "portals.toml"
+    shipped.write_text(
+        '[[portals]]\nid = "x_ybj"\nname = "某医保局"\nregion_code = "350500"\nfamily = "trs"\n'
+        'columns = [ { name = "政策文件", kind = "policies", url = "https://ybj.x.gov.cn/zcwj/" } ]\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(registry, "REGISTRY_PATH", shipped)
+    with pytest.raises(ConfigError, match=r"^portals\.toml: portal 'x_ybj': field 'source' is missing"):
+        load_registry()
 
 
 def test_unknown_portal_id_is_a_config_error():
@@ -103,19 +174,18 @@ def test_user_config_overrides_a_shipped_portal_and_adds_one(tmp_path):
     xiamen = config.get("fujian_xiamen", include_disabled=True)
     assert xiamen.base_url == "https://ybj.example.org:8443"
     assert [c.url for c in xiamen.columns] == [  # the relative column URLs follow the new base_url
-        "https://ybj.example.org:8443/zwgk/jytabl/",
-        "https://ybj.example.org:8443/zwgk/zcwj/",
-        "https://ybj.example.org:8443/zwgk/ghzj/",
+        "https://ybj.example.org:8443/zwgk/zfxxgk/bg/",
     ]
     assert xiamen.allowed_domains == ("ybj.example.org",)
     assert (xiamen.name, xiamen.family, xiamen.region_code) == ("厦门市医疗保障局", "trs", "350200")  # kept
-    assert xiamen.options == {"search_api": "/ssp/search/api/apiSearch"}
+    assert xiamen.source
+    assert "ylbz.xm.gov.cn" in xiamen.source
     assert not xiamen.enabled
     assert xiamen not in config.enabled()
 
     nhsa = config.get("nhsa")
     assert nhsa.schedule == "0 6 * * *"
-    assert nhsa.base_url == "http://127.0.0.1:8125"  # untouched fields stay
+    assert nhsa.base_url == "https://www.nhsa.gov.cn"  # untouched fields stay
 
     quanzhou = config.get("fujian_quanzhou")
     assert (quanzhou.name, quanzhou.family, quanzhou.region_code) == ("泉州市医疗保障局", "trs", "350500")
@@ -136,7 +206,7 @@ def test_override_replaces_columns_and_explicit_allowed_domains(tmp_path):
         '[[portals]]\nid = "sichuan"\nallowed_domains = ["ylbzj.sc.gov.cn"]\n'
         'columns = [ { name = "通知公告", kind = "policies", url = "http://ylbzj.sc.gov.cn/scylbzj/tzgg/list.shtml" } ]\n',
     )
-    sichuan = load_registry(path).get("sichuan")
+    sichuan = load_registry(path).get("sichuan", include_disabled=True)
     assert [c.url for c in sichuan.columns] == ["http://ylbzj.sc.gov.cn/scylbzj/tzgg/list.shtml"]
     assert sichuan.allowed_domains == ("ylbzj.sc.gov.cn",)
 
@@ -145,7 +215,7 @@ def test_a_base_url_with_a_path_prefix_keeps_it(tmp_path):
     path = write_config(tmp_path / "mine.toml", None, override("nhsa", "http://mirror.example.org/nhsa/"))
     assert (
         load_registry(path).get("nhsa").columns[0].url
-        == "http://mirror.example.org/nhsa/col/col104/index.html"
+        == "http://mirror.example.org/nhsa/col/col110/index.html"
     )
 
 
@@ -170,7 +240,7 @@ def test_discovery_order_explicit_then_env_then_cwd_file(monkeypatch, tmp_path):
     monkeypatch.delenv("YIBAO_CONFIG")
     cwd_file.unlink()
     assert user_config_path() is None
-    assert load_registry().get("nhsa").base_url == "http://127.0.0.1:8125"  # the shipped value
+    assert load_registry().get("nhsa").base_url == "https://www.nhsa.gov.cn"  # the shipped value
 
 
 def test_a_named_config_file_that_does_not_exist_is_an_error(monkeypatch, tmp_path):
@@ -521,7 +591,8 @@ def test_valid_cron_forms_are_accepted(tmp_path):
         ),
     ]
     config = load_registry(write_config(tmp_path / "ok.toml", None, *entries))
-    assert [config.get(pid).schedule for pid in SHIPPED] == [*schedules[1:], schedules[0]]
+    ids = (*SHIPPED[:4], "nhsa")
+    assert [config.get(pid, include_disabled=True).schedule for pid in ids] == [*schedules[1:], schedules[0]]
 
 
 def test_generic_options_accept_parsel_selectors(tmp_path):

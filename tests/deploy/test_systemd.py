@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 import scheduler
+from replicas.registry import portal_entries, render_toml
 from tests.conftest import MakeReplicas
 from tests.deploy.support import CONFIG_DIR, INSTALL_BIN, ROOT, STATE_DIR, SYSTEMD_DIR, Unit, units
 
@@ -162,14 +163,13 @@ def host(tmp_path: Path, make_replicas: MakeReplicas) -> Iterator[Host]:
     installed_yibao()
     host = Host(tmp_path)
     server = make_replicas(docs=20, seed=3)
-    lines = []
-    for pid, url in server.urls.items():
+    entries = portal_entries(server.urls)  # the replica registry: nothing of the shipped (real) one
+    for pid, entry in entries.items():
         if pid in ("fujian_xiamen", "nhsa"):
-            lines.append(f'[[portals]]\nid = "{pid}"\nbase_url = "{url}"\n'
-                         "settings = { DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false }\n")
+            entry["settings"] = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
         else:
-            lines.append(f'[[portals]]\nid = "{pid}"\nenabled = false\n')
-    (host.etc / "yibao.toml").write_text("\n".join(lines), encoding="utf-8")
+            entry["enabled"] = False
+    (host.etc / "yibao.toml").write_text(render_toml(entries.values()), encoding="utf-8")
     yield host
     host.stop_all()
 

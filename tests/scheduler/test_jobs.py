@@ -17,6 +17,7 @@ import pytest
 from crawler.registry import load_registry
 from ops.jobs import SHANGHAI, is_due, run_crawl, trigger_for
 from ops.portal_alerts import assess
+from replicas.registry import portal_entries, render_toml
 from storage import finish_run, last_runs, open_db, start_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +28,17 @@ def shanghai(*args: int) -> datetime:
 
 
 def fast_config(tmp_path: Path, server, portals: list[str]) -> Path:
-    lines = [f'[archive]\npath = "{tmp_path / "archive.db"}"\n']
-    for pid in server.urls:
+    """The replica portals (``replicas/portals.toml``, nothing of the shipped registry), ``portals`` enabled and
+    due every 5 minutes with politeness off, the others disabled; ``[archive] path`` in ``tmp_path``."""
+    entries = portal_entries(server.urls)
+    for pid, entry in entries.items():
         if pid in portals:
-            lines.append(f'[[portals]]\nid = "{pid}"\nbase_url = "{server.urls[pid]}"\nschedule = "*/5 * * * *"\n'
-                         'settings = { DOWNLOAD_DELAY = 0, AUTOTHROTTLE_ENABLED = false }\n')
+            entry.update(schedule="*/5 * * * *", settings={"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False})
         else:
-            lines.append(f'[[portals]]\nid = "{pid}"\nenabled = false\n')
+            entry["enabled"] = False
     path = tmp_path / "yibao.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text(render_toml(entries.values()) + f'\n[archive]\npath = "{tmp_path / "archive.db"}"\n',
+                    encoding="utf-8")
     return path
 
 
