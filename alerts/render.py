@@ -3,7 +3,8 @@
 Everything is built from the archive at send time (nothing about a message is stored but its outbox
 rows): ``event_item(db, event_id, settings)`` loads the event's read model (``storage.views.EventView``:
 the document as of the event's version and the ``ChangeSet`` of that version) and adds the archive link;
-``render_event`` / ``render_digest`` / ``render_test`` make the ``Message``. Labels and which fields are
+``render_event`` / ``render_digest`` / ``render_test`` make the ``Message`` (``render_event`` of a ``baseline``
+event is ``render_baseline``: the one summary of a portal's first crawl). Labels and which fields are
 listed come from the field registry (``core.fields``). The diff itself is rendered by ``core.diff_render`` (text and e-mail HTML);
 everything else taken from a crawled page is HTML-escaped here. The webhook payload follows
 ``docs/webhook.md`` (``schema_version`` 1).
@@ -13,20 +14,23 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import sqlite_utils
 
 from alerts.watchers import OPS_EVENT_KINDS, AlertSettings, Watcher
 from core import fields as registry
+from storage.baselines import BASELINE_EVENT, baseline_payloads
 from storage.events import Event
 from storage.views import EventView, load_event
 
 SCHEMA_VERSION = 1
 PRODUCT = "Yibao Watch"
-KIND_LABELS = registry.EVENT_KIND_LABELS  # the registry's, under the names callers import
+KIND_LABELS = {**registry.EVENT_KIND_LABELS, BASELINE_EVENT: "基线"}  # the registry's, under the names callers import
 DOC_KIND_LABELS = registry.DOC_KIND_LABELS
 PAYLOAD_DOCUMENT_FIELDS = (
     "id", "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "meeting_text",
@@ -67,6 +71,7 @@ class EventItem:
 
     view: EventView
     archive_url: str | None = None
+    baselines: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # a baseline event: per watcher
 
     @property
     def event(self) -> Event:
@@ -161,12 +166,33 @@ def event_item(db: sqlite_utils.Database, event_id: int, settings: AlertSettings
     if view is None:
         raise LookupError(f"event {event_id} does not exist")
     event = view.event
+    if event.kind == BASELINE_EVENT:
+        payloads = baseline_payloads(db, event.id)
+        first = next(iter(payloads.values()), None)
+        link = baseline_link(settings.archive_url, first) if first is not None else None
+        return EventItem(EventView(event), link, payloads)
     if event.kind in OPS_EVENT_KINDS or view.document is None:
         return EventItem(EventView(event, source_url=event.url))
     archive = settings.archive_url.format(
         document_id=event.document_id, version_id=event.version_id or "", event_id=event.id
     )
     return EventItem(view, archive)
+
+
+def baseline_link(archive_url: str, baseline: Mapping[str, Any]) -> str | None:
+    """The web UI's list of the pages a baseline archived (the ``postings`` table of the portal, and of its
+    new columns), at the address ``[alerts] archive_url`` points into (its part before ``/archive/``)."""
+    if "/archive/" in archive_url:
+        root = archive_url.split("/archive/", 1)[0]
+    else:
+        parts = urlsplit(archive_url)
+        root = f"{parts.scheme}://{parts.netloc}"
+    pairs = [("portal_id", str(baseline.get("portal_id") or ""))]
+    columns = [str(c) for c in baseline.get("columns") or ()]
+    if baseline.get("scope") == "columns" and columns:
+        pairs.append(("column_name__in", ",".join(columns)))
+    pairs.append(("_sort_desc", "first_seen_at"))
+    return f"{root}/archive/postings?{urlencode(pairs)}"
 
 
 # --- pieces ----------------------------------------------------------------------------------------
@@ -280,6 +306,8 @@ def _envelope(kind: str, watcher: Watcher, delivery_id: str) -> dict[str, Any]:
 
 def render_event(item: EventItem, *, watcher: Watcher, delivery_id: str) -> Message:
     """One message about one event."""
+    if item.event.kind == BASELINE_EVENT:
+        return render_baseline(item, watcher=watcher, delivery_id=delivery_id)
     subject = _subject(item)
     footer_text, footer_html = _footer(watcher, delivery_id)
     text = _item_text(item) + "\n\n" + footer_text + "\n"
@@ -313,3 +341,52 @@ def render_test(watcher: Watcher, *, delivery_id: str, now: str) -> Message:
     html = _document(subject, _card(f'<div style="font-size:15px">{_e(body)}</div>') + footer_html)
     payload = {**_envelope("test", watcher, delivery_id), "message": body, "created_at": now}
     return Message("test", subject, f"{body}\n\n{footer_text}\n", html, payload)
+
+
+def _tally(by_kind: Mapping[str, Any]) -> str:
+    return " · ".join(f"{DOC_KIND_LABELS.get(kind, kind or '未分类')} {int(n):,}" for kind, n in by_kind.items())
+
+
+def render_baseline(item: EventItem, *, watcher: Watcher, delivery_id: str) -> Message:
+    """The one message a watcher gets about a completed baseline (a portal's first successful crawl, or a new
+    column's): how many documents the archive now holds from it, per kind, how many of them the watcher's
+    filters select, and a link to them. Raises LookupError when no summary was planned for this watcher."""
+    e = item.event
+    data = item.baselines.get(watcher.name)
+    if data is None:
+        raise LookupError(f"baseline event {e.id} has no summary for watcher {watcher.name}")
+    name = clean(data.get("portal_name")) or clean(data.get("portal_id"))
+    columns = "、".join(clean(c) for c in data.get("columns") or ())
+    total = int(data.get("documents") or 0)
+    matching = data.get("matching") or {}
+    selected = int(matching.get("documents") or 0)
+    headline = clean(e.summary).removeprefix("基线：") or f"{name} {total:,} documents archived"
+    subject = f"【{KIND_LABELS[BASELINE_EVENT]}】{headline[:110]}"
+    if data.get("scope") == "columns":
+        lead = f"{name}（{clean(data.get('portal_id'))}）新栏目 {columns} 首次完整抓取完成：{total:,} 篇文档已存档。"
+    else:
+        lead = f"{name}（{clean(data.get('portal_id'))}）首次完整抓取完成：{total:,} 篇文档已存档。"
+    since = clean(data.get("since"))
+    mine = f"符合本订阅条件：{selected:,} 篇" + (f"（{_tally(matching.get('by_kind') or {})}）" if selected else "")
+    if since:
+        mine += f"，只计 {since} 及以后发布的（及未注明日期的）"
+    lines = [lead, f"按类型：{_tally(data.get('by_kind') or {})}", mine,
+             "这些存量文档不逐篇推送；此后的新文档和变更将逐条通知。"]  # fmt: skip
+    footer_text, footer_html = _footer(watcher, delivery_id)
+    tail = ([f"存档：{item.archive_url}"] if item.archive_url else []) + [f"事件 #{e.id} · {e.created_at}"]
+    text = "\n".join([subject, "", *lines, "", *tail]) + "\n\n" + footer_text + "\n"
+    rows = "".join(f'<div style="margin:2px 0">{_e(line)}</div>' for line in lines)
+    link = _link(item.archive_url, "在存档中查看这些文档")
+    inner = (f'<div style="font-size:13px;{_MUTED}">{_e(KIND_LABELS[BASELINE_EVENT])} · 事件 #{e.id} · '
+             f'{_e(e.created_at)}</div><div style="font-size:18px;font-weight:bold;margin:4px 0">{_e(headline)}</div>'
+             f'<div style="font-size:14px">{rows}</div>'
+             + (f'<div style="font-size:14px;margin-top:6px">{link}</div>' if link else ""))  # fmt: skip
+    html = _document(subject, _card(inner) + footer_html)
+    payload = {
+        **_envelope(BASELINE_EVENT, watcher, delivery_id),
+        "event": {"id": e.id, "kind": e.kind, "created_at": e.created_at, "summary": e.summary,
+                  "portal_id": e.portal_id, "run_id": e.run_id},
+        "baseline": dict(data),
+        "links": {"archive": item.archive_url},
+    }  # fmt: skip
+    return Message(BASELINE_EVENT, subject, text, html, payload)

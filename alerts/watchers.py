@@ -41,12 +41,13 @@ from storage.search import Or as _Or
 from storage.search import QueryError, Term, build_query, fold_search, index_text
 
 __all__ = [
-    "DEFAULT_ARCHIVE_URL", "DEFAULT_TIMEZONE", "EVENT_KINDS", "MODES", "OPS_EVENT_KINDS", "REPLY_CLASSES", "SECURITY",
+    "BASELINE_MODES", "DEFAULT_ARCHIVE_URL", "DEFAULT_TIMEZONE", "EVENT_KINDS", "MODES", "OPS_EVENT_KINDS", "REPLY_CLASSES", "SECURITY",
     "AlertSettings", "AlertsConfig", "ConfigError", "SmtpSettings", "Watcher", "Webhook", "apprise_target",
     "import_apprise", "load_alerts", "load_watchers", "query_matches",
 ]  # fmt: skip
 
 MODES = ("immediate", "digest")
+BASELINE_MODES = ("summary", "off", "every")  # what a watcher hears of a baseline (a portal's first crawl)
 SECURITY = tuple(SMTP_PORTS)
 _LISTS = {"portals", "regions", "kinds", "keywords", "classes", "email", "apprise"}
 
@@ -110,6 +111,8 @@ class Watcher:
     ops: bool = False
     enabled: bool = True
     timezone: str = DEFAULT_TIMEZONE  # [alerts] timezone, for digest_cron
+    baseline: str = "summary"  # a baseline's documents: one summary | off (nothing) | every (one message each)
+    since: str | None = None  # ISO date: documents published before it are ignored (undated ones pass)
 
     # -- channels ---------------------------------------------------------------------------------
 
@@ -137,7 +140,8 @@ class Watcher:
         dict; ``body_text`` and ``portals`` are used when present, see ``alerts.routing.document_view``).
 
         Operational events (no document) go by event kind only, and by ``portals`` when they name one.
-        Document events must pass every filter that is set: a filter's list matches if any entry does.
+        Document events must pass every filter that is set: a filter's list matches if any entry does;
+        ``since`` passes documents published on or after it, and undated ones.
         """
         if not self.enabled or event.kind not in self.events:
             return False
@@ -145,6 +149,9 @@ class Watcher:
             return event.kind in OPS_EVENT_KINDS and (
                 not self.portals or event.portal_id is None or event.portal_id in self.portals
             )
+        published = document.get("published_on")
+        if self.since and isinstance(published, str) and published and published[:10] < self.since:
+            return False
         if self.portals:
             portals = {event.portal_id, *document.get("portals", ())}
             if not portals & set(self.portals):
@@ -306,7 +313,8 @@ def _watcher(spec: WatcherSpec, index: int, timezone: str, raw: Mapping[str, Any
     return Watcher(
         **lists, name=spec.name, mode=spec.mode, digest_cron=spec.digest_cron, ops=spec.ops, enabled=spec.enabled,
         events=tuple(dict.fromkeys((*events, *(OPS_EVENT_KINDS if spec.ops else ())))),
-        query=spec.query.strip() if spec.query else None, timezone=timezone,
+        query=spec.query.strip() if spec.query else None, timezone=timezone, baseline=spec.baseline,
+        since=spec.since.isoformat() if spec.since else None,
         webhook=Webhook(spec.webhook.url, spec.webhook.secret_env) if spec.webhook else None,
     )  # fmt: skip
 

@@ -1,17 +1,41 @@
 """RunRecorder: closes the run row with stats and health, then settles listings and withdrawals
-(``withdrawn`` events go to the crawl's event router in their own transaction, like every event)."""
+(``withdrawn`` events go to the crawl's event router in their own transaction, like every event).
+
+A successful run (``ok`` or ``degraded``) completes the portal's baseline, or its new columns'
+(``storage.baselines``), in the transaction that closes the run, together with the summaries the event
+router plans for it (``on_event.plan_baseline``, see ``alerts.routing``). A run stopped by its time limit
+(Scrapy's ``closespider_timeout``, which ``ops.jobs`` sets) ends as finish reason ``time_limit`` and health
+``partial`` when it was making progress (its pages judged as a finished run's would be ok or degraded): not
+a failure, and continued by the next run."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from core.health import OK, classify
+from core.health import DEGRADED, OK, classify, settle
 from crawler.dbpath import archive_path
+from crawler.middlewares import no_answer_summary
+from crawler.run_owner import claim, close_dead_runs, release
 from crawler.runcontext import event_router, portal_spider, run_context
-from storage import finish_run, last_runs, note_gone, note_listed
+from storage import finish_run, last_runs, note_gone, note_listed, write_transaction
+from storage.baselines import FINISH_TIME_LIMIT, HEALTH_PARTIAL, SUCCESS, complete_baseline, pending_baseline
+
+TIME_LIMIT_REASONS = ("closespider_timeout",)
+log = logging.getLogger("yibao.crawl")
+
+
+def judge(stats: dict[str, Any], reason: str, history: list[dict[str, Any]]) -> tuple[str, str]:
+    """(health, finish reason) of a closed run; a run stopped by its time limit is ``partial`` while its
+    pages show progress (judged as a finished run's: ok or degraded), else what they show."""
+    if reason in TIME_LIMIT_REASONS:
+        verdict = classify(stats, "finished", history)
+        return (HEALTH_PARTIAL if verdict in (OK, DEGRADED) else verdict), FINISH_TIME_LIMIT
+    return classify(stats, reason, history), reason
 
 
 class RunRecorder:
@@ -25,7 +49,11 @@ class RunRecorder:
         return cls(crawler)
 
     def spider_opened(self, spider: Spider) -> None:
-        run_context(self.crawler, archive_path(self.crawler.settings))
+        db_path = archive_path(self.crawler.settings)
+        ctx = run_context(self.crawler, db_path)
+        self.crawler.stats.set_value("yibao/run_id", ctx.run_id)  # whoever started the crawl reads its own run
+        claim(db_path, ctx.run_id)  # the run is this process's: a kill -9 leaves it to close_dead_runs
+        close_dead_runs(ctx.db, db_path, datetime.now(UTC))  # runs of crawls killed before they could close
         event_router(self.crawler)  # a bad watcher config fails the crawl at its start
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
@@ -35,18 +63,30 @@ class RunRecorder:
         stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
         history = [run.stats for run in last_runs(ctx.db, own.portal.id, limit=6)
                    if run.health == OK and run.id != ctx.run_id][:5]
-        health = classify(stats, reason, history)
+        health, reason = settle(stats, *judge(stats, reason, history))  # interrupted, moved, unreachable
+        summary = no_answer_summary(own.portal.id, stats)
+        if summary:
+            log.warning(summary)
         stats["yibao/health"] = health
         now = datetime.now(UTC)
-        finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
+        on_event = event_router(self.crawler)
+        columns = [column.name for column in own.portal.columns]
+        baseline = pending_baseline(ctx.db, own.portal.id, columns) if health in SUCCESS else None
+        planner = getattr(on_event, "plan_baseline", None)
+        plan = planner(ctx.db, baseline, run_id=ctx.run_id) if baseline is not None and planner else None
+        with write_transaction(ctx.db):  # the run, its baseline and the baseline's summaries: one fact
+            if baseline is not None and complete_baseline(ctx.db, baseline, run_id=ctx.run_id, columns=columns,
+                                                          now=now) and plan is not None:  # fmt: skip
+                plan(ctx.db, now)
+            finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
         if health == OK:
             note_listed(ctx.db, own.portal.id, sorted(own.listed_urls), run_id=ctx.run_id, now=now)
             required = self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS")
-            on_event = event_router(self.crawler)
             events = [note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required, on_event=on_event)
                       for url in ctx.gone]
             withdrawn = sum(event is not None for event in events)
             if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
                 stats["yibao/events/withdrawn"] = withdrawn
                 finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
+        release(archive_path(self.crawler.settings), ctx.run_id)
         ctx.db.close()

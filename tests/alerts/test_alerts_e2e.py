@@ -1,6 +1,8 @@
 """End to end: `yibao crawl` over the replica portals routes events into the outbox, `yibao dispatch`
 delivers them to a real SMTP server and a real webhook receiver; each watcher gets exactly the events
-its filters select, once, signed, with the right diff; a noise-only recrawl sends nothing."""
+its filters select, once, signed, with the right diff; a noise-only recrawl sends nothing. The watchers
+that want the first crawl's documents one by one say ``baseline = "every"`` (the default is one summary:
+tests/alerts/test_baseline.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ def watchers(receiver) -> str:
     return f"""
 [[watchers]]
 name = "everything"
+baseline = "every"
 {hook("/all")}
 
 [[watchers]]
@@ -50,6 +53,7 @@ query = '"蓝鲸条款" OR 不存在的词语'
 name = "new-policies"
 kinds = ["policy"]
 events = ["new"]
+baseline = "every"
 {hook("/policies")}
 
 [[watchers]]
