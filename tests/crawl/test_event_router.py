@@ -19,6 +19,7 @@ PORTAL = "fujian_xiamen"
 WATCHER = """
 [[watchers]]
 name = "everything"
+baseline = "every"
 webhook = { url = "http://127.0.0.1:9/hook", secret_env = "YIBAO_TEST_HOOK_SECRET" }
 """
 BAD_WATCHER = """
@@ -65,6 +66,8 @@ def test_default_router_writes_outbox_rows_and_empty_disables_it(server, tmp_pat
     assert done.returncode == 0, done.stderr[-3000:]
     assert count(routed / "archive.db", "documents") == docs
     assert count(routed / "archive.db", "outbox") == docs  # one "new" event per document, one target
+    # (baseline = "every": the first crawl's documents one by one; by default they are one summary, see
+    # tests/alerts/test_baseline.py)
 
     done = scrapy_crawl(write_config(unrouted, server, WATCHER), "YIBAO_EVENT_ROUTER=")
     assert done.returncode == 0, done.stderr[-3000:]
