@@ -82,10 +82,10 @@ test-demo: $(STAMP)
 test-install: $(STAMP)
 	$(PYTEST) -m install -s tests/deploy
 
-# every dependency at the lowest version pyproject.toml allows, in a venv of its own, over the in-process
+# every dependency at the lowest version pyproject.toml allows, in a venv of its own: mypy, then the in-process
 # suites that use them (needs the package index; keeps the lower bounds honest)
 LOWEST_VENV := $(VENV)/lowest
-LOWEST_TESTS ?= tests/storage tests/normalize tests/diffing tests/query tests/feeds tests/alerts
+LOWEST_TESTS ?= tests/storage tests/normalize tests/diffing tests/query tests/feeds tests/alerts tests/config tests/cli
 test-lowest: $(STAMP)
 	rm -rf $(LOWEST_VENV)
 	$(PYTHON) -m venv $(LOWEST_VENV)
@@ -93,6 +93,7 @@ test-lowest: $(STAMP)
 	$(LOWEST_VENV)/bin/pip install --quiet $$($(BIN)/python -m tests.deploy.lowest)
 	$(LOWEST_VENV)/bin/pip install --quiet --no-deps -e .
 	$(LOWEST_VENV)/bin/pip list 2>/dev/null | grep -iE "^($$($(BIN)/python -m tests.deploy.lowest --names)) "
+	$(LOWEST_VENV)/bin/mypy --cache-dir $(LOWEST_VENV)/.mypy_cache
 	$(LOWEST_VENV)/bin/python -m pytest -q -p no:cacheprovider -m "$(MARKS)" $(LOWEST_TESTS)
 
 demo: $(STAMP)

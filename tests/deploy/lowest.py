@@ -1,6 +1,6 @@
 """The lowest versions pyproject.toml allows, as pip pins: ``python -m tests.deploy.lowest`` (``make test-lowest``).
 
-Every runtime dependency and the dev dependencies the in-process suites need is pinned to its lower bound
+Every runtime dependency and the dev dependencies the in-process suites and mypy need is pinned to its lower bound
 (``>=X`` becomes ``==X``), so a lower bound that no longer works fails a test instead of a user's install.
 ``--names`` prints the distribution names as one ``a|b|c`` pattern (for ``pip list | grep -E``).
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 ROOT = Path(__file__).resolve().parents[2]
-# dev tools the test slice does not run (linters, type checker, the browser driver, the wheel builder)
-NOT_NEEDED = frozenset({"ruff", "mypy", "playwright", "setuptools"})
+# dev tools make test-lowest does not run (the linter, the browser driver, the wheel builder)
+NOT_NEEDED = frozenset({"ruff", "playwright", "setuptools"})
 
 
 def lowest_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
