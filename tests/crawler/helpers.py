@@ -83,7 +83,12 @@ def write_config(path: Path, archive: Path | None, *entries: str, shipped: bool 
     given. Without ``shipped`` the file says ``use_shipped = false``: the real bureaus of the shipped registry
     stay out, so a crawl with no portal named never leaves 127.0.0.1. Top-level keys go first."""
     texts = [entry.strip() + "\n" for entry in entries]
-    parts = sorted(texts, key=lambda text: text.startswith("["))  # top-level keys before the first table
+
+    def order(text: str) -> int:  # top-level keys before the first table: keys only, keys then tables, tables
+        has_tables = any(line.startswith("[") for line in text.splitlines())
+        return 2 if text.startswith("[") else 1 if has_tables else 0
+
+    parts = sorted(texts, key=order)
     if not shipped and not any(text.startswith("use_shipped") for text in texts):
         parts.insert(0, "use_shipped = false\n")
     parts += [f"[archive]\npath = {toml_str(str(archive))}\n"] if archive else []
