@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from urllib.parse import urljoin
 
@@ -43,25 +44,27 @@ def label_key(text: str) -> str:
     return _SPACES.sub("", text)
 
 
+# Every trait reads the page's one parsed tree (``sel.root``) with lxml directly: a parsel Selector per node
+# found costs more than the search.
+_BODY_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
+
+
 def meta_tags(sel: Selector) -> dict[str, str]:
     tags = {}
-    for node in sel.xpath("//meta[@name and @content]"):
-        name = node.attrib.get("name", "")
+    for node in sel.root.xpath("//meta[@name and @content]"):
+        name = node.get("name", "")
         if name and name not in tags:
-            tags[name] = node.attrib.get("content", "").strip()
+            tags[name] = node.get("content", "").strip()
     return tags
 
 
 def metadata_block(sel: Selector) -> dict[str, str]:
     """Label → value pairs of the 信息公开 block, labels canonicalised (``索 引 号`` → ``索引号``)."""
-    tokens = [
-        t.strip()
-        for t in sel.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall()
-        if t.strip() and t.strip() not in ("•", "·")
-    ]
+    stripped = (t.strip() for t in sel.root.xpath(_BODY_TEXT, smart_strings=False))
+    tokens = [t for t in stripped if t and t not in ("•", "·")]
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
-        labels = list(_LABEL_COLON.finditer(token))
+        labels = list(_LABEL_COLON.finditer(token)) if ":" in token or "：" in token else []
         if labels and not token[: labels[0].start()].strip(_SEPARATORS):
             ends = [m.start() for m in labels[1:]] + [len(token)]
             pairs = [
@@ -72,8 +75,10 @@ def metadata_block(sel: Selector) -> dict[str, str]:
                 for key, value in pairs:
                     found.setdefault(key, value)
                 continue
+        if len(token) > 12:
+            continue
         key = label_key(token)
-        if key not in META_LABELS or key in found or len(token) > 12:
+        if key not in META_LABELS or key in found:
             continue
         value = ""
         if i + 1 < len(tokens) and label_key(tokens[i + 1]) not in META_LABELS:
@@ -104,25 +109,35 @@ def strip_metadata_tables(node: lxml_html.HtmlElement) -> None:
             table.getparent().remove(table)
 
 
-def body_html(root: lxml_html.HtmlElement) -> str:
+def body_parts(root: lxml_html.HtmlElement) -> tuple[str, str]:
+    """The body's HTML (metadata tables stripped) and its text, read from a copy of the body element: the
+    page's tree is left whole for the other traits (one parse of the page serves them all)."""
     node = body_node(root)
     if node is None:
-        return ""
+        return "", ""
+    node = copy.deepcopy(node)
     strip_metadata_tables(node)
-    return lxml_html.tostring(node, encoding="unicode")
+    text = node.text_content()
+    if node.tail and node.tail.strip():  # the serialised body carries the element's tail text too
+        text += node.tail
+    return lxml_html.tostring(node, encoding="unicode"), text
+
+
+def body_html(root: lxml_html.HtmlElement) -> str:
+    return body_parts(root)[0]
 
 
 def attachments(sel: Selector, base_url: str) -> list[Attachment]:
     out, seen = [], set()
-    for a in sel.xpath("//a[@href]"):
-        href = a.attrib["href"]
-        if not ATTACHMENT_HREF.search(href):
+    for a in sel.root.iter("a"):
+        href = a.get("href")
+        if href is None or not ATTACHMENT_HREF.search(href):
             continue
         url = urljoin(base_url, href)
         if url in seen:
             continue
         seen.add(url)
-        name = " ".join(a.xpath(".//text()").getall()).strip() or url.rsplit("/", 1)[-1]
+        name = " ".join(a.xpath(".//text()", smart_strings=False)).strip() or url.rsplit("/", 1)[-1]
         out.append(Attachment(name=name, url=url))
     return out
 
