@@ -17,7 +17,6 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import scrapy
-from lxml import html as lxml_html
 from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
@@ -56,6 +55,13 @@ class PortalSpider(scrapy.Spider):
         self.listed_urls: set[str] = set()
         self.requested: set[str] = set()  # detail URLs asked for in this run
         self.state = CrawlState()
+        # Scrapy checks each callback for a generator returning a value once, in a cache keyed weakly by the
+        # callable: the bound method made afresh by every ``self.parse_x`` dies at once, so the check (reading and
+        # parsing the method's source) ran for every response. One bound method per callback, kept on the
+        # instance (where it wins over the class's function), makes every request carry the same object.
+        for name in dir(type(self)):
+            if name.startswith("parse") or name.endswith("_failed"):
+                self.__dict__[name] = getattr(self, name)
 
     # -- setup ---------------------------------------------------------------------------------
 
@@ -158,11 +164,11 @@ class PortalSpider(scrapy.Spider):
         yield from self.with_attachments(page)
 
     def extract_page(self, response: TextResponse, column: Column, listing: dict[str, Any]) -> RawPage | None:
-        """A RawPage from a detail page, or None for a soft-404 page."""
-        sel = Selector(text=response.text)
-        root = lxml_html.fromstring(response.text or "<html></html>")
-        body = extract.body_html(root)
-        body_text = lxml_html.fromstring(body).text_content() if body else ""
+        """A RawPage from a detail page, or None for a soft-404 page. The page is parsed once, keeping lxml's
+        depth limit (``huge_tree`` off); every trait reads that one tree."""
+        sel = Selector(text=response.text, huge_tree=False)
+        root = sel.root
+        body, body_text = extract.body_parts(root)
         if extract.is_soft_404(response.text, body_text):
             return None
         tags = extract.meta_tags(sel)
