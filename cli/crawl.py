@@ -57,10 +57,11 @@ def scrapy_settings(app: App, *, full: bool = False, fast: bool = False) -> Any:
     return settings
 
 
-def _summary(stats: dict[str, Any], health: str) -> dict[str, Any]:
+def _summary(stats: dict[str, Any], health: str, reason: str | None = None) -> dict[str, Any]:
     """The figures ``yibao crawl`` prints for one portal, from its run's Scrapy stats."""
     return {
         "health": health,
+        "reason": reason,
         "requests": stats.get("downloader/request_count", 0),
         "not_modified": stats.get("yibao/not_modified", 0),
         "new": stats.get("yibao/events/new", 0),
@@ -84,7 +85,7 @@ def crawl(app: App, portal_ids: tuple[str, ...], full: bool, fast: bool) -> int:
     from scrapy.crawler import CrawlerProcess
 
     from cli.progress import CrawlProgress
-    from storage import last_runs
+    from storage import get_run
 
     process = CrawlerProcess(settings)
     crawlers = {portal.id: process.create_crawler(portal.id) for portal in chosen}
@@ -98,9 +99,13 @@ def crawl(app: App, portal_ids: tuple[str, ...], full: bool, fast: bool) -> int:
         progress.stop()
     summary = {}
     with app.archive(create=True) as db:
-        for portal in chosen:
-            runs = last_runs(db, portal.id, limit=1)
-            summary[portal.id] = _summary(runs[0].stats if runs else {}, (runs[0].health if runs else None) or "failed")
+        for portal in chosen:  # each crawler's own run: another crawl of the portal may have started since
+            run_id = crawlers[portal.id].stats.get_value("yibao/run_id")
+            run = get_run(db, int(run_id)) if run_id else None
+            if run is None:  # the crawl never opened its run (it failed before its start)
+                summary[portal.id] = _summary({}, "failed", "not started")
+            else:
+                summary[portal.id] = _summary(run.stats, run.health or "failed", run.finish_reason)
     if app.options.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
@@ -109,6 +114,9 @@ def crawl(app: App, portal_ids: tuple[str, ...], full: bool, fast: bool) -> int:
         for pid, s in summary.items():
             print(f"{pid:22s} {s['health']:9s} {s['requests']:8d} {s['not_modified']:5d} {s['new']:5d} "
                   f"{s['edited']:6d} {s['withdrawn']:9d} {s['errors']:6d}")
+        for pid, s in summary.items():
+            if s["health"] in _FAILED and s["reason"] not in (None, "finished"):
+                print(f"{pid}: {s['health']}: {s['reason']}")
     return 1 if any(s["health"] in _FAILED for s in summary.values()) else 0
 
 

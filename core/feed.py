@@ -4,13 +4,16 @@
 or anything with the same few attributes, see ``FeedItem``) and returns the Atom document. Each entry is one
 event: its kind, the document's fields as of that version (the registry's event fields, ``core.fields``),
 the diff summary, and a link to the source page. Everything taken from a crawled page is escaped (feedgen
-writes XML text nodes; the HTML content is built with ``html.escape``). Events without a document
-(operational ones) are left out.
+writes XML text nodes; the HTML content is built with ``html.escape``) and cleared of the characters XML
+cannot hold (ESC, BEL and the other controls, lone surrogates: normalization strips them from stored text
+already, and an archive written before it did may still have them). Events without a document (operational
+ones) are left out.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,6 +21,7 @@ from typing import Any, Protocol
 from feedgen.feed import FeedGenerator
 
 from core.fields import EVENT_FIELDS, EVENT_KIND_LABELS
+from core.normalize.text import strip_controls
 
 __all__ = ["DEFAULT_TITLE", "FEED_ID", "FeedItem", "render_atom"]
 
@@ -44,6 +48,15 @@ class FeedItem(Protocol):
     def shown(self, names: Sequence[str] = ...) -> list[tuple[str, str, str, str]]: ...
 
 
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    """``text`` as XML can hold it: no control characters (see ``core.normalize.text``), no lone surrogates."""
+    text = strip_controls(text)
+    return _SURROGATES.sub("", text) if _SURROGATES.search(text) else text
+
+
 def _when(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
@@ -62,7 +75,7 @@ def _content(item: FeedItem, summary: str) -> str:
     )
     url = item.event.url
     link = f'<p><a href="{html.escape(url)}">原文</a></p>' if url else ""
-    return f"<p>{html.escape(summary)}</p><table>{rows}</table>{link}"
+    return _xml(f"<p>{html.escape(summary)}</p><table>{rows}</table>{link}")
 
 
 def render_atom(
@@ -75,9 +88,9 @@ def render_atom(
     """Atom XML with one entry per item that has a document, newest (last given) first."""
     chosen = list(items)
     fg = FeedGenerator()
-    fg.id(feed_id)
-    fg.title(title)
-    fg.link(href=link, rel="alternate")
+    fg.id(_xml(feed_id))
+    fg.title(_xml(title))
+    fg.link(href=_xml(link), rel="alternate")
     fg.language("zh-CN")
     fg.generator("Yibao Watch")
     fg.updated(_when(chosen[-1].event.created_at) if chosen else datetime.fromisoformat(EMPTY_UPDATED))
@@ -89,13 +102,13 @@ def render_atom(
         summary = _summary(item)
         entry = fg.add_entry(order="prepend")
         entry.id(f"tag:yibao-watch,2026:event/{event.id}")
-        entry.title(f"[{label}] {document.get('title') or ''}")
+        entry.title(_xml(f"[{label}] {document.get('title') or ''}"))
         entry.updated(_when(event.created_at))
         if event.url:
-            entry.link(href=event.url, rel="alternate")
-        entry.category(term=event.kind, label=label)
+            entry.link(href=_xml(event.url), rel="alternate")
+        entry.category(term=_xml(event.kind), label=_xml(label))
         if event.portal_id:
-            entry.category(term=event.portal_id)
+            entry.category(term=_xml(event.portal_id))
         entry.content(_content(item, summary), type="html")
-        entry.summary(summary)
+        entry.summary(_xml(summary))
     return bytes(fg.atom_str(pretty=True))

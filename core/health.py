@@ -7,6 +7,12 @@ Spidermon-style thresholds:
   title or a body falling far below the portal's recent history (the article container moved);
 - ``degraded``: any error or blocked fetch, or another field's coverage dropping against history;
 - ``ok`` otherwise. Only ``ok`` runs may withdraw documents.
+
+The finish reason recorded with a run (``settle``) says why a failed run failed when the stats know better
+than Scrapy: ``unreachable`` (closed early: the host did not answer, see ``crawler.middlewares``),
+``moved to <host>`` (its article pages all redirect to another host: the registry needs the new address), and
+``interrupted`` (stopped by a signal: a daemon or a terminal stopping, not the portal's fault; the portal-broken
+alerts do not count it).
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 OK, DEGRADED, FAILED, BLOCKED = "ok", "degraded", "failed", "blocked"
+INTERRUPTED = "interrupted"  # the finish reason of a run stopped by SIGTERM/SIGINT (Scrapy says "shutdown")
+UNREACHABLE = "unreachable"  # the finish reason of a run closed because its host did not answer
+MOVED = "moved to "  # + host: the finish reason of a run whose article pages all redirect off the portal
+REDIRECTED_OFFSITE = "yibao/redirected_offsite/"  # + host: redirects to another host (crawler.middlewares)
+SIGNAL_REASONS = ("shutdown",)
 COVERAGE_DROP = 0.3  # a field found in 90 % of records last week and in 55 % now is a drop
 CORE_FIELDS = ("title", "body_text")
 MIN_RECORDS = 5  # too few records this run say nothing about coverage
@@ -61,3 +72,24 @@ def classify(stats: dict[str, Any], finish_reason: str, history: Sequence[dict[s
     if errors or blocked or drops:
         return DEGRADED
     return OK
+
+
+def moved_to(stats: dict[str, Any]) -> str | None:
+    """The host a portal's pages redirect to when none of its article pages could be read here (no document, no
+    304) and some were sent to another host: the most frequent target. None otherwise."""
+    targets = {k[len(REDIRECTED_OFFSITE):]: int(v) for k, v in stats.items() if k.startswith(REDIRECTED_OFFSITE)}
+    if not targets or int(stats.get("yibao/documents", 0)) + int(stats.get("yibao/not_modified", 0)) > 0:
+        return None
+    return max(sorted(targets), key=lambda host: targets[host])
+
+
+def settle(stats: dict[str, Any], health: str, finish_reason: str) -> tuple[str, str]:
+    """The (health, finish reason) a closed run is recorded with: a run stopped by a signal is ``failed`` as
+    ``interrupted``; one whose pages all moved to another host is ``failed`` as ``moved to <host>``; else as
+    given."""
+    if finish_reason in SIGNAL_REASONS:
+        return FAILED, INTERRUPTED
+    host = moved_to(stats)
+    if host is not None:
+        return FAILED, MOVED + host
+    return health, finish_reason

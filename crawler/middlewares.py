@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+)
 from scrapy.http import Request, Response
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet.error import ConnectError, DNSLookupError
+from twisted.internet.error import TimeoutError as TxTimeoutError
+
+from core.health import REDIRECTED_OFFSITE, UNREACHABLE
 
 CHALLENGE = re.compile(rb"\$_ts|__jsluid|document\.cookie\s*=|yunsuo_session_verify")
 
@@ -85,6 +98,113 @@ class PortalHostsMiddleware:
 
     def process_request(self, request: Request) -> None:
         allowed = getattr(self.crawler.spider, "allowed_netlocs", None)
-        if allowed and urlsplit(request.url).netloc not in allowed:
+        netloc = urlsplit(request.url).netloc
+        if allowed and netloc not in allowed:
+            if request.meta.get("redirect_urls"):  # the portal sent us away: an error of that page, never a skip
+                self.crawler.stats.inc_value(f"{REDIRECTED_OFFSITE}{netloc}")
+                raise IgnoreRequest(f"{OFFSITE_REDIRECT} {netloc}: {request.meta['redirect_urls'][0]} -> {request.url}")
             self.crawler.stats.inc_value("yibao/offsite_skipped")
             raise IgnoreRequest(f"not a host of this portal: {request.url}")
+
+
+OFFSITE_REDIRECT = "redirected off the portal to"
+UNREACHABLE_SKIP = "not requested: the portal is unreachable"
+# a host that does not answer at all: refused, unresolvable, unconnectable or silent until the download timeout
+# (a connection lost mid-answer is not one of them: the host answered)
+NO_ANSWER = (DownloadTimeoutError, DownloadConnectionRefusedError, CannotResolveHostError, ConnectError, DNSLookupError,
+             TxTimeoutError)
+
+
+def no_answer(exc: BaseException | None) -> bool:
+    return isinstance(exc, NO_ANSWER)
+
+
+def describe(exc: BaseException) -> str:
+    """A short name of a no-answer error: ``timeout``, ``connection refused``, ``no such host``, ``cannot connect``."""
+    if isinstance(exc, DownloadTimeoutError | TxTimeoutError):
+        return "timeout"
+    if isinstance(exc, DownloadConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, CannotResolveHostError | DNSLookupError):
+        return "no such host"
+    return "cannot connect"
+
+
+class UnreachableHostMiddleware:
+    """A host that does not answer ends the portal's run early instead of costing every request its timeout and
+    retries: after ``YIBAO_UNREACHABLE_AFTER`` (default 2) consecutive attempts on one host that got no answer
+    (timeout, refused, unresolvable; any answer in between resets the count) the spider is closed with finish
+    reason ``unreachable`` (a failed run). Each attempt is counted, retries included (this middleware sits
+    before the retry middleware), so a silent portal ends after about two download timeouts. Scrapy's own log
+    lines for these errors (a retry line, a give-up line and a traceback each) are dropped
+    (``QuietNoAnswerFilter``) in favour of one line per portal (``crawler.extensions``)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.limit = crawler.settings.getint("YIBAO_UNREACHABLE_AFTER", 2)
+        self.consecutive: Counter[str] = Counter()
+        self.closing = False
+        QuietNoAnswerFilter.install()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> UnreachableHostMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if self.closing:  # nothing more for a run that is ending: a request now would wait out its timeout
+            raise IgnoreRequest(f"{UNREACHABLE_SKIP}: {request.url}")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self.consecutive.pop(urlsplit(request.url).netloc, None)
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        if not no_answer(exception):
+            return
+        host = urlsplit(request.url).netloc
+        stats = self.crawler.stats
+        what = describe(exception)
+        stats.inc_value(f"yibao/no_answer/{what}")
+        self.consecutive[host] += 1
+        if self.limit > 0 and self.consecutive[host] >= self.limit and not self.closing:
+            self.closing = True
+            stats.set_value("yibao/unreachable", f"{host} ({what}, {self.consecutive[host]} attempts in a row)")
+            stats.inc_value(f"yibao/errors/{UNREACHABLE}")
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason=UNREACHABLE))
+        if self.closing:  # no retry either
+            raise IgnoreRequest(f"{UNREACHABLE_SKIP}: {request.url}")
+
+
+def no_answer_summary(portal_id: str, stats: dict[str, Any]) -> str | None:
+    """The one line a run logs about its requests that got no answer (None when there were none)."""
+    counts = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("yibao/no_answer/")}
+    if not counts:
+        return None
+    what = ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items()))
+    unreachable = stats.get("yibao/unreachable")
+    if unreachable:
+        return f"{portal_id}: unreachable: {unreachable}; the run stopped (no answer: {what})"
+    return f"{portal_id}: {sum(counts.values())} request attempts got no answer ({what})"
+
+
+class QuietNoAnswerFilter(logging.Filter):
+    """Drops Scrapy's log records about a request that got no answer (retrying, giving up, "Error downloading"
+    with its traceback, robots.txt's error); the run's one line about them is logged by the run recorder."""
+
+    LOGGERS = ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt", "scrapy.core.scraper")
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        if cls._installed:
+            return
+        cls._installed = True
+        quiet = cls()
+        for name in cls.LOGGERS:
+            logging.getLogger(name).addFilter(quiet)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        args: Any = record.args
+        values = list(args.values()) if isinstance(args, dict) else list(args or ())
+        return not any(no_answer(value) for value in (exc, *values))

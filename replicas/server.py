@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from .hostile import set_hostile
 from .registry import load_entries, registry_toml
 from .sites.base import Page, Req, http_date
 from .world import ReplicaWorld
@@ -136,7 +137,7 @@ class PortalHandler:
         if page.status == 200:
             headers.update(self.validators(page, state.site.etag_support, state.site.last_modified_support))
         wants_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
-        if (wants_gzip or faults.force_gzip) and len(body) > 256:
+        if (wants_gzip or faults.force_gzip) and len(body) > 256 and "Content-Encoding" not in headers:
             body = gzip.compress(body, compresslevel=5)
             headers["Content-Encoding"] = "gzip"
             headers["Vary"] = "Accept-Encoding"
@@ -250,6 +251,16 @@ def admin_app(world: ReplicaWorld, urls: dict[str, str]) -> web.Application:
     @routes.delete("/portals/{pid}/faults")
     async def clear(request: web.Request) -> web.Response:
         world.clear_faults(request.match_info["pid"])
+        return web.json_response({"ok": True})
+
+    @routes.post("/portals/{pid}/hostile")
+    async def hostile(request: web.Request) -> web.Response:
+        """``{"kinds": [...], "moved_to": "http://host:port"}``: hostile detail pages (``replicas.hostile``)."""
+        data = await body(request)
+        try:
+            set_hostile(world, request.match_info["pid"], tuple(data.get("kinds") or ()), data.get("moved_to"))
+        except (ValueError, KeyError) as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from exc
         return web.json_response({"ok": True})
 
     @routes.post("/portals/{pid}/robots")

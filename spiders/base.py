@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
+import warnings
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -20,18 +22,21 @@ import scrapy
 from parsel import Selector
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
 from core.records import Attachment, RawPage
 from crawler.items import FetchOutcome
+from crawler.middlewares import OFFSITE_REDIRECT, describe, no_answer
 from crawler.registry import Column, Portal
 
 from . import extract
 from .state import CrawlState, load_state
 
 DETAIL_STATUSES = [304, 404, 410]
-# requests refused on purpose (robots.txt, another host, a WAF page) are not fetch errors
-POLICY_SKIPS = re.compile(r"robots\.txt|not a host of this portal|blocked by the site")
+# requests refused on purpose (robots.txt, another host, a WAF page, a run ending unreachable) are not fetch errors
+POLICY_SKIPS = re.compile(r"robots\.txt|not a host of this portal|blocked by the site|the portal is unreachable")
+UNREACHABLE_MIDDLEWARE = "crawler.middlewares.UnreachableHostMiddleware"
 
 
 class PortalSpider(scrapy.Spider):
@@ -45,6 +50,17 @@ class PortalSpider(scrapy.Spider):
         attrs = {"name": portal.id, "portal": portal, "allowed_domains": list(portal.allowed_domains),
                  "custom_settings": dict(portal.settings)}
         return type(f"{cls.__name__}_{portal.id}", (cls,), attrs)
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """The portal's settings, and the downloader middleware every portal crawl needs beyond the project's
+        list: ``UnreachableHostMiddleware`` before the retry middleware (550), so that it sees every attempt."""
+        super().update_settings(settings)
+        middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
+        middlewares.setdefault(UNREACHABLE_MIDDLEWARE, 555)
+        # at spider priority: ``CrawlerProcess.crawl(crawler)`` re-applies the project's dict over project priority
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority=max(settings.getpriority("DOWNLOADER_MIDDLEWARES") or 0,
+                                                                        SETTINGS_PRIORITIES["spider"]))
 
     def __init__(self, *args: Any, full: str | bool | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -152,11 +168,14 @@ class PortalSpider(scrapy.Spider):
             yield FetchOutcome(self.portal.id, response.url, "gone", response.status,
                                listed=response.url in self.listed_urls)
             return
-        if not isinstance(response, TextResponse):
-            self.crawler.stats.inc_value("yibao/errors/not_html")
-            yield FetchOutcome(self.portal.id, response.url, "error", response.status, error="not an HTML page")
+        try:
+            if not isinstance(response, TextResponse):
+                kind = _header(response, b"Content-Type") or "no Content-Type"
+                raise extract.ImplausiblePage("not_html", f"not an HTML page ({kind[:60]})")
+            page = self.extract_page(response, column, listing)
+        except extract.ImplausiblePage as exc:
+            yield self.implausible(response, exc)
             return
-        page = self.extract_page(response, column, listing)
         if page is None:
             yield FetchOutcome(self.portal.id, response.url, "gone", response.status, soft_404=True,
                                listed=response.url in self.listed_urls)
@@ -164,14 +183,24 @@ class PortalSpider(scrapy.Spider):
         yield from self.with_attachments(page)
 
     def extract_page(self, response: TextResponse, column: Column, listing: dict[str, Any]) -> RawPage | None:
-        """A RawPage from a detail page, or None for a soft-404 page. The page is parsed once, keeping lxml's
-        depth limit (``huge_tree`` off); every trait reads that one tree."""
-        sel = Selector(text=response.text, huge_tree=False)
+        """A RawPage from a detail page, or None for a soft-404 page. Raises ``extract.ImplausiblePage`` for an
+        answer that is not a document (empty, binary, nested past reading, mojibake, only an absurd title).
+        The page is parsed once, keeping lxml's depth limit (``huge_tree`` off): a hostile page costs bounded memory;
+        every trait reads that one tree."""
+        extract.check_body(response.body)
+        with warnings.catch_warnings():  # "Input data is too big": check_nesting says so, with the page's URL
+            warnings.filterwarnings("ignore", "Input data is too big", UserWarning)
+            sel = Selector(text=response.text, huge_tree=False)
         root = sel.root
+        extract.check_nesting(root)
         body, body_text = extract.body_parts(root)
         if extract.is_soft_404(response.text, body_text):
             return None
         tags = extract.meta_tags(sel)
+        title = extract.page_title(sel, tags)
+        extract.check_title(sel, tags, title)
+        if not title and not body_text.strip():
+            raise extract.ImplausiblePage("no_content", "neither a title nor any text")
         page = RawPage(
             portal_id=self.portal.id,
             column=column.name,
@@ -184,18 +213,26 @@ class PortalSpider(scrapy.Spider):
             final_url=response.url,
             meta_table=extract.metadata_block(sel),
             meta_tags=tags,
-            listing=listing,
+            listing=dict(listing),
             body_html=body,
-            title=extract.page_title(sel, tags),
+            title=title,
             attachments=extract.attachments(sel, response.url),
             etag=_header(response, b"ETag"),
             last_modified=_header(response, b"Last-Modified"),
         )
         page.html = response.text if self.settings.getbool("YIBAO_KEEP_HTML") else ""
         self.enrich(page, response, sel)
+        _bound_titles(page)
+        extract.check_text(page.title, body_text)
         if not page.body_html:
             self.crawler.stats.inc_value("yibao/errors/no_body")
         return page
+
+    def implausible(self, response: Response, exc: extract.ImplausiblePage) -> FetchOutcome:
+        """A 200 answer that is not a document: an error of the run with its reason, never a document."""
+        self.crawler.stats.inc_value(f"yibao/errors/{exc.reason}")
+        self.logger.warning("not a document: %s (%s)", response.url, exc)
+        return FetchOutcome(self.portal.id, response.url, "error", response.status, error=f"{exc.reason}: {exc}"[:300])
 
     def enrich(self, page: RawPage, response: TextResponse, sel: Selector) -> None:
         """Family hook: add what this family's pages carry beyond the shared traits."""
@@ -240,9 +277,46 @@ class PortalSpider(scrapy.Spider):
         if failure.check(IgnoreRequest) and POLICY_SKIPS.search(str(failure.value)):
             self.crawler.stats.inc_value("yibao/skipped_requests")  # counted where it was decided
             return
-        self.crawler.stats.inc_value("yibao/errors/detail")
-        self.logger.warning("detail fetch failed: %s (%s)", request.url, failure.getErrorMessage())
-        yield FetchOutcome(self.portal.id, request.url, "error", None, error=failure.getErrorMessage()[:300])
+        reason = failure_reason(failure)
+        self.crawler.stats.inc_value(f"yibao/errors/{reason}")
+        message = failure.getErrorMessage()
+        # a host that does not answer is summed up in one line by the run recorder, not logged per request
+        level = logging.DEBUG if no_answer(failure.value) else logging.WARNING
+        self.logger.log(level, "detail fetch failed: %s (%s: %s)", request.url, reason, message)
+        yield FetchOutcome(self.portal.id, request.url, "error", None, error=f"{reason}: {message}"[:300])
+
+
+def failure_reason(failure: Failure) -> str:
+    """The ``yibao/errors/<reason>`` key of a failed detail fetch."""
+    message = failure.getErrorMessage()
+    if failure.check(IgnoreRequest) and OFFSITE_REDIRECT in message:
+        return "offsite_redirect"
+    if failure.value is not None and no_answer(failure.value):
+        return describe(failure.value).replace(" ", "_")
+    if "max redirections" in message:
+        return "redirect_loop"
+    if "DOWNLOAD_MAXSIZE" in message or "download max size" in message:
+        return "too_large"
+    return "detail"
+
+
+_LISTING_TITLES = ("title", "doctitle", "art_title")  # the listing keys normalization reads a title from
+_META_TITLES = ("标题", "名称", "文件名称")
+
+
+def _bound_titles(page: RawPage) -> None:
+    """Bound every title source of ``page`` (``extract.bound_title``; the page's own title is bounded already
+    unless a family hook set it): long ones cut, absurd ones dropped."""
+    page.title = extract.bound_title(page.title) or ""
+    for source, keys in ((page.listing, _LISTING_TITLES), (page.meta_table, _META_TITLES),
+                         (page.meta_tags, ("ArticleTitle", "articletitle", "articleTitle"))):
+        for key in keys:
+            if key in source:
+                title = extract.bound_title(str(source[key]))
+                if title is None:
+                    del source[key]
+                else:
+                    source[key] = title
 
 
 def _failed_request(failure: Failure) -> scrapy.Request:

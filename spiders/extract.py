@@ -4,18 +4,23 @@
 - the 信息公开 metadata block, found by its labels (索引号, 文号/发文字号, 发布机构, 生成日期/成文日期, 有效性 …)
   in any layout (grid table, bullets, label/value cells), label padding with any kind of space;
 - the article body: the element whose direct paragraphs carry the most text (text density);
-- attachments: links to document files or to a download script.
+- attachments: links to document files or to a download script;
+- plausibility: what is not a document at all (an empty or binary answer, nesting the parser cannot read
+  whole, replacement-character soup, an absurd title) is refused with a reason (``ImplausiblePage``), and a
+  long title is cut at a sensible boundary (``bound_title``).
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 from lxml import html as lxml_html
 from parsel import Selector
 
+from core.normalize.text import normalize_ws, strip_controls
 from core.records import Attachment
 
 _SPACES = re.compile(r"[\s\u00a0\u2002\u2003\u3000•·:：]+")
@@ -37,6 +42,69 @@ _MAX_VALUE = 120  # characters: a longer "label：…" text is body prose, not a
 SOFT_404 = re.compile(r"页面不存在|您访问的页面不存在|找不到该页面|页面已被删除|信息已被删除|404 Not Found")
 ATTACHMENT_HREF = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|rtf|zip|rar)(?:$|\?)|downfile\.jsp", re.I)
 _BLOCK_TAGS = {"p", "div", "section", "td", "article"}
+
+TITLE_MAX = 500  # characters: a longer title is cut (at a sentence or clause boundary when there is one)
+TITLE_ABSURD = 2000  # characters: a longer "title" is not one (a CMS pasting the body into <title>, an attack)
+NESTING_LIMIT = 200  # elements deep: libxml2 stops at 256 without huge_tree, so the page was not read whole
+MOJIBAKE_SHARE = 0.05  # U+FFFD among the text's characters: more is a page decoded in the wrong charset
+MOJIBAKE_MIN = 10
+_BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"RIFF",
+                 b"\xd0\xcf\x11\xe0", b"Rar!", b"7z\xbc\xaf")
+_CONTROL_BYTES = bytes([*range(0, 9), *range(14, 32)])  # not tab, LF, VT, FF, CR
+_CUT_AFTER = "。！？；;!?，,、：:）)】」』》 \u3000"  # a title is cut after one of these when it can be
+
+
+class ImplausiblePage(Exception):
+    """A 200 answer that is not a document: ``reason`` is a short key (``yibao/errors/<reason>``), the
+    message says what was seen."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def check_body(body: bytes) -> None:
+    """Refuse an empty or a binary answer before it is parsed as HTML."""
+    if not body.strip():
+        raise ImplausiblePage("empty_page", f"an empty answer ({len(body)} bytes)")
+    head = body[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return  # UTF-16 with its byte-order mark: NUL bytes are its text
+    if head.lstrip().startswith(_BINARY_MAGIC):
+        raise ImplausiblePage("binary", f"a binary answer, not an HTML page (starts {head[:8]!r})")
+    controls = len(head) - len(head.translate(None, _CONTROL_BYTES))
+    if b"\x00" in head or controls > len(head) // 10:
+        raise ImplausiblePage("binary", f"a binary answer, not an HTML page ({controls} control bytes in its start)")
+
+
+def check_nesting(root: lxml_html.HtmlElement) -> None:
+    """Refuse a tree nested ``NESTING_LIMIT`` deep: the parser gave up on the rest of such a page."""
+    if root.xpath("boolean(" + "/*" * NESTING_LIMIT + ")"):
+        raise ImplausiblePage("too_deep", f"elements nested more than {NESTING_LIMIT} deep (the page cannot be read whole)")
+
+
+def check_text(title: str, body_text: str) -> None:
+    """Refuse replacement-character soup (a page decoded in the wrong charset, or binary read as text)."""
+    text = f"{title}{body_text}"
+    bad = text.count("\ufffd")
+    if bad >= MOJIBAKE_MIN and bad >= MOJIBAKE_SHARE * len("".join(text.split())):
+        raise ImplausiblePage("mojibake", f"{bad} replacement characters (U+FFFD) in {len(text)} characters of text")
+
+
+def bound_title(text: str | None) -> str | None:
+    """A title of display length: whitespace collapsed, controls dropped, cut to ``TITLE_MAX`` characters after
+    the last clause boundary when there is one in its last fifth (and marked with ``…``); None for an absurd one
+    (over ``TITLE_ABSURD`` characters)."""
+    text = normalize_ws(text or "")
+    if len(text) > TITLE_ABSURD:
+        return None
+    if len(text) <= TITLE_MAX:
+        return text
+    head = text[: TITLE_MAX - 1]
+    cut = max(head.rfind(ch) for ch in _CUT_AFTER)
+    if cut >= TITLE_MAX * 4 // 5:
+        head = head[: cut + 1]
+    return head.rstrip(" \u3000，,、：:") + "…"
 
 
 def label_key(text: str) -> str:
@@ -137,20 +205,34 @@ def attachments(sel: Selector, base_url: str) -> list[Attachment]:
         if url in seen:
             continue
         seen.add(url)
-        name = " ".join(a.xpath(".//text()", smart_strings=False)).strip() or url.rsplit("/", 1)[-1]
+        name = strip_controls(" ".join(a.xpath(".//text()", smart_strings=False))).strip() or url.rsplit("/", 1)[-1]
         out.append(Attachment(name=name, url=url))
     return out
 
 
+def _title_candidates(sel: Selector, tags: dict[str, str]) -> Iterator[str | None]:
+    yield tags.get("ArticleTitle")
+    yield sel.xpath("normalize-space(//h1)").get()
+    yield sel.xpath("normalize-space(//title)").get()
+
+
 def page_title(sel: Selector, tags: dict[str, str]) -> str:
-    for candidate in (
-        tags.get("ArticleTitle"),
-        sel.xpath("normalize-space(//h1)").get(),
-        sel.xpath("normalize-space(//title)").get(),
-    ):
-        if candidate:
-            return candidate.strip()
+    """The first of ``ArticleTitle``, ``<h1>``, ``<title>`` that is a plausible title, bounded (``bound_title``);
+    "" when there is none."""
+    for candidate in _title_candidates(sel, tags):
+        title = bound_title(candidate)
+        if title:
+            return title
     return ""
+
+
+def check_title(sel: Selector, tags: dict[str, str], title: str) -> None:
+    """Refuse a page whose own title (``ArticleTitle``, ``<h1>``, ``<title>``) is absurd wherever it has one."""
+    if title:
+        return
+    longest = max((len(c) for c in _title_candidates(sel, tags) if c), default=0)
+    if longest > TITLE_ABSURD:
+        raise ImplausiblePage("title_too_long", f"a title of {longest} characters")
 
 
 def is_soft_404(text: str, body: str) -> bool:

@@ -55,7 +55,10 @@ _LEX = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<open>\()|(?P<close>\))|(?P<word>[^\
 
 
 class QueryError(ValueError):
-    """The query cannot be run (e.g. it only excludes terms)."""
+    """The query cannot be run (e.g. it only excludes terms, or nests too deeply)."""
+
+
+MAX_DEPTH = 32  # nested groups and NOTs a query may have: deeper is an error, never a RecursionError
 
 
 def fold_search(text: str) -> str:
@@ -146,7 +149,8 @@ class _Parser:
         text = re.sub("[“”＂]", '"', text)
         self.tokens = [(m.lastgroup or "", m.group(m.lastgroup or 0)) for m in _LEX.finditer(text)]
         self.pos = 0
-        self.depth = 0
+        self.depth = 0  # open groups
+        self.nesting = 0  # open groups and NOTs: bounded by MAX_DEPTH
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -186,21 +190,30 @@ class _Parser:
             return positive[0]
         return And(tuple(positive), tuple(negative)) if positive else None
 
+    def nest(self, by: int = 1) -> None:
+        self.nesting += by
+        if self.nesting > MAX_DEPTH:
+            raise QueryError(f"the query nests too deeply (more than {MAX_DEPTH} levels of parentheses or NOT)")
+
     def parse_unary(self) -> tuple[Node | None, bool]:
         kind, value = self.take()
         if kind == "word" and value in ("NOT", "-"):
             if self.peek() is None:
                 return None, False
+            self.nest()
             node, negated = self.parse_unary()
+            self.nest(-1)
             return node, not negated
         if kind == "word" and value.startswith("-"):
             return _term(value[1:]), True
         if kind == "open":
+            self.nest()
             self.depth += 1
             node = self.parse_or()
             if (token := self.peek()) is not None and token[0] == "close":
                 self.take()
             self.depth -= 1
+            self.nest(-1)
             return node, False
         return _term(value), False
 

@@ -22,12 +22,14 @@ from functools import lru_cache
 from lxml import etree
 
 __all__ = [
+    "CONTROL_CHARS",
     "fold",
     "html_to_paragraphs",
     "is_chrome_line",
     "normalize_ws",
     "split_paragraphs",
     "strip_chrome",
+    "strip_controls",
 ]
 
 # --------------------------------------------------------------------------- width folding
@@ -105,15 +107,47 @@ def fold(text: str) -> str:
 fold.cache_clear = _fold_cached.cache_clear  # type: ignore[attr-defined]
 
 
+# --------------------------------------------------------------------------- control characters
+
+# Never stored: C0 controls but tab and newline (ESC, BEL, NUL, VT, FF, CR …), DEL, the C1 block, the bidi
+# embeddings/overrides/isolates (U+202A–202E, U+2066–2069: they reorder what a reader sees) and the two
+# noncharacters U+FFFE/U+FFFF. None of them is text; several make XML (lxml, the Atom feed) refuse the string.
+CONTROL_CHARS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff"
+_CONTROL_RE = re.compile(f"[{CONTROL_CHARS}]")
+# the controls that separate words (VT, FF, CR, the file/group/record/unit separators, NEL) become a
+# space, so that ``a\x0bb`` stays two words; the rest are dropped
+_CONTROL_SPACES = frozenset("\x0b\x0c\r\x1c\x1d\x1e\x1f\x85")
+
+
+def _control(m: re.Match[str]) -> str:
+    return " " if m.group() in _CONTROL_SPACES else ""
+
+
+# a terminal escape sequence goes whole, not only its ESC: CSI (``ESC [ 31 m``) and OSC (``ESC ] … BEL``)
+_ESCAPE_RE = re.compile("\x1b(?:\\[[0-?]*[ -/]*[@-~]|\\][^\x07\x1b]{0,256}(?:\x07|\x1b\\\\)?)")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (see ``CONTROL_CHARS``) and terminal escape sequences; tab and
+    newline are kept."""
+    if not text or _CONTROL_RE.search(text) is None:  # the common case: one C scan, no copy
+        return text
+    if "\x1b" in text:
+        text = _ESCAPE_RE.sub("", text)
+    return _CONTROL_RE.sub(_control, text)
+
+
 # --------------------------------------------------------------------------- whitespace
 
 _ZERO_WIDTH = ("\u200b", "\ufeff", "\u00ad", "\u200c", "\u200d", "\u2060")
 
 
 def normalize_ws(text: str) -> str:
-    """Drop zero-width characters, collapse every whitespace run (any kind) to one ASCII space, trim."""
+    """Drop zero-width and control characters, collapse every whitespace run (any kind) to one ASCII
+    space, trim."""
     if not text:
         return ""
+    text = strip_controls(text)
     if not text.isascii():
         for zw in _ZERO_WIDTH:
             if zw in text:
@@ -198,6 +232,7 @@ def html_to_paragraphs(html: str) -> list[str]:
     """
     if not html or not html.strip():
         return []
+    html = strip_controls(html)  # lxml refuses to set text holding them (VT, FF, \x01 …)
     root = _parse_html(html)
     if root is None:
         return []

@@ -87,6 +87,9 @@ class Site:
         self.paths: dict[str, tuple[int, str]] = {}  # path -> (doc id, variant)
         self.files: dict[str, tuple[int, int]] = {}  # path -> (doc id, attachment file id)
         self.broken_layout = False
+        self.hostile: tuple[str, ...] = ()  # kinds of ``replicas.hostile`` pages served instead of articles
+        self.moved_to: str | None = None  # every article redirects (301) to this origin: the portal moved
+        self.hostile_order: dict[int, int] = {}
         self.noise = random.Random()
 
     # -- catalogue ---------------------------------------------------------------------------
@@ -164,9 +167,31 @@ class Site:
             if doc.withdraw_mode == "soft404":  # a generic error template: UTF-8 as its <meta> says
                 return Page(200, SOFT_404, encode_as="utf-8")
             return Page(404, NOT_FOUND)
+        if self.moved_to:
+            return Page(301, "", headers={"Location": self.moved_to + self.doc_paths(doc)[variant]})
         doc.visits += 1
         body = self.render_broken(doc) if self.broken_layout else self.render_detail(doc, variant)
+        kind = self.hostile_kind(doc)
+        if kind != "ok":
+            from replicas import hostile
+
+            return hostile.page(kind, doc_id=doc.doc_id, path=self.doc_paths(doc)[variant], title=doc.display_title,
+                                page_html=body, encoding=self.encoding)
         return Page(text=body, etag=doc.etag(), last_modified=doc.modified_at)
+
+    def hostile_kind(self, doc: Document) -> str:
+        """The kind of page ``doc`` is served as: ``ok`` (its article) unless the ``hostile`` switch is on; the
+        kinds go round robin over the site's documents in publication order (``hostile_order``)."""
+        if not self.hostile:
+            return "ok"
+        index = self.hostile_order.get(doc.doc_id, doc.doc_id)
+        return self.hostile[index % len(self.hostile)]
+
+    def set_hostile(self, kinds: tuple[str, ...], moved_to: str | None = None) -> None:
+        self.hostile, self.moved_to = kinds, moved_to
+        ids = sorted((self.lookup(i) for ids in self.doc_ids.values() for i in ids),
+                     key=lambda d: (d.published_at, d.doc_id))
+        self.hostile_order = {d.doc_id: n for n, d in enumerate(ids)}
 
     def attachment(self, doc: Document, file_id: int) -> Page:
         att = next((a for a in doc.attachments if a.file_id == file_id), None)
