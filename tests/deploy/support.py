@@ -1,6 +1,7 @@
 """What the deployment tests share: the checkout's files, the Docker build context, a wheel, unit files.
 
 ``checkout_files``   the files a clone of the project has (git's view: tracked and not ignored)
+``package_files``    the files of the top-level packages and modules, by walking them (in process, no git)
 ``docker_context``   those of them a ``docker build .`` sends, by ``.dockerignore``'s rules
 ``build_wheel``      ``pip wheel --no-deps --no-build-isolation`` of a copy of some files (offline)
 ``product_files``    the package's own files: every top-level package (but tests/benchmarks), scheduler.py
@@ -43,6 +44,16 @@ def checkout_files(root: Path = ROOT) -> list[str]:
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
         files += [str((Path(dirpath) / f).relative_to(root)) for f in filenames]
     return sorted(f for f in files if not f.endswith((".pyc", ".db", ".db-wal", ".db-shm")))
+
+
+def package_files(root: Path = ROOT) -> list[str]:
+    """Relative paths of the files in the top-level packages and single modules, by walking them (no git)."""
+    files = [m for m in SINGLE_MODULES if (root / m).is_file()]
+    for package in sorted(p.name for p in root.iterdir() if (p / "__init__.py").is_file()):
+        for dirpath, dirnames, filenames in os.walk(root / package):
+            dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
+            files += [str((Path(dirpath) / f).relative_to(root)) for f in filenames if not f.endswith(".pyc")]
+    return sorted(files)
 
 
 def top_level_packages(files: Iterable[str]) -> set[str]:

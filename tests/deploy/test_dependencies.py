@@ -14,7 +14,7 @@ from importlib.metadata import packages_distributions, requires
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.deploy.support import ROOT, SINGLE_MODULES, checkout_files, top_level_packages
+from tests.deploy.support import ROOT, SINGLE_MODULES, package_files, top_level_packages
 
 # module -> the declared dependency that requires it (Scrapy's own stack, pydantic's core, Datasette's server,
 # the arrays of datasketch's MinHash): pinned through that dependency, and checked below that it does require it
@@ -31,7 +31,7 @@ def declared() -> set[str]:
 
 def imported_modules() -> dict[str, str]:
     """Top-level third-party module -> one product file importing it (module level or inside a function)."""
-    files = checkout_files()
+    files = package_files()
     ours = top_level_packages(files) | {m.removesuffix(".py") for m in SINGLE_MODULES} | {"tests", "benchmarks"}
     product = [f for f in files if f.endswith(".py") and (f.split("/")[0] in ours - {"tests", "benchmarks"}
                                                           or f in SINGLE_MODULES)]

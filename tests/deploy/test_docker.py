@@ -22,20 +22,9 @@ from tests.deploy.support import (
     wheel_names,
 )
 
-DOCKERFILE = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-
 
 def context() -> list[str]:
     return docker_context(checkout_files(), (ROOT / ".dockerignore").read_text(encoding="utf-8"))
-
-
-def test_dockerignore_rules_as_docker_reads_them() -> None:
-    files = ["a.py", "pkg/__init__.py", "pkg/data/x.txt", "pkg/__pycache__/m.pyc", "tests/t.py", "keep/tests/x",
-             "notes.md", "docs/keep.md"]  # fmt: skip
-    rules = "tests\n**/__pycache__\n*.md\n!docs/keep.md\n"
-    assert docker_context(files, rules) == ["a.py", "pkg/__init__.py", "pkg/data/x.txt", "keep/tests/x",
-                                            "docs/keep.md"]  # fmt: skip
-    assert docker_context(files, "*\n!pkg\n") == ["pkg/__init__.py", "pkg/data/x.txt", "pkg/__pycache__/m.pyc"]
 
 
 def test_the_build_context_is_the_package_and_no_more() -> None:
@@ -52,12 +41,6 @@ def test_a_wheel_of_the_build_context_is_complete(tmp_path: Path) -> None:
     wheel = build_wheel(copy_files(sent, tmp_path / "context"), tmp_path / "dist")
     names = wheel_names(wheel)
     assert product_files(sent) <= names
-
-
-def test_the_image_runs_the_daemon_and_documents_the_web_ui() -> None:
-    assert "FROM python:3.11-slim" in DOCKERFILE
-    assert 'CMD ["yibao", "run"]' in DOCKERFILE
-    assert "yibao serve --host 0.0.0.0" in DOCKERFILE
 
 
 def _docker_engine() -> str | None:
@@ -92,27 +75,6 @@ def test_the_image_builds_and_runs(tmp_path: Path) -> None:
 
 
 # --- deploy/compose.yaml ----------------------------------------------------------------------------------
-
-
-def test_compose_runs_the_daemon_and_the_web_ui_over_one_archive() -> None:
-    import yaml  # type: ignore[import-untyped]  # PyYAML, through datasette
-
-    import scheduler
-
-    compose_path = ROOT / "deploy" / "compose.yaml"
-    compose = yaml.safe_load(compose_path.read_text(encoding="utf-8"))
-    watch, web = compose["services"]["watch"], compose["services"]["web"]
-    assert watch["command"] == ["yibao", "run"]
-    assert web["command"][:4] == ["yibao", "serve", "--host", "0.0.0.0"]
-    for service in (watch, web):
-        assert (compose_path.parent / service["build"] / "Dockerfile").is_file()
-        assert service["image"] == watch["image"]
-        assert "yibao-data:/var/lib/yibao" in service["volumes"]  # the image's YIBAO_DB folder
-        assert "./yibao.toml:/etc/yibao/yibao.toml:ro" in service["volumes"]  # the image's YIBAO_CONFIG
-    assert "YIBAO_DB=/var/lib/yibao/archive.db" in DOCKERFILE
-    assert "YIBAO_CONFIG=/etc/yibao/yibao.toml" in DOCKERFILE
-    assert "yibao-data" in compose["volumes"]
-    assert int(watch["stop_grace_period"].removesuffix("s")) > scheduler.GRACE_SECONDS
 
 
 def test_compose_file_is_valid_for_docker_compose() -> None:

@@ -23,10 +23,9 @@ from pathlib import Path
 
 import pytest
 
-import scheduler
 from replicas.registry import portal_entries, render_toml
 from tests.conftest import MakeReplicas
-from tests.deploy.support import CONFIG_DIR, INSTALL_BIN, ROOT, STATE_DIR, SYSTEMD_DIR, Unit, units
+from tests.deploy.support import CONFIG_DIR, INSTALL_BIN, STATE_DIR, Unit, units
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze")
 needs_systemd_analyze = pytest.mark.skipif(
@@ -55,11 +54,6 @@ def verify(directory: Path) -> subprocess.CompletedProcess[str]:
                           timeout=120, env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})  # fmt: skip
 
 
-def test_the_unit_files_are_there() -> None:
-    assert sorted(by_name()) == ["yibao-watch-once.service", "yibao-watch-once.timer", "yibao-watch.service",
-                                 "yibao-web.service"]  # fmt: skip
-
-
 @needs_systemd_analyze
 def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     installed_yibao()
@@ -82,35 +76,6 @@ def test_verify_reports_what_the_test_looks_for(tmp_path: Path) -> None:
     done = verify(tmp_path)
     assert done.returncode != 0
     assert "not executable" in done.stdout + done.stderr
-
-
-def test_the_units_fit_together() -> None:
-    units_ = by_name()
-    daemon, once, web = units_["yibao-watch.service"], units_["yibao-watch-once.service"], units_["yibao-web.service"]
-    timer = units_["yibao-watch-once.timer"]
-    for unit in units_.values():  # every timer starts the service of its name
-        if unit.path.suffix == ".timer":
-            assert unit.path.with_suffix(".service").name in units_
-    assert daemon.exec_start() == [f"{INSTALL_BIN}yibao", "run"]
-    assert once.exec_start() == [f"{INSTALL_BIN}yibao", "run", "--once"]
-    assert web.exec_start()[:2] == [f"{INSTALL_BIN}yibao", "serve"]
-    assert once.value("Service", "Type") == "oneshot"
-    assert once.value("Install", "WantedBy") is None  # started by its timer only
-    assert timer.value("Install", "WantedBy") == "timers.target"
-    assert timer.value("Timer", "OnCalendar")
-    env = daemon.environment()
-    assert env == {"YIBAO_CONFIG": f"{CONFIG_DIR}/yibao.toml", "YIBAO_DB": f"{STATE_DIR}/archive.db"}
-    for unit in (daemon, once, web):  # one config, one archive, one state folder
-        assert unit.environment() == env, unit.name
-        assert unit.value("Service", "WorkingDirectory") == STATE_DIR
-        assert unit.value("Service", "StateDirectory") == "yibao"
-        assert unit.value("Service", "User") == "yibao"
-    for unit in (daemon, once):  # SIGTERM to the scheduler alone; it stops its crawls within its grace period
-        assert unit.value("Service", "KillMode") == "mixed"
-        assert int(unit.value("Service", "TimeoutStopSec") or 0) > scheduler.GRACE_SECONDS
-    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")  # the image uses the same paths
-    for key, value in env.items():
-        assert f"{key}={value}" in dockerfile
 
 
 # --- the commands, started as systemd would ---------------------------------------------------------------
@@ -213,10 +178,3 @@ def test_the_units_commands_run_as_systemd_starts_them(host: Host) -> None:
     daemon.send_signal(signal.SIGTERM)
     stop_timeout = int(host.unit("yibao-watch.service").value("Service", "TimeoutStopSec") or 90)
     assert daemon.wait(stop_timeout) == 0, journal.read_text()[-3000:]
-
-
-def test_units_carry_no_path_of_a_build_machine() -> None:
-    for path in SYSTEMD_DIR.iterdir():
-        text = path.read_text(encoding="utf-8")
-        assert str(ROOT) not in text
-        assert "/.venv/" not in text
