@@ -31,6 +31,9 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+# Scrapy starts CONCURRENT_ITEMS worker tasks for every callback's output; our pipelines are synchronous (the
+# archive pipeline batches on its own), so parallel item processing buys nothing and 100 tasks per page cost CPU.
+CONCURRENT_ITEMS = 1
 FEED_EXPORT_ENCODING = "utf-8"
 
 DOWNLOADER_MIDDLEWARES = {
@@ -61,3 +64,5 @@ YIBAO_REVISIT_OLD_INTERVAL_DAYS = 7  # older documents are revisited at most thi
 YIBAO_WITHDRAW_CHECKS = 2  # consecutive gone checks (404/soft-404) before "withdrawn"
 YIBAO_FETCH_ATTACHMENTS = True  # fetch, hash and extract text of PDF attachments
 YIBAO_KEEP_HTML = False  # keep the fetched HTML on RawPage (debugging; the archive stores records)
+YIBAO_STORE_BATCH = 50  # pages stored per write transaction (1: each page on arrival)
+YIBAO_STORE_BATCH_SECONDS = 0.25  # a batch is written at the latest this long after its first page arrived

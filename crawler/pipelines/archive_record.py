@@ -1,13 +1,26 @@
-"""ArchiveRecordPipeline: store documents and fetch outcomes (one transaction per page).
+"""ArchiveRecordPipeline: store documents and fetch outcomes, several pages per write transaction.
 
-Documents and 304s are written as they arrive. Gone URLs are only noted here and handed to the
-run recorder, which counts them after the run has been judged healthy (an unhealthy run never
-withdraws anything). Every event goes to the crawl's event router (``YIBAO_EVENT_ROUTER``, see
-``crawler.runcontext.event_router``): its outbox rows are written in the event's own transaction.
+Items wait in memory until ``YIBAO_STORE_BATCH`` of them have arrived or the first of them has waited
+``YIBAO_STORE_BATCH_SECONDS``; then they are written in one ``BEGIN IMMEDIATE`` transaction, each page in
+its own savepoint (``storage.record`` / ``storage.touch`` nest), and committed together. The transaction is
+opened and committed within one call, never across the reactor's turns, so another crawl in the process
+never waits on it. An item is passed on (to the feed exports) only once its batch is committed, and counted
+in the stats then.
+
+Crash safety is unchanged: a kill before the commit loses the batch as a whole (documents, versions,
+events and their outbox rows alike), which the rerun fetches again as it would any page not yet stored; a
+page that fails on its own (a bad record, a router that raises) is rolled back to its savepoint and fails
+alone. With ``YIBAO_STORE_BATCH = 1`` every page is its own transaction, written as it arrives.
+
+Gone URLs are only noted here and handed to the run recorder, which counts them after the run has been
+judged healthy (an unhealthy run never withdraws anything). Every event goes to the crawl's event router
+(``YIBAO_EVENT_ROUTER``, see ``crawler.runcontext.event_router``): its outbox rows are written in the
+event's own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +29,15 @@ from scrapy.crawler import Crawler
 from crawler.dbpath import archive_path
 from crawler.items import DocumentItem, FetchOutcome
 from crawler.runcontext import event_router, run_context
-from storage import record, touch
+from storage import record, touch, write_transaction
+from storage.events import Event
 
 
 class ArchiveRecordPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.pending: list[tuple[DocumentItem | FetchOutcome, asyncio.Future[Any] | None]] = []
+        self.timer: asyncio.TimerHandle | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveRecordPipeline:
@@ -31,24 +47,87 @@ class ArchiveRecordPipeline:
         self.ctx = run_context(self.crawler, archive_path(self.crawler.settings))
         self.on_event = event_router(self.crawler)
         self.stats = self.crawler.stats
+        self.batch_size = max(1, self.crawler.settings.getint("YIBAO_STORE_BATCH"))
+        self.batch_seconds = self.crawler.settings.getfloat("YIBAO_STORE_BATCH_SECONDS")
 
-    def process_item(self, item: Any) -> Any:
-        stats = self.stats
+    def close_spider(self) -> None:
+        self.flush()
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, DocumentItem | FetchOutcome):
+            return item
+        loop = _running_loop()
+        if self.batch_size == 1 or loop is None:
+            self.pending.append((item, None))
+            self.flush()
+            return item
+        future: asyncio.Future[Any] = loop.create_future()
+        self.pending.append((item, future))
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.batch_seconds, self.flush)
+        return await future
+
+    def flush(self) -> None:
+        """Write the waiting items in one transaction; resolve each item's future with its outcome."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        now = datetime.now(UTC)
+        outcomes: list[Event | BaseException | None] = []
+        try:
+            with write_transaction(self.ctx.db):
+                for item, _ in batch:
+                    try:
+                        outcomes.append(self.store(item, now))  # a savepoint of its own: fails alone
+                    except Exception as exc:
+                        outcomes.append(exc)
+        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
+            outcomes = [exc] * len(batch)
+        failed: BaseException | None = None
+        for (item, future), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if future is not None and not future.done():
+                    future.set_exception(outcome)
+                failed = failed or outcome
+                continue
+            self.count(item, outcome)
+            if future is not None and not future.done():
+                future.set_result(item)
+        if failed is not None and batch[0][1] is None:  # written at once: the caller sees the error
+            raise failed
+
+    def store(self, item: DocumentItem | FetchOutcome, now: datetime) -> Event | None:
         if isinstance(item, DocumentItem):
-            event = record(self.ctx.db, item.record, run_id=self.ctx.run_id, now=datetime.now(UTC),
-                           etag=item.etag, last_modified=item.last_modified, column=item.column,
-                           on_event=self.on_event)
+            return record(self.ctx.db, item.record, run_id=self.ctx.run_id, now=now, etag=item.etag,
+                          last_modified=item.last_modified, column=item.column, on_event=self.on_event)  # fmt: skip
+        if item.outcome == "not_modified":
+            return touch(self.ctx.db, item.url, run_id=self.ctx.run_id, now=now, on_event=self.on_event)
+        return None
+
+    def count(self, item: DocumentItem | FetchOutcome, event: Event | None) -> None:
+        """The stats and run context of a stored item (after its batch committed)."""
+        stats = self.stats
+        if event is not None:
+            stats.inc_value(f"yibao/events/{event.kind}")
+        if isinstance(item, DocumentItem):
             stats.inc_value("yibao/documents")
-            if event is not None:
-                stats.inc_value(f"yibao/events/{event.kind}")
             self.ctx.record_coverage(item.record)
-        elif isinstance(item, FetchOutcome):
-            if item.outcome == "not_modified":
-                touch(self.ctx.db, item.url, run_id=self.ctx.run_id, now=datetime.now(UTC), on_event=self.on_event)
-                stats.inc_value("yibao/not_modified")
-            elif item.outcome == "gone":
-                self.ctx.gone.append(item.url)
-                stats.inc_value("yibao/gone")
-            else:
-                stats.inc_value("yibao/failed_fetches")  # the spider counted the error itself
-        return item
+        elif item.outcome == "not_modified":
+            stats.inc_value("yibao/not_modified")
+        elif item.outcome == "gone":
+            self.ctx.gone.append(item.url)
+            stats.inc_value("yibao/gone")
+        else:
+            stats.inc_value("yibao/failed_fetches")  # the spider counted the error itself
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # not under the asyncio reactor: no batching
+        return None
