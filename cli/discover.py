@@ -41,7 +41,8 @@ def portals_check(app: App, portal_ids: tuple[str, ...], delay: float) -> int:
     from crawler.discover import check_portal, render_check
 
     config = app.config
-    chosen = [config.get(pid) for pid in portal_ids] if portal_ids else config.enabled()
+    # a disabled entry can be checked before it is enabled: that is what the check is for
+    chosen = [config.get(pid, include_disabled=True) for pid in portal_ids] if portal_ids else config.enabled()
     reports = [check_portal(portal, delay=delay) for portal in chosen]
     if app.options.json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
