@@ -185,6 +185,7 @@ email = ["oncall@example.org"]
 name = "xiamen-new"
 portals = ["fujian_xiamen"]
 events = ["new"]
+baseline = "every"
 {xiamen_hook}
 """
 
@@ -265,6 +266,7 @@ def test_broken_portal_alerts_once_and_recovers_once(make_replicas, tmp_path, sm
 EVERYTHING = """
 [[watchers]]
 name = "everything"
+baseline = "every"
 email = ["{address}"]
 {hook}
 """
