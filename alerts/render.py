@@ -387,6 +387,6 @@ def render_baseline(item: EventItem, *, watcher: Watcher, delivery_id: str) -> M
         "event": {"id": e.id, "kind": e.kind, "created_at": e.created_at, "summary": e.summary,
                   "portal_id": e.portal_id, "run_id": e.run_id},
         "baseline": dict(data),
-        "links": {"archive": item.archive_url},
+        "links": {"source": None, "archive": item.archive_url},
     }  # fmt: skip
     return Message(BASELINE_EVENT, subject, text, html, payload)
