@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 
 from core.health import DEGRADED, OK, classify, settle
 from crawler.dbpath import archive_path
-from crawler.middlewares import no_answer_summary
+from crawler.middlewares import summary_lines
 from crawler.run_owner import claim, close_dead_runs, release
 from crawler.runcontext import event_router, portal_spider, run_context
 from storage import finish_run, last_runs, note_gone, note_listed, write_transaction
@@ -64,9 +64,8 @@ class RunRecorder:
         history = [run.stats for run in last_runs(ctx.db, own.portal.id, limit=6)
                    if run.health == OK and run.id != ctx.run_id][:5]
         health, reason = settle(stats, *judge(stats, reason, history))  # interrupted, moved, unreachable
-        summary = no_answer_summary(own.portal.id, stats)
-        if summary:
-            log.warning(summary)
+        for line in summary_lines(own.portal.id, stats):
+            log.warning(line)
         stats["yibao/health"] = health
         now = datetime.now(UTC)
         on_event = event_router(self.crawler)

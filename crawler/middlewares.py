@@ -102,7 +102,7 @@ class PortalHostsMiddleware:
         if allowed and netloc not in allowed:
             if request.meta.get("redirect_urls"):  # the portal sent us away: an error of that page, never a skip
                 self.crawler.stats.inc_value(f"{REDIRECTED_OFFSITE}{netloc}")
-                raise IgnoreRequest(f"{OFFSITE_REDIRECT} {netloc}: {request.meta['redirect_urls'][0]} -> {request.url}")
+                raise IgnoreRequest(f"{OFFSITE_REDIRECT} {netloc}: {request.meta['redirect_urls'][0]}")
             self.crawler.stats.inc_value("yibao/offsite_skipped")
             raise IgnoreRequest(f"not a host of this portal: {request.url}")
 
@@ -175,16 +175,22 @@ class UnreachableHostMiddleware:
             raise IgnoreRequest(f"{UNREACHABLE_SKIP}: {request.url}")
 
 
-def no_answer_summary(portal_id: str, stats: dict[str, Any]) -> str | None:
-    """The one line a run logs about its requests that got no answer (None when there were none)."""
+def summary_lines(portal_id: str, stats: dict[str, Any]) -> list[str]:
+    """The lines a run logs about its requests that got no answer and its pages sent to another host (logged
+    once per run, not per request)."""
+    lines = []
     counts = {k.rsplit("/", 1)[1]: int(v) for k, v in stats.items() if k.startswith("yibao/no_answer/")}
-    if not counts:
-        return None
     what = ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items()))
     unreachable = stats.get("yibao/unreachable")
     if unreachable:
-        return f"{portal_id}: unreachable: {unreachable}; the run stopped (no answer: {what})"
-    return f"{portal_id}: {sum(counts.values())} request attempts got no answer ({what})"
+        lines.append(f"{portal_id}: unreachable: {unreachable}; the run stopped (no answer: {what})")
+    elif counts:
+        lines.append(f"{portal_id}: {sum(counts.values())} request attempts got no answer ({what})")
+    moved = {k[len(REDIRECTED_OFFSITE):]: int(v) for k, v in stats.items() if k.startswith(REDIRECTED_OFFSITE)}
+    if moved:
+        hosts = ", ".join(f"{host} ×{n}" for host, n in sorted(moved.items(), key=lambda kv: -kv[1]))
+        lines.append(f"{portal_id}: {sum(moved.values())} pages redirected off the portal, not followed ({hosts})")
+    return lines
 
 
 class QuietNoAnswerFilter(logging.Filter):

@@ -37,6 +37,7 @@ DETAIL_STATUSES = [304, 404, 410]
 # requests refused on purpose (robots.txt, another host, a WAF page, a run ending unreachable) are not fetch errors
 POLICY_SKIPS = re.compile(r"robots\.txt|not a host of this portal|blocked by the site|the portal is unreachable")
 UNREACHABLE_MIDDLEWARE = "crawler.middlewares.UnreachableHostMiddleware"
+PAGE_MAXSIZE = 4 * 1024 * 1024  # bytes: the default of YIBAO_PAGE_MAXSIZE
 
 
 class PortalSpider(scrapy.Spider):
@@ -87,6 +88,14 @@ class PortalSpider(scrapy.Spider):
             return str(self._full_arg).lower() in ("1", "true", "yes")
         return self.settings.getbool("YIBAO_FULL")
 
+    @property
+    def page_maxsize(self) -> int:
+        """Bytes a list or detail page may have (``YIBAO_PAGE_MAXSIZE``, decompressed): an HTML page is far
+        smaller; a bigger answer is refused before it is parsed, so a hostile page costs bounded memory.
+        Attachments keep Scrapy's ``DOWNLOAD_MAXSIZE``."""
+        limit = self.settings.getint("YIBAO_PAGE_MAXSIZE", PAGE_MAXSIZE)
+        return min(limit, self.settings.getint("DOWNLOAD_MAXSIZE") or limit)
+
     def allowed(self, url: str) -> bool:
         ok = urlsplit(url).netloc in self.allowed_netlocs
         if not ok:
@@ -106,7 +115,7 @@ class PortalSpider(scrapy.Spider):
     def column_requests(self, column: Column) -> Iterable[scrapy.Request]:
         """First request(s) of a column; families override when the column URL is not the list."""
         yield scrapy.Request(column.url, callback=self.parse_list, cb_kwargs={"column": column, "page": 0},
-                             dont_filter=True)
+                             dont_filter=True, meta={"download_maxsize": self.page_maxsize})
 
     def parse_list(self, response: Response, column: Column, page: int) -> Iterator[Any]:
         raise NotImplementedError
@@ -135,6 +144,7 @@ class PortalSpider(scrapy.Spider):
         more = self.full or new > 0 or page + 1 < lookback
         capped = page + 1 >= self.settings.getint("YIBAO_MAX_LIST_PAGES")
         if next_request is not None and more and not capped and self.allowed(next_request.url):
+            next_request.meta.setdefault("download_maxsize", self.page_maxsize)
             yield next_request
 
     def detail_request(
@@ -148,7 +158,7 @@ class PortalSpider(scrapy.Spider):
             if known.last_modified:
                 headers["If-Modified-Since"] = known.last_modified
         column = column or self.column_of(known.column if known else None)
-        meta = {"handle_httpstatus_list": DETAIL_STATUSES, "revisit": revisit}
+        meta = {"handle_httpstatus_list": DETAIL_STATUSES, "revisit": revisit, "download_maxsize": self.page_maxsize}
         self.requested.add(url)
         # dont_filter: a redirect back to the same URL must end as a recorded error (max redirects),
         # not vanish in the duplicate filter; ``self.requested`` does the de-duplication instead
@@ -278,12 +288,27 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("yibao/skipped_requests")  # counted where it was decided
             return
         reason = failure_reason(failure)
+        _forget_frames(failure)
         self.crawler.stats.inc_value(f"yibao/errors/{reason}")
         message = failure.getErrorMessage()
-        # a host that does not answer is summed up in one line by the run recorder, not logged per request
-        level = logging.DEBUG if no_answer(failure.value) else logging.WARNING
+        # no answer and offsite redirects are summed up in one line each by the run recorder, not logged per request
+        level = logging.DEBUG if reason == "offsite_redirect" or no_answer(failure.value) else logging.WARNING
         self.logger.log(level, "detail fetch failed: %s (%s: %s)", request.url, reason, message)
         yield FetchOutcome(self.portal.id, request.url, "error", None, error=f"{reason}: {message}"[:300])
+
+
+def _forget_frames(failure: Failure) -> None:
+    """Drop the failure's tracebacks and the exceptions chained to it. An oversized page's failure chains the
+    decompression error, whose frames hold the page's buffers; in a reference cycle (a frame holding the
+    exception that holds the frame) they would wait for a full garbage collection, megabytes each."""
+    exc = failure.value
+    failure.cleanFailure()
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        following = exc.__cause__ or exc.__context__
+        exc.__traceback__ = exc.__cause__ = exc.__context__ = None
+        exc = following
 
 
 def failure_reason(failure: Failure) -> str:

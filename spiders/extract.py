@@ -84,11 +84,12 @@ def check_nesting(root: lxml_html.HtmlElement) -> None:
 
 
 def check_text(title: str, body_text: str) -> None:
-    """Refuse replacement-character soup (a page decoded in the wrong charset, or binary read as text)."""
+    """Refuse replacement-character soup: a page decoded in the wrong charset, binary read as text, or text
+    that went through a wrong decoding before it was published (``锟斤拷`` is U+FFFD's UTF-8 bytes read as GBK)."""
     text = f"{title}{body_text}"
-    bad = text.count("\ufffd")
+    bad = text.count("\ufffd") + 3 * text.count("锟斤拷")
     if bad >= MOJIBAKE_MIN and bad >= MOJIBAKE_SHARE * len("".join(text.split())):
-        raise ImplausiblePage("mojibake", f"{bad} replacement characters (U+FFFD) in {len(text)} characters of text")
+        raise ImplausiblePage("mojibake", f"{bad} characters of replacement soup (U+FFFD, 锟斤拷) in {len(text)} characters")
 
 
 def bound_title(text: str | None) -> str | None:
