@@ -18,14 +18,16 @@ How ``record()`` decides:
    (with a version when its content changed as well).
 
 An identical re-crawl changes only the posting's last-seen fields. Each call is one transaction, so a
-crash loses at most the page being stored and a rerun does not duplicate anything.
+crash loses at most the page being stored and a rerun does not duplicate anything. ``record_batch`` stores
+several pages (documents and 304 touches) in one transaction -- the same steps, committed together -- so a
+crash loses at most that batch, as a whole.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,24 +141,104 @@ def record(
     ``on_event(db, event)`` runs inside the same transaction (write outbox rows there, so they commit
     atomically with the event); if it raises, nothing of this call is stored.
     """
+    incoming, fingerprint = _incoming(db, record, run_id, to_utc_iso(now), etag, last_modified, column)
+    with write_transaction(db):
+        return _store(db, incoming, fingerprint, on_event)
+
+
+def _incoming(
+    db: sqlite_utils.Database,
+    record: DocumentRecord,
+    run_id: int | None,
+    now: str,
+    etag: str | None,
+    last_modified: str | None,
+    column: str | None,
+) -> tuple[_Incoming, Fingerprint | None]:
+    """The record's keys and hash, and its fingerprint when it may be needed: computed outside the write lock."""
     keys = identity.identity_keys(record)
     fingerprint = None
-    if not keys and get_posting(db, record.url) is None:  # hashing outside the write lock
+    if not keys and get_posting(db, record.url) is None:
         fingerprint = identity.text_fingerprint(record.body_text)
-    incoming = _Incoming(
-        record, keys, identity.comparison_hash(record), run_id, to_utc_iso(now), etag, last_modified, column
-    )
-    with write_transaction(db):
-        posting = get_posting(db, record.url)
-        if posting is not None:
-            event = _store_known(db, incoming, posting)
-        else:
-            if not keys and fingerprint is None:
-                fingerprint = identity.text_fingerprint(record.body_text)
-            event = _store_new_url(db, incoming, fingerprint)
-        if event is not None and on_event is not None:
-            on_event(db, event)
+    incoming = _Incoming(record, keys, identity.comparison_hash(record), run_id, now, etag, last_modified, column)
+    return incoming, fingerprint
+
+
+def _store(
+    db: sqlite_utils.Database, incoming: _Incoming, fingerprint: Fingerprint | None, on_event: OnEvent | None
+) -> Event | None:
+    """``record``'s work inside an open write transaction."""
+    posting = get_posting(db, incoming.record.url)
+    if posting is not None:
+        event = _store_known(db, incoming, posting)
+    else:
+        if not incoming.keys and fingerprint is None:
+            fingerprint = identity.text_fingerprint(incoming.record.body_text)
+        event = _store_new_url(db, incoming, fingerprint)
+    if event is not None and on_event is not None:
+        on_event(db, event)
     return event
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One page for ``record_batch``: a fetched document, or (``record`` None) an unchanged fetch of ``url``
+    (a 304: what ``touch`` stores)."""
+
+    url: str
+    record: DocumentRecord | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    column: str | None = None
+
+
+def record_batch(
+    db: sqlite_utils.Database,
+    pages: Sequence[Fetched],
+    *,
+    run_id: int | None,
+    now: datetime | str | None = None,
+    on_event: OnEvent | None = None,
+) -> list[Event | Exception | None]:
+    """Store ``pages`` in one write transaction, each as ``record`` / ``touch`` would, in order; return per page
+    its event (or None) -- or the exception it raised.
+
+    All or nothing first: one transaction without savepoints (a savepoint's release makes the full-text index
+    flush a segment, which costs as much as a commit). When a page raises, that transaction is rolled back --
+    nothing of it, events and ``on_event``'s outbox rows included, was stored -- and every page is stored again
+    in a transaction of its own, so a bad page fails alone and no event is written twice. Call it outside a
+    transaction.
+    """
+    if db.conn.in_transaction:
+        raise RuntimeError("record_batch runs its own transactions: call it outside one")
+    when = to_utc_iso(now)
+    prepared: list[tuple[Fetched, _Incoming | None, Fingerprint | None]] = []
+    for page in pages:
+        if page.record is None:
+            prepared.append((page, None, None))
+        else:
+            incoming, fingerprint = _incoming(db, page.record, run_id, when, page.etag, page.last_modified, page.column)
+            prepared.append((page, incoming, fingerprint))
+
+    def store_one(page: Fetched, incoming: _Incoming | None, fingerprint: Fingerprint | None) -> Event | None:
+        if incoming is None:
+            return _touch(db, page.url, run_id, when, page.etag, page.last_modified, on_event)
+        return _store(db, incoming, fingerprint, on_event)
+
+    try:
+        with write_transaction(db):
+            return [store_one(*entry) for entry in prepared]
+    except Exception as exc:
+        if len(prepared) == 1:
+            return [exc]
+    results: list[Event | Exception | None] = []
+    for entry in prepared:
+        try:
+            with write_transaction(db):
+                results.append(store_one(*entry))
+        except Exception as exc:
+            results.append(exc)
+    return results
 
 
 def touch(
@@ -174,23 +256,35 @@ def touch(
     Returns ``reappeared`` when the document had been withdrawn; None otherwise (also for an unknown URL,
     which has nothing to touch).
     """
-    now = to_utc_iso(now)
     with write_transaction(db):
-        posting = get_posting(db, url)
-        if posting is None:
-            return None
-        db.execute(
-            "UPDATE postings SET last_seen_at = ?, last_seen_run = ?, last_fetched_at = ?,"
-            " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), gone_checks = 0,"
-            " last_gone_run = NULL, status = 'active' WHERE url = ?",
-            [now, run_id, now, etag, last_modified, url],
-        )
-        doc = _doc(db, posting.document_id)
-        event = None
-        if doc.status == "withdrawn":
-            event = _reappear(db, doc, run_id, now, posting.portal_id, url)
-        if event is not None and on_event is not None:
-            on_event(db, event)
+        return _touch(db, url, run_id, to_utc_iso(now), etag, last_modified, on_event)
+
+
+def _touch(
+    db: sqlite_utils.Database,
+    url: str,
+    run_id: int | None,
+    now: str,
+    etag: str | None,
+    last_modified: str | None,
+    on_event: OnEvent | None,
+) -> Event | None:
+    """``touch``'s work inside an open write transaction."""
+    posting = get_posting(db, url)
+    if posting is None:
+        return None
+    db.execute(
+        "UPDATE postings SET last_seen_at = ?, last_seen_run = ?, last_fetched_at = ?,"
+        " etag = COALESCE(?, etag), last_modified = COALESCE(?, last_modified), gone_checks = 0,"
+        " last_gone_run = NULL, status = 'active' WHERE url = ?",
+        [now, run_id, now, etag, last_modified, url],
+    )
+    doc = _doc(db, posting.document_id)
+    event = None
+    if doc.status == "withdrawn":
+        event = _reappear(db, doc, run_id, now, posting.portal_id, url)
+    if event is not None and on_event is not None:
+        on_event(db, event)
     return event
 
 

@@ -1,16 +1,16 @@
 """ArchiveRecordPipeline: store documents and fetch outcomes, several pages per write transaction.
 
 Items wait in memory until ``YIBAO_STORE_BATCH`` of them have arrived or the first of them has waited
-``YIBAO_STORE_BATCH_SECONDS``; then they are written in one ``BEGIN IMMEDIATE`` transaction, each page in
-its own savepoint (``storage.record`` / ``storage.touch`` nest), and committed together. The transaction is
-opened and committed within one call, never across the reactor's turns, so another crawl in the process
-never waits on it. An item is passed on (to the feed exports) only once its batch is committed, and counted
-in the stats then.
+``YIBAO_STORE_BATCH_SECONDS``; then ``storage.archive.record_batch`` writes them in one ``BEGIN IMMEDIATE``
+transaction, opened and committed within that one call (never across the reactor's turns, so another crawl
+in the process never waits on it). An item is passed on (to the feed exports) only once its batch is
+committed, and counted in the stats then.
 
 Crash safety is unchanged: a kill before the commit loses the batch as a whole (documents, versions,
 events and their outbox rows alike), which the rerun fetches again as it would any page not yet stored; a
-page that fails on its own (a bad record, a router that raises) is rolled back to its savepoint and fails
-alone. With ``YIBAO_STORE_BATCH = 1`` every page is its own transaction, written as it arrives.
+page that fails on its own (a bad record, a router that raises) fails alone (``record_batch`` then stores
+the batch page by page). With ``YIBAO_STORE_BATCH = 1`` every page is its own transaction, written as it
+arrives.
 
 Gone URLs are only noted here and handed to the run recorder, which counts them after the run has been
 judged healthy (an unhealthy run never withdraws anything). Every event goes to the crawl's event router
@@ -29,7 +29,7 @@ from scrapy.crawler import Crawler
 from crawler.dbpath import archive_path
 from crawler.items import DocumentItem, FetchOutcome
 from crawler.runcontext import event_router, run_context
-from storage import record, touch, write_transaction
+from storage.archive import Fetched, record_batch
 from storage.events import Event
 
 
@@ -77,17 +77,13 @@ class ArchiveRecordPipeline:
         batch, self.pending = self.pending, []
         if not batch:
             return
-        now = datetime.now(UTC)
-        outcomes: list[Event | BaseException | None] = []
-        try:
-            with write_transaction(self.ctx.db):
-                for item, _ in batch:
-                    try:
-                        outcomes.append(self.store(item, now))  # a savepoint of its own: fails alone
-                    except Exception as exc:
-                        outcomes.append(exc)
-        except Exception as exc:  # the commit itself failed: nothing of the batch is stored
-            outcomes = [exc] * len(batch)
+        stored = [(n, page) for n, (item, _) in enumerate(batch) if (page := self.fetched(item)) is not None]
+        outcomes: list[Event | BaseException | None] = [None] * len(batch)
+        if stored:
+            results = record_batch(self.ctx.db, [page for _, page in stored], run_id=self.ctx.run_id,
+                                   now=datetime.now(UTC), on_event=self.on_event)  # fmt: skip
+            for (n, _), result in zip(stored, results, strict=True):
+                outcomes[n] = result
         failed: BaseException | None = None
         for (item, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, BaseException):
@@ -101,12 +97,14 @@ class ArchiveRecordPipeline:
         if failed is not None and batch[0][1] is None:  # written at once: the caller sees the error
             raise failed
 
-    def store(self, item: DocumentItem | FetchOutcome, now: datetime) -> Event | None:
+    @staticmethod
+    def fetched(item: DocumentItem | FetchOutcome) -> Fetched | None:
+        """What the archive stores of an item: a document, a 304's touch, or nothing (gone and errors are
+        settled by the run recorder)."""
         if isinstance(item, DocumentItem):
-            return record(self.ctx.db, item.record, run_id=self.ctx.run_id, now=now, etag=item.etag,
-                          last_modified=item.last_modified, column=item.column, on_event=self.on_event)  # fmt: skip
+            return Fetched(item.record.url, item.record, item.etag, item.last_modified, item.column)
         if item.outcome == "not_modified":
-            return touch(self.ctx.db, item.url, run_id=self.ctx.run_id, now=now, on_event=self.on_event)
+            return Fetched(item.url)
         return None
 
     def count(self, item: DocumentItem | FetchOutcome, event: Event | None) -> None:
