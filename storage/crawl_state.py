@@ -1,10 +1,15 @@
-"""What a spider needs to know of a portal before it crawls: its known postings and validators."""
+"""What a spider needs to know of a portal before and while it crawls: its known postings and validators,
+when it was last crawled and whether a crawl was cut short since, and the stored attachments of a page."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import sqlite_utils
+
+from storage.runs import FINISHED
 
 
 @dataclass(frozen=True)
@@ -26,3 +31,39 @@ def known_postings(db: sqlite_utils.Database, portal_id: str) -> dict[str, Known
         [portal_id],
     ).fetchall()
     return {row[0]: KnownPosting(*row) for row in rows}
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """The portal's crawls as the one about to start sees them."""
+
+    last_started_at: str | None  # start of the portal's latest crawl that ran to its end (reason "finished")
+    interrupted: bool  # the crawl before this one did not run to its end (killed, stopped, host unreachable)
+
+
+def run_history(db: sqlite_utils.Database, portal_id: str) -> RunHistory:
+    """``RunHistory`` of ``portal_id``. The crawl asking has opened its own run row already (the run recorder
+    does at spider start, after closing the runs of dead crawls as interrupted): the newest row, when it is
+    still open, is that crawl's own and is passed over."""
+    rows = db.execute(
+        "SELECT started_at, finished_at, finish_reason FROM runs WHERE portal_id = ? ORDER BY id DESC LIMIT 200",
+        [portal_id],
+    ).fetchall()
+    if rows and rows[0][1] is None:
+        rows = rows[1:]
+    last = next((started for started, _, reason in rows if reason == FINISHED), None)
+    return RunHistory(last, interrupted=bool(rows) and rows[0][2] != FINISHED)
+
+
+def posting_attachments(db: sqlite_utils.Database, url: str) -> list[dict[str, Any]]:
+    """The attachments (as stored: name, url, sha256, size, text and the fetch state) of the latest version of
+    the document posted at ``url``; [] for an unknown URL."""
+    row = db.execute(
+        "SELECT v.record_json FROM postings p JOIN documents d ON d.id = p.document_id"
+        " JOIN versions v ON v.id = d.latest_version_id WHERE p.url = ?",
+        [url],
+    ).fetchone()
+    if row is None:
+        return []
+    attachments = json.loads(row[0]).get("attachments") or []
+    return [a for a in attachments if isinstance(a, dict)]
