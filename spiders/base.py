@@ -8,8 +8,6 @@ and the hard rule that only the portal's own hosts are ever requested.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import logging
 import re
 import warnings
@@ -25,12 +23,12 @@ from scrapy.http import Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from twisted.python.failure import Failure
 
-from core.records import Attachment, RawPage
+from core.records import RawPage
 from crawler.items import FetchOutcome
 from crawler.middlewares import OFFSITE_REDIRECT, describe, no_answer
 from crawler.registry import Column, Portal
 
-from . import extract
+from . import attachments, extract
 from .state import CrawlState, load_state
 
 DETAIL_STATUSES = [304, 404, 410]
@@ -72,6 +70,8 @@ class PortalSpider(scrapy.Spider):
         self.listed_urls: set[str] = set()
         self.requested: set[str] = set()  # detail URLs asked for in this run
         self.state = CrawlState()
+        self.attachments_fetched: dict[str, attachments.FetchedAttachment] = {}  # this run's answers, by URL
+        self.attachment_budget = 0  # fetches this run may still make (YIBAO_ATTACHMENTS_PER_RUN, set at start)
         # Scrapy checks each callback for a generator returning a value once, in a cache keyed weakly by the
         # callable: the bound method made afresh by every ``self.parse_x`` dies at once, so the check (reading and
         # parsing the method's source) ran for every response. One bound method per callback, kept on the
@@ -104,6 +104,7 @@ class PortalSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         self.state = load_state(self.settings, self.portal.id)
+        self.attachment_budget = self.settings.getint("YIBAO_ATTACHMENTS_PER_RUN")
         for column in self.portal.columns:
             for request in self.column_requests(column):
                 yield request
@@ -141,7 +142,7 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("yibao/list_pages")
         self.crawler.stats.inc_value("yibao/listed", len(entries))
         lookback = self.settings.getint("YIBAO_LOOKBACK_PAGES")
-        more = self.full or new > 0 or page + 1 < lookback
+        more = self.full or self.state.resume or new > 0 or page + 1 < lookback
         capped = page + 1 >= self.settings.getint("YIBAO_MAX_LIST_PAGES")
         if next_request is not None and more and not capped and self.allowed(next_request.url):
             next_request.meta.setdefault("download_maxsize", self.page_maxsize)
@@ -247,40 +248,67 @@ class PortalSpider(scrapy.Spider):
     def enrich(self, page: RawPage, response: TextResponse, sel: Selector) -> None:
         """Family hook: add what this family's pages carry beyond the shared traits."""
 
-    # -- attachments -----------------------------------------------------------------------------
+    # -- attachments (policy: spiders.attachments) ---------------------------------------------------
 
     def with_attachments(self, page: RawPage) -> Iterator[Any]:
-        wanted = [a for a in page.attachments if self.allowed(a.url)] if self.settings.getbool("YIBAO_FETCH_ATTACHMENTS") else []
-        if not wanted:
+        """The page, once its attachments are settled: links the archive knows for it taken from there, the
+        others fetched one after another (conditionally where validators are stored), within the caps."""
+        if not page.attachments or not self.settings.getbool("YIBAO_FETCH_ATTACHMENTS"):
             yield page
             return
-        yield self.attachment_request(page, wanted, 0)
+        plan = attachments.plan(page.attachments, self.state.stored_attachments(page.url), self.attachments_fetched,
+                                allowed=self.allowed, full=self.full,
+                                per_page=self.settings.getint("YIBAO_ATTACHMENTS_PER_PAGE"))  # fmt: skip
+        page.attachments = plan.attachments
+        stats = self.crawler.stats
+        if plan.reused:
+            stats.inc_value("yibao/attachments_reused", plan.reused)
+        if plan.over_cap:
+            stats.inc_value("yibao/attachments_deferred", plan.over_cap)
+        yield from self._next_attachment(page, plan.todo)
 
-    def attachment_request(self, page: RawPage, todo: list[Attachment], index: int) -> scrapy.Request:
-        return scrapy.Request(todo[index].url, callback=self.parse_attachment, errback=self.attachment_failed,
-                              cb_kwargs={"page": page, "todo": todo, "index": index},
-                              meta={"handle_httpstatus_list": [404]})
+    def _next_attachment(self, page: RawPage, todo: list[int]) -> Iterator[Any]:
+        """The request of the next link still to fetch, or the page when there is none (or the run's cap is
+        reached: the rest stay unfetched)."""
+        while todo:
+            index = todo[0]
+            att = page.attachments[index]
+            done = self.attachments_fetched.get(att.url)
+            if done is not None:  # another page of this run linked it: its answer serves
+                page.attachments[index] = attachments.from_stored(att, vars(done))
+                todo.pop(0)
+                continue
+            if self.attachment_budget <= 0:
+                self.crawler.stats.inc_value("yibao/attachments_deferred", len(todo))
+                break
+            self.attachment_budget -= 1
+            yield scrapy.Request(att.url, callback=self.parse_attachment, errback=self.attachment_failed,
+                                 headers=attachments.conditional_headers(att), dont_filter=True,
+                                 cb_kwargs={"page": page, "todo": todo},
+                                 meta={"handle_httpstatus_list": attachments.ANSWERED})  # fmt: skip
+            return
+        yield page
 
-    def parse_attachment(self, response: Response, page: RawPage, todo: list[Attachment], index: int) -> Iterator[Any]:
-        att = todo[index]
-        if response.status == 200:
-            data = response.body
-            todo[index] = Attachment(att.name, att.url, hashlib.sha256(data).hexdigest(), len(data), _pdf_text(data))
-            self.crawler.stats.inc_value("yibao/attachments")
-        yield from self._next_attachment(page, todo, index)
+    def parse_attachment(self, response: Response, page: RawPage, todo: list[int]) -> Iterator[Any]:
+        index = todo.pop(0)
+        att = attachments.answered(page.attachments[index], response.status, response.body,
+                                   _header(response, b"ETag"), _header(response, b"Last-Modified"))  # fmt: skip
+        page.attachments[index] = att
+        self.attachments_fetched[att.url] = att
+        kind = "missing" if att.missing else "not_modified" if response.status == 304 else "fetched"
+        self.crawler.stats.inc_value("yibao/attachments" if kind == "fetched" else f"yibao/attachments_{kind}")
+        yield from self._next_attachment(page, todo)
 
     def attachment_failed(self, failure: Failure) -> Iterator[Any]:
+        """A fetch that came to no answer (timeouts, 5xx after retries): the link stays unfetched, and is tried
+        again the next time its page is fetched in full."""
         kwargs = _failed_request(failure).cb_kwargs
+        kwargs["todo"].pop(0)
         self.crawler.stats.inc_value("yibao/errors/attachment")
-        yield from self._next_attachment(kwargs["page"], kwargs["todo"], kwargs["index"])
+        yield from self._next_attachment(kwargs["page"], kwargs["todo"])
 
-    def _next_attachment(self, page: RawPage, todo: list[Attachment], index: int) -> Iterator[Any]:
-        if index + 1 < len(todo):
-            yield self.attachment_request(page, todo, index + 1)
-            return
-        by_url = {a.url: a for a in todo}
-        page.attachments = [by_url.get(a.url, a) for a in page.attachments]
-        yield page
+    def closed(self, reason: str) -> None:
+        self.state.close()
 
     def detail_failed(self, failure: Failure) -> Iterator[Any]:
         request = _failed_request(failure)
@@ -353,16 +381,3 @@ def _failed_request(failure: Failure) -> scrapy.Request:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _pdf_text(data: bytes) -> str | None:
-    if not data.startswith(b"%PDF"):
-        return None
-    try:
-        from pypdf import PdfReader
-
-        reader = PdfReader(io.BytesIO(data))
-        return "\n".join((p.extract_text() or "") for p in reader.pages)[:20000]
-    except Exception:  # a broken PDF is recorded without text, never fatal
-        return None
-
