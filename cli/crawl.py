@@ -57,9 +57,10 @@ def scrapy_settings(app: App, *, full: bool = False, fast: bool = False) -> Any:
     return settings
 
 
-def _summary(stats: dict[str, Any], health: str, reason: str | None = None) -> dict[str, Any]:
+def _summary(stats: dict[str, Any], health: str, reason: str | None = None, run: int | None = None) -> dict[str, Any]:
     """The figures ``yibao crawl`` prints for one portal, from its run's Scrapy stats."""
     return {
+        "run": run,
         "health": health,
         "reason": reason,
         "requests": stats.get("downloader/request_count", 0),
@@ -105,7 +106,7 @@ def crawl(app: App, portal_ids: tuple[str, ...], full: bool, fast: bool) -> int:
             if run is None:  # the crawl never opened its run (it failed before its start)
                 summary[portal.id] = _summary({}, "failed", "not started")
             else:
-                summary[portal.id] = _summary(run.stats, run.health or "failed", run.finish_reason)
+                summary[portal.id] = _summary(run.stats, run.health or "failed", run.finish_reason, run.id)
     if app.options.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
