@@ -142,8 +142,11 @@ def record(
     atomically with the event); if it raises, nothing of this call is stored.
     """
     incoming, fingerprint = _incoming(db, record, run_id, to_utc_iso(now), etag, last_modified, column)
+    fts = _FtsWrites()
     with write_transaction(db):
-        return _store(db, incoming, fingerprint, on_event)
+        event = _store(db, incoming, fingerprint, on_event, fts)
+        fts.apply(db)
+    return event
 
 
 def _incoming(
@@ -164,17 +167,43 @@ def _incoming(
     return incoming, fingerprint
 
 
+class _FtsWrites:
+    """The full-text index writes of one transaction, made after its other statements. A statement that needs a
+    statement journal (an UPDATE checked for foreign keys, as ``documents.latest_version_id`` is) opens a
+    savepoint on the virtual tables too, and FTS5 writes the index data it holds out as a segment then: index
+    writes interleaved with such statements cost a segment per document, written last they cost one per
+    transaction. ``on_event`` sees the archive without them (the router matches watchers on the record's texts)."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[Callable[..., None], tuple[Any, ...]]] = []
+
+    def insert(self, document_id: int, title: str, doc_no: str | None, body: str) -> None:
+        self.writes.append((fts_insert, (document_id, title, doc_no, body)))
+
+    def delete(self, document_id: int, title: str, doc_no: str | None, body: str) -> None:
+        self.writes.append((fts_delete, (document_id, title, doc_no, body)))
+
+    def apply(self, db: sqlite_utils.Database) -> None:
+        for write, args in self.writes:
+            write(db, *args)
+        self.writes.clear()
+
+
 def _store(
-    db: sqlite_utils.Database, incoming: _Incoming, fingerprint: Fingerprint | None, on_event: OnEvent | None
+    db: sqlite_utils.Database,
+    incoming: _Incoming,
+    fingerprint: Fingerprint | None,
+    on_event: OnEvent | None,
+    fts: _FtsWrites,
 ) -> Event | None:
-    """``record``'s work inside an open write transaction."""
+    """``record``'s work inside an open write transaction (its full-text index writes queued on ``fts``)."""
     posting = get_posting(db, incoming.record.url)
     if posting is not None:
-        event = _store_known(db, incoming, posting)
+        event = _store_known(db, incoming, posting, fts)
     else:
         if not incoming.keys and fingerprint is None:
             fingerprint = identity.text_fingerprint(incoming.record.body_text)
-        event = _store_new_url(db, incoming, fingerprint)
+        event = _store_new_url(db, incoming, fingerprint, fts)
     if event is not None and on_event is not None:
         on_event(db, event)
     return event
@@ -220,15 +249,20 @@ def record_batch(
             incoming, fingerprint = _incoming(db, page.record, run_id, when, page.etag, page.last_modified, page.column)
             prepared.append((page, incoming, fingerprint))
 
+    fts = _FtsWrites()
+
     def store_one(page: Fetched, incoming: _Incoming | None, fingerprint: Fingerprint | None) -> Event | None:
         if incoming is None:
             return _touch(db, page.url, run_id, when, page.etag, page.last_modified, on_event)
-        return _store(db, incoming, fingerprint, on_event)
+        return _store(db, incoming, fingerprint, on_event, fts)
 
     try:
         with write_transaction(db):
-            return [store_one(*entry) for entry in prepared]
+            stored = [store_one(*entry) for entry in prepared]
+            fts.apply(db)
+        return list(stored)
     except Exception as exc:
+        fts.writes.clear()
         if len(prepared) == 1:
             return [exc]
     results: list[Event | Exception | None] = []
@@ -236,7 +270,9 @@ def record_batch(
         try:
             with write_transaction(db):
                 results.append(store_one(*entry))
+                fts.apply(db)
         except Exception as exc:
+            fts.writes.clear()
             results.append(exc)
     return results
 
@@ -291,7 +327,7 @@ def _touch(
 # --- the two paths -------------------------------------------------------------------------------
 
 
-def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) -> Event | None:
+def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting, fts: _FtsWrites) -> Event | None:
     rec = inc.record
     db.execute(
         "UPDATE postings SET last_seen_at = ?, last_seen_run = ?, last_fetched_at = ?, etag = ?,"
@@ -312,7 +348,7 @@ def _store_known(db: sqlite_utils.Database, inc: _Incoming, posting: Posting) ->
             if changed:
                 return _new_version(
                     db, dataclasses.replace(inc, record=completed, hash=completed_hash), doc, latest, baseline,
-                    changed,
+                    changed, fts,
                 )
     if doc.status == "withdrawn":
         return _reappear(db, doc, inc.run_id, inc.now, rec.portal_id, rec.url)
@@ -352,11 +388,11 @@ def _baseline(
 
 
 def _store_new_url(
-    db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None
+    db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None, fts: _FtsWrites
 ) -> Event | None:
     document_id = _resolve(db, inc.keys, fingerprint)
     if document_id is None:
-        return _new_document(db, inc, fingerprint)
+        return _new_document(db, inc, fingerprint, fts)
     _insert_posting(db, inc, document_id)
     _add_keys(db, document_id, inc.keys)
     doc = _doc(db, document_id)
@@ -473,7 +509,9 @@ def _new_summary(title: str) -> str:
     return f"新文档：{title}"
 
 
-def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None) -> Event:
+def _new_document(
+    db: sqlite_utils.Database, inc: _Incoming, fingerprint: Fingerprint | None, fts: _FtsWrites
+) -> Event:
     rec = inc.record
     fields = document_columns(rec)
     identity_key = _document_key(inc.keys, rec.url)
@@ -488,7 +526,7 @@ def _new_document(db: sqlite_utils.Database, inc: _Incoming, fingerprint: Finger
     _insert_posting(db, inc, document_id)
     _add_keys(db, document_id, inc.keys)
     _store_fingerprint(db, document_id, version_id, fingerprint)
-    fts_insert(db, document_id, rec.title, rec.doc_no, rec.body_text)
+    fts.insert(document_id, rec.title, rec.doc_no, rec.body_text)
     return add_event(
         db,
         kind=EVENT_NEW,
@@ -509,6 +547,7 @@ def _new_version(
     latest: _Version,
     baseline: dict[str, Any],
     changed: list[str],
+    fts: _FtsWrites,
 ) -> Event:
     """Append ``inc`` as the document's next version and record its event; ``changed`` are the fields
     that differ from ``baseline`` (``_baseline``: the latest version, as far as this page can tell)."""
@@ -522,8 +561,8 @@ def _new_version(
     )
     if not inc.keys:
         _store_fingerprint(db, doc.id, version_id, identity.text_fingerprint(rec.body_text))
-    fts_delete(db, doc.id, doc.title, doc.doc_no, latest.body_text)
-    fts_insert(db, doc.id, rec.title, rec.doc_no, rec.body_text)
+    fts.delete(doc.id, doc.title, doc.doc_no, latest.body_text)
+    fts.insert(doc.id, rec.title, rec.doc_no, rec.body_text)
     kind = EVENT_REAPPEARED if doc.status == "withdrawn" else _change_kind(changed)
     return add_event(
         db,
