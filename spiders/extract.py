@@ -144,7 +144,7 @@ def metadata_block(sel: Selector) -> dict[str, str]:
                 for key, value in pairs:
                     found.setdefault(key, value)
                 continue
-        if len(token) > 12:
+        if len(token) > 12 or _first_char(token) not in _LABEL_FIRST:
             continue
         key = label_key(token)
         if key not in META_LABELS or key in found:
@@ -154,6 +154,17 @@ def metadata_block(sel: Selector) -> dict[str, str]:
             value = tokens[i + 1].strip(" \u00a0\u2002\u2003\u3000：:")
         found[key] = value
     return found
+
+
+_LABEL_FIRST = frozenset(label[0] for label in META_LABELS)
+
+
+def _first_char(token: str) -> str:
+    """The first character ``label_key`` keeps (a cheap test before it: most text is no label)."""
+    for ch in token:
+        if not ch.isspace() and ch not in "•·:：":
+            return ch
+    return ""
 
 
 def _density(node: lxml_html.HtmlElement) -> int:
@@ -198,11 +209,11 @@ def body_html(root: lxml_html.HtmlElement) -> str:
 
 def attachments(sel: Selector, base_url: str) -> list[Attachment]:
     out, seen = [], set()
-    for a in sel.root.iter("a"):
-        href = a.get("href")
-        if href is None or not ATTACHMENT_HREF.search(href):
+    for found in sel.root.xpath("//a/@href"):  # the hrefs first: only a match's element is looked at
+        if not ATTACHMENT_HREF.search(found):
             continue
-        url = urljoin(base_url, href)
+        a = found.getparent()
+        url = urljoin(base_url, str(found))
         if url in seen:
             continue
         seen.add(url)
