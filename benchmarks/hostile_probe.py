@@ -1,10 +1,12 @@
 """Hostile-page probe: replica portals whose detail pages are hostile (``replicas.hostile``: empty and binary
 answers, PNG, 5,000-deep nesting, mojibake, 100,000-character titles, pages without content, offsite redirects,
 redirect loops, 20 MB bodies, gzip bombs, control characters, overlong titles), crawled by ``yibao crawl`` in a
-subprocess. Prints: pages, crashes, hangs, errors by reason, garbage documents (must be 0), peak RSS of the crawl.
+subprocess. Prints: pages, crashes, hangs, errors by reason, garbage documents (must be 0), peak RSS of the crawl;
+then how long a portal that never answers (and one that refuses connections) takes to end, and what it logs.
 
-``python -m benchmarks.hostile_probe [--docs N] [--timeout S]`` (defaults: 400 documents, which gives well over
-300 hostile pages on the five portals; 300 s). ``tests/crawl/test_hostile.py`` runs the reduced form.
+``python -m benchmarks.hostile_probe [--docs N] [--timeout S] [--skip-silent]`` (defaults: 400 documents, which
+gives well over 300 hostile pages on the five portals; 300 s; the silent portal takes about a minute at the
+default download timeout). ``tests/crawl/test_hostile.py`` runs the reduced form.
 """
 
 from __future__ import annotations
@@ -203,18 +205,52 @@ def probe(directory: Path, docs: int, *, portals: tuple[str, ...] = PORTALS, tim
         server.stop()
 
 
+def silent_portal(directory: Path, download_timeout: float, *, listening: bool = True) -> tuple[Crawl, list[str]]:
+    """Crawl a portal whose host accepts connections and never answers (``listening``), or refuses them, at
+    polite speed (no ``--fast``): the crawl, and its log lines (the per-portal progress line left out)."""
+    import socket
+
+    from replicas.registry import registry_toml
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        if listening:
+            sock.listen(64)  # the kernel completes the handshakes; nobody reads or answers
+        else:
+            sock.close()  # nobody listens there: refused
+        config = directory / "silent.toml"
+        config.write_text(registry_toml({PORTALS[0]: f"http://127.0.0.1:{port}"}, [PORTALS[0]],
+                                        settings={"DOWNLOAD_TIMEOUT": download_timeout})
+                          + f'\n[archive]\npath = "{directory / "silent.db"}"\n', encoding="utf-8")  # fmt: skip
+        crawl = crawl_measured(config, (PORTALS[0],), timeout=900, fast=False)
+    lines = [line for line in crawl.stderr.splitlines() if line.strip() and not line.startswith("crawl ")]
+    return crawl, lines
+
+
 def main(argv: list[str] | None = None) -> None:
     import tempfile
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.hostile_probe", description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=400, help="documents in the replica world (all portals)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before the crawl counts as hung")
+    parser.add_argument("--download-timeout", type=float, default=30.0,
+                        help="DOWNLOAD_TIMEOUT for the silent portal (Scrapy's and the project's default: 30)")
+    parser.add_argument("--skip-silent", action="store_true", help="leave out the silent and refusing portals")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         crawl, found = probe(Path(tmp), args.docs, timeout=args.timeout)
-    print(f"hostile probe: {len(PORTALS)} portals, {args.docs} documents, kinds: {', '.join(KINDS)}")
-    for line in report(crawl, found):
-        print(line)
+        print(f"hostile probe: {len(PORTALS)} portals, {args.docs} documents, kinds: {', '.join(KINDS)}")
+        for line in report(crawl, found):
+            print(line)
+        if args.skip_silent:
+            return
+        for listening, what in ((True, "accepts connections, never answers"), (False, "refuses connections")):
+            silent, lines = silent_portal(Path(tmp), args.download_timeout, listening=listening)
+            run = silent.summary[PORTALS[0]] if silent.summary else {}
+            print(f"a portal that {what} (DOWNLOAD_TIMEOUT {args.download_timeout:g} s): {run.get('health')} "
+                  f"({run.get('reason')}) after {silent.seconds:.1f} s, {len(lines)} log line(s), "
+                  f"{silent.stderr.count('Traceback')} tracebacks" + "".join(f"\n  {line}" for line in lines[:3]))
 
 
 if __name__ == "__main__":
