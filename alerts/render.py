@@ -30,7 +30,7 @@ from storage.views import EventView, load_event
 
 SCHEMA_VERSION = 1
 PRODUCT = "Yibao Watch"
-KIND_LABELS = {**registry.EVENT_KIND_LABELS, BASELINE_EVENT: "基线"}  # the registry's, under the names callers import
+KIND_LABELS = registry.EVENT_KIND_LABELS  # the registry's, under the names callers import
 DOC_KIND_LABELS = registry.DOC_KIND_LABELS
 PAYLOAD_DOCUMENT_FIELDS = (
     "id", "title", "kind", "bureau", "region_code", "index_no", "doc_no", "proposal_no", "meeting_text",

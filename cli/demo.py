@@ -146,7 +146,7 @@ def run(docs: int = 200, keep: str | None = None) -> int:
             print(f"  {'smtp':22s} {'':10s} 127.0.0.1:{mail.port}\n  {'webhook':22s} {'':10s} {hook.url}")
             config = _config(directory, server, mail, hook)
             portals = list(server.urls)
-            _run_once(config, portals, "first crawl: every document is new (sends the first alerts)")
+            _run_once(config, portals, "first crawl: every document is new (a baseline: one summary per watcher and channel)")
             first_mail, first_hooks = len(mail.messages), len(hook.deliveries)
             published = world.publish("fujian_xiamen")
             edited = world.docs("guangdong_zhongshan")[3]

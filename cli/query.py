@@ -386,9 +386,10 @@ def events(app: App, since: str | None, kinds: tuple[str, ...], portals: tuple[s
     """Newest first: time, kind, document id, portal, title; the summary on the next line."""
     from alerts.watchers import OPS_EVENT_KINDS
     from storage import DOCUMENT_EVENT_KINDS, list_events_filtered
+    from storage.baselines import BASELINE_EVENT
     from storage.query import document_titles
 
-    known = (*DOCUMENT_EVENT_KINDS, *OPS_EVENT_KINDS)
+    known = (*DOCUMENT_EVENT_KINDS, *OPS_EVENT_KINDS, BASELINE_EVENT)
     unknown = [k for k in kinds if k not in known]
     if unknown:
         raise CommandError(f"unknown event kind {unknown[0]!r}; known: {', '.join(known)}")

@@ -279,6 +279,7 @@ EVENT_KINDS: dict[str, Label] = {
     "delivery_dead": Label("投递失败", "delivery failed"),
     "test": Label("测试消息", "test message"),
     "digest": Label("汇总", "digest"),
+    "baseline": Label("基线", "baseline"),  # the one summary of a portal's (or a new column's) first crawl
 }
 ATTACHMENT_CHANGES: dict[str, str] = {"added": "新增", "removed": "删除", "replaced": "更新", "renamed": "改名"}
 DOC_KIND_LABELS: dict[str, str] = {code: lab.zh for code, lab in DOC_KINDS.items()}
