@@ -209,11 +209,11 @@ def body_html(root: lxml_html.HtmlElement) -> str:
 
 def attachments(sel: Selector, base_url: str) -> list[Attachment]:
     out, seen = [], set()
-    for found in sel.root.xpath("//a/@href"):  # the hrefs first: only a match's element is looked at
-        if not ATTACHMENT_HREF.search(found):
+    for a in sel.root.iter("a"):
+        href = a.get("href")
+        if href is None or not ATTACHMENT_HREF.search(href):
             continue
-        a = found.getparent()
-        url = urljoin(base_url, str(found))
+        url = urljoin(base_url, href)
         if url in seen:
             continue
         seen.add(url)
