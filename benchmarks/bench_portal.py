@@ -8,7 +8,9 @@ for every ``pdf_every``-th document and is a 404 otherwise. Details and PDFs ans
 Last-Modified with 304, as static web servers do; list pages are generated on each request.
 
 Documents can be edited while the server runs (``edit``): the detail's text, ETag and Last-Modified
-change. Every request is counted by kind (robots, list, detail, attachment) and status.
+change; ``relink`` gives a document's PDF a new URL (its page changes with it). A page may link further
+files (``extra``: document id → paths, served from ``files``; a path not there is a 404). Every request is
+counted by kind (robots, list, detail, attachment) and status, and by path.
 
     python -m benchmarks.bench_portal --docs 200 --port 8190     # serve until Ctrl-C
 """
@@ -62,6 +64,7 @@ class Doc:
     paragraphs: tuple[int, ...]
     version: int = 0
     modified: datetime | None = None
+    att_rev: int = 0  # bumped by ``relink``: the PDF's URL changes
 
     @property
     def last_modified(self) -> datetime:
@@ -88,6 +91,9 @@ class BenchPortal:
             ))  # fmt: skip
         self.by_id = {d.id: d for d in self.docs}
         self.counts: Counter[tuple[str, int]] = Counter()
+        self.paths: Counter[tuple[str, int]] = Counter()
+        self.extra: dict[int, list[str]] = {}
+        self.files: dict[str, bytes] = {}
         self.lock = threading.Lock()
         self.url = ""
 
@@ -99,9 +105,19 @@ class BenchPortal:
             doc.version += 1
             doc.modified = (now or datetime.now(UTC)).replace(microsecond=0)
 
+    def relink(self, doc_id: int, now: datetime | None = None) -> None:
+        """The document's PDF moves to a new URL (``<id>_r<n>.pdf``; the old one is a 404 from now on)."""
+        with self.lock:
+            self.by_id[doc_id].att_rev += 1
+        self.edit(doc_id, now)
+
+    def attachment_path(self, doc: Doc) -> str:
+        return f"/xxgk/att/{doc.id}.pdf" if not doc.att_rev else f"/xxgk/att/{doc.id}_r{doc.att_rev}.pdf"
+
     def reset_counts(self) -> None:
         with self.lock:
             self.counts.clear()
+            self.paths.clear()
 
     def total(self, kind: str | None = None, status: int | None = None) -> int:
         with self.lock:
@@ -162,6 +178,8 @@ class BenchPortal:
         if doc.version:
             paras.append(f"本通知自印发之日起施行（第{doc.version}次修订）。")
         body = "".join(f"<p>{p}</p>" for p in paras)
+        extra = "".join(f'<br><a href="{path}">附件{k + 2}：{path.rsplit("/", 1)[-1]}</a>'
+                        for k, path in enumerate(self.extra.get(doc.id, [])))  # fmt: skip
         date = f"{doc.published:%Y-%m-%d}"
         meta = (f'<meta name="ArticleTitle" content="{doc.title}"><meta name="PubDate" content="{doc.published:%Y-%m-%d %H:%M}">'
                 '<meta name="ContentSource" content="基准市医疗保障局"><meta name="ColumnName" content="政策文件">')  # fmt: skip
@@ -180,7 +198,7 @@ class BenchPortal:
             '字号：<a href="javascript:setFontSize(18)">大</a> <a href="javascript:setFontSize(14)">小</a></div>'
             f'<div class="article-body" id="zoom">{body}<p style="text-align:right">基准市医疗保障局</p>'
             f'<p style="text-align:right">{doc.published.year}年{doc.published.month}月{doc.published.day}日</p></div>'
-            f'<div class="attach">附件：<a href="/xxgk/att/{doc.id}.pdf">{doc.title}.pdf</a></div>'
+            f'<div class="attach">附件：<a href="{self.attachment_path(doc)}">{doc.title}.pdf</a>{extra}</div>'
             '<div class="share">分享到：<a href="javascript:void(0)">微信</a><a href="javascript:void(0)">微博</a>'
             '<a href="javascript:doPrint()">打印本页</a><a href="javascript:closeWindow()">关闭窗口</a></div>'
             f'<div class="related"><h3>相关链接</h3><ul>{related}</ul></div></div>'
@@ -190,7 +208,7 @@ class BenchPortal:
     def pdf(self, doc: Doc) -> bytes | None:
         if doc.id % self.pdf_every:
             return None
-        return make_pdf([f"Attachment of document {doc.id}", "Medical insurance policy notice", f"version {doc.version}"])
+        return make_pdf([f"Attachment of document {doc.id}", "Medical insurance policy notice", f"link {doc.att_rev}"])
 
     def route(self, path: str) -> tuple[str, int, bytes, str, Doc | None]:
         """(kind, status, body, content type, document) of a GET."""
@@ -204,17 +222,23 @@ class BenchPortal:
             if text is not None:
                 return "list", 200, text.encode(), html, None
             return "list", 404, b"<html><body>404 Not Found</body></html>", html, None
-        for prefix, suffix, kind in (("/xxgk/art/", ".html", "detail"), ("/xxgk/att/", ".pdf", "attachment")):
-            if path.startswith(prefix) and path.endswith(suffix):
-                stem = path[len(prefix) : -len(suffix)]
-                doc = self.by_id.get(int(stem)) if stem.isdigit() else None
-                if doc is not None and kind == "detail":
-                    return kind, 200, self.detail_page(doc).encode(), html, doc
-                data = self.pdf(doc) if doc is not None else None
-                if data is not None:
-                    return kind, 200, data, "application/pdf", doc
-                return kind, 404, b"<html><body>404 Not Found</body></html>", html, None
-        return "other", 404, b"<html><body>404 Not Found</body></html>", html, None
+        missing = b"<html><body>404 Not Found</body></html>"
+        if path.startswith("/xxgk/art/") and path.endswith(".html"):
+            stem = path[len("/xxgk/art/") : -len(".html")]
+            doc = self.by_id.get(int(stem)) if stem.isdigit() else None
+            if doc is not None:
+                return "detail", 200, self.detail_page(doc).encode(), html, doc
+            return "detail", 404, missing, html, None
+        if path.startswith("/xxgk/att/"):
+            if path in self.files:
+                return "attachment", 200, self.files[path], "application/pdf", None
+            stem = path[len("/xxgk/att/") :].removesuffix(".pdf").split("_r")[0]
+            doc = self.by_id.get(int(stem)) if stem.isdigit() else None
+            data = self.pdf(doc) if doc is not None and path == self.attachment_path(doc) else None
+            if data is not None:
+                return "attachment", 200, data, "application/pdf", doc
+            return "attachment", 404, missing, html, None
+        return "other", 404, missing, html, None
 
     @contextmanager
     def serve(self, port: int = 0) -> Iterator[BenchPortal]:
@@ -228,14 +252,18 @@ class BenchPortal:
                 with portal.lock:
                     kind, status, body, ctype, doc = portal.route(path)
                 headers: dict[str, str] = {"Content-Type": ctype}
-                if doc is not None and status == 200:
-                    etag = doc.etag(kind)
+                if status == 200 and kind in ("detail", "attachment"):
+                    if kind == "detail" and doc is not None:
+                        etag, modified = doc.etag(kind), doc.last_modified
+                    else:  # a file: its content's hash
+                        etag, modified = '"' + hashlib.md5(body).hexdigest()[:16] + '"', EPOCH
                     headers["ETag"] = etag
-                    headers["Last-Modified"] = format_datetime(doc.last_modified, usegmt=True)
+                    headers["Last-Modified"] = format_datetime(modified, usegmt=True)
                     if self.headers.get("If-None-Match") == etag:
                         status, body = 304, b""
                 with portal.lock:
                     portal.counts[(kind, status)] += 1
+                    portal.paths[(path, status)] += 1
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

@@ -9,13 +9,16 @@ in a subprocess whose CPU time (user + system, from ``wait4``), wall time and pe
   full-text index, identity, events);
 - ``urlwatch``: one job per detail page plus the first list page (it cannot discover links), no filters.
 
+With ``--before DIR`` (a checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) its
+Yibao runs too, as ``yibao@before``, in the same rounds, and its pipeline figures are printed beside today's.
+
 Pages are the list and detail pages a tool fetched (a PDF is a request, not a page). Then, at the smallest
 N, an unchanged cycle (the portal as it was): requests and CPU of a second ``yibao crawl`` and ``urlwatch``
 run. Then the start-up cost: ``yibao --help``, and a crawl process of an empty portal for each tool.
 Rounds rotate the tools' order; each figure is the median with its spread [min–max] over the rounds, and
 the ratios are taken within a round (the machine is shared: compare ratios, not absolute figures).
 
-    python -m benchmarks.crawl_compare [--docs 200 2000] [--rounds 3] [--skip urlwatch]
+    python -m benchmarks.crawl_compare [--docs 200 2000] [--rounds 3] [--skip urlwatch] [--before DIR]
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from benchmarks.bench_portal import BenchPortal
 ROOT = Path(__file__).resolve().parents[1]
 PORTAL_ID = "bench"
 TOOLS = ("bare", "yibao", "urlwatch")
+BEFORE = "yibao@before"
+before_dir: Path | None = None  # --before
 
 
 @dataclass
@@ -50,6 +55,9 @@ class Measure:
     attachments: str = ""
     code: int = 0
     error: str = ""
+    lists: int = 0
+    details: int = 0
+    not_modified: int = 0
 
     @property
     def pages_per_s(self) -> float:
@@ -60,17 +68,19 @@ class Measure:
         return 1000 * self.cpu / self.pages if self.pages else 0.0
 
 
-def env() -> dict[str, str]:
+def env(root: Path = ROOT) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "SCRAPY_"))}
-    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), out.get("PYTHONPATH", "")) if p)
+    out["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), out.get("PYTHONPATH", "")) if p)
     return out
 
 
-def measured(cmd: Sequence[str], cwd: Path, extra_env: dict[str, str] | None = None) -> tuple[float, float, float, int]:
+def measured(
+    cmd: Sequence[str], cwd: Path, extra_env: dict[str, str] | None = None, root: Path = ROOT
+) -> tuple[float, float, float, int]:
     """Run ``cmd``; (CPU s, wall s, peak RSS MiB, exit code). Output goes to files in ``cwd`` (no pipe to drain)."""
     with open(cwd / "out.log", "ab") as out, open(cwd / "err.log", "ab") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=cwd, env={**env(), **(extra_env or {})}, stdout=out, stderr=err)
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env={**env(root), **(extra_env or {})}, stdout=out, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -97,7 +107,7 @@ class Workdir:
         self.path = Path(tempfile.mkdtemp(prefix=f"{tool}-", dir=root))
         self.portal = portal
         self.tool = tool
-        if tool == "yibao":
+        if tool in ("yibao", BEFORE):
             (self.path / "yibao.toml").write_text(yibao_config(portal, self.path / "archive.db"), encoding="utf-8")
         if tool == "urlwatch":
             urls = [portal.list_url()] + [portal.detail_url(d) for d in portal.docs]
@@ -116,6 +126,8 @@ class Workdir:
             return [sys.executable, "-m", "benchmarks.bare_spider", self.portal.list_url()]
         if self.tool == "yibao":
             return [*yibao_cmd(), "--config", str(self.path / "yibao.toml"), "crawl", "--fast", PORTAL_ID]
+        if self.tool == BEFORE:
+            return [sys.executable, "-m", "cli.main", "--config", str(self.path / "yibao.toml"), "crawl", "--fast", PORTAL_ID]
         cmd = urlwatch_cmd()
         assert cmd is not None
         return [*cmd, *self.urlwatch_args()]
@@ -123,15 +135,17 @@ class Workdir:
     def run(self) -> Measure:
         portal = self.portal
         portal.reset_counts()
-        cpu, wall, rss, code = measured(self.command(), self.path, {"HOME": str(self.path)})
-        pages = sum(portal.total(kind) for kind in ("list", "detail"))
+        root = before_dir if self.tool == BEFORE and before_dir is not None else ROOT
+        cpu, wall, rss, code = measured(self.command(), self.path, {"HOME": str(self.path)}, root)
+        pages = sum(portal.total(kind) for kind in ("list", "detail"))  # a 304 is a page fetched, too
         attachments = f"{portal.total('attachment', 200)}×200 {portal.total('attachment', 404)}×404 " \
                       f"{portal.total('attachment', 304)}×304"  # fmt: skip
         error = ""
         if code != 0:
             lines = (self.path / "err.log").read_text(encoding="utf-8", errors="replace").strip().splitlines()
             error = lines[-1] if lines else ""
-        return Measure(self.tool, portal.total(), pages, cpu, wall, rss, attachments, code, error)
+        return Measure(self.tool, portal.total(), pages, cpu, wall, rss, attachments, code, error,
+                       portal.total("list"), portal.total("detail"), portal.total("detail", 304))  # fmt: skip
 
 
 def yibao_config(portal: BenchPortal, archive: Path) -> str:
@@ -157,33 +171,39 @@ def spread(values: Sequence[float], fmt: str) -> str:
 
 
 def table(rows: dict[str, list[Measure]]) -> None:
-    print(f"  {'tool':9s} {'requests':>9s} {'pages':>6s} {'CPU s':>22s} {'wall s':>22s} {'pages/s':>22s} "
-          f"{'CPU ms/page':>20s} {'peak RSS MiB':>13s}")  # fmt: skip
+    print(f"  {'tool':12s} {'requests':>8s} {'pages':>6s} {'CPU s':>20s} {'wall s':>20s} {'pages/s':>16s} "
+          f"{'CPU ms/page':>20s} {'peak RSS MiB':>12s}")  # fmt: skip
     for tool, ms in rows.items():
         if not ms:
             continue
-        print(f"  {tool:9s} {statistics.median(m.requests for m in ms):9.0f} {statistics.median(m.pages for m in ms):6.0f} "
-              f"{spread([m.cpu for m in ms], '.2f'):>22s} {spread([m.wall for m in ms], '.2f'):>22s} "
-              f"{spread([m.pages_per_s for m in ms], '.0f'):>22s} {spread([m.cpu_ms_per_page for m in ms], '.2f'):>20s} "
-              f"{statistics.median(m.rss_mb for m in ms):13.0f}")  # fmt: skip
+        print(f"  {tool:12s} {statistics.median(m.requests for m in ms):8.0f} {statistics.median(m.pages for m in ms):6.0f} "
+              f"{spread([m.cpu for m in ms], '.2f'):>20s} {spread([m.wall for m in ms], '.2f'):>20s} "
+              f"{spread([m.pages_per_s for m in ms], '.0f'):>16s} {spread([m.cpu_ms_per_page for m in ms], '.2f'):>20s} "
+              f"{statistics.median(m.rss_mb for m in ms):12.0f}")  # fmt: skip
         for m in ms:
             if m.code != 0:
                 print(f"    ({tool} exit code {m.code}: {m.error})")
-    if rows.get("yibao"):
-        print(f"  yibao attachments: {rows['yibao'][0].attachments}")
+    for tool in ("yibao", BEFORE):
+        if rows.get(tool):
+            print(f"  {tool} attachment requests: {rows[tool][0].attachments}")
+
+
+def ratios(rows: dict[str, list[Measure]], a: str, b: str) -> tuple[list[float], list[float]]:
+    """Per round: pages/s of ``a`` over ``b``'s, CPU per page of ``a`` over ``b``'s."""
+    pairs = list(zip(rows.get(a, []), rows.get(b, []), strict=False))
+    return ([x.pages_per_s / y.pages_per_s for x, y in pairs if y.pages_per_s],
+            [x.cpu_ms_per_page / y.cpu_ms_per_page for x, y in pairs if y.cpu_ms_per_page])  # fmt: skip
 
 
 def ratio_lines(rows: dict[str, list[Measure]]) -> None:
-    yb, bare = rows.get("yibao", []), rows.get("bare", [])
-    if yb and bare:
-        speed = [y.pages_per_s / b.pages_per_s for y, b in zip(yb, bare, strict=True)]
-        cpu = [y.cpu_ms_per_page / b.cpu_ms_per_page for y, b in zip(yb, bare, strict=True)]
-        print(f"  yibao / bare: pages/s {spread(speed, '.2f')}× (goal ≥ 0.70), CPU per page {spread(cpu, '.2f')}×"
-              f" (goal: ≤ 3.5 ms where bare needs 2.3 ms, i.e. ≤ 1.52×)")  # fmt: skip
-    uw = rows.get("urlwatch", [])
-    if yb and uw:
-        cpu = [y.cpu_ms_per_page / u.cpu_ms_per_page for y, u in zip(yb, uw, strict=True)]
-        print(f"  yibao / urlwatch: CPU per page {spread(cpu, '.2f')}×")
+    for tool in ("yibao", BEFORE):
+        speed, cpu = ratios(rows, tool, "bare")
+        if speed:
+            print(f"  {tool} / bare: pages/s {spread(speed, '.2f')}× (goal ≥ 0.70), CPU per page {spread(cpu, '.2f')}×"
+                  f" (goal: ≤ 3.5 ms where bare needs 2.3 ms, i.e. ≤ 1.52×)")  # fmt: skip
+        _, cpu = ratios(rows, tool, "urlwatch")
+        if cpu:
+            print(f"  {tool} / urlwatch: CPU per page {spread(cpu, '.2f')}×")
 
 
 def rotated(tools: Sequence[str], k: int) -> list[str]:
@@ -211,15 +231,17 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
     table(full)
     ratio_lines(full)
     if unchanged:
-        print(f"  unchanged cycle (N = {n}): requests = robots + lists + revisits; the portal answers 304 to "
-              "conditional GETs")  # fmt: skip
+        print(f"  unchanged cycle (N = {n}, straight after the first crawl: every document young): the portal "
+              "answers 304 to conditional GETs")  # fmt: skip
         table(again)
-        yb, uw = again.get("yibao", []), again.get("urlwatch", [])
-        if yb:
-            print(f"  yibao requests: {yb[0].requests} (robots {1}, lists and details below)")
-        if yb and uw:
-            cpu = [y.cpu / u.cpu for y, u in zip(yb, uw, strict=True)]
-            print(f"  yibao / urlwatch CPU s: {spread(cpu, '.2f')}× (goal ≤ 1)")
+        for tool in ("yibao", BEFORE):
+            if again.get(tool):
+                m = again[tool][0]
+                print(f"  {tool} requests: {m.requests} = robots 1 + lists {m.lists} + revisits {m.details} "
+                      f"({m.not_modified} answered 304) + attachments {m.requests - 1 - m.lists - m.details}")  # fmt: skip
+            cpu = [y.cpu / u.cpu for y, u in zip(again.get(tool, []), again.get("urlwatch", []), strict=False)]
+            if cpu:
+                print(f"  {tool} / urlwatch CPU s: {spread(cpu, '.2f')}× (goal ≤ 1)")
 
 
 def startup(rounds: int, tools: Sequence[str], root: Path) -> None:
@@ -227,26 +249,41 @@ def startup(rounds: int, tools: Sequence[str], root: Path) -> None:
           " already created by an untimed first run)", flush=True)  # fmt: skip
     portal = BenchPortal(0)
     with portal.serve():
-        cases: list[tuple[str, list[str], Path]] = [
-            ("python -c pass", [sys.executable, "-c", "pass"], root),
-            ("yibao --help", [*yibao_cmd(), "--help"], root),
+        cases: list[tuple[str, list[str], Path, Path]] = [
+            ("python -c pass", [sys.executable, "-c", "pass"], root, ROOT),
+            ("yibao --help", [*yibao_cmd(), "--help"], root, ROOT),
         ]
+        if BEFORE in tools and before_dir is not None:
+            cases.append((f"{BEFORE} --help", [sys.executable, "-m", "cli.main", "--help"], root, before_dir))
         for tool in tools:
             work = Workdir(root, portal, tool)
             work.run()
-            cases.append((f"{tool}: crawl of an empty portal", work.command(), work.path))
-        figures: dict[str, list[float]] = {label: [] for label, _, _ in cases}
+            cases.append((f"{tool}: crawl of an empty portal", work.command(), work.path,
+                          before_dir if tool == BEFORE and before_dir is not None else ROOT))  # fmt: skip
+        figures: dict[str, list[float]] = {label: [] for label, _, _, _ in cases}
         for _ in range(rounds):
-            for label, command, cwd in cases:
-                figures[label].append(measured(command, cwd, {"HOME": str(cwd)})[0])
+            for label, command, cwd, code_root in cases:
+                figures[label].append(measured(command, cwd, {"HOME": str(cwd)}, code_root)[0])
     for label, values in figures.items():
         print(f"  {label:40s} {spread(values, '.2f')} CPU s")
+
+
+LEGACY_PIPELINE = """
+import sys, time
+time.perf_counter = time.process_time  # the old benchmark timed with the wall clock: CPU time here
+from benchmarks import pipeline_bench
+pipeline_bench.main(sys.argv[1:])
+"""
 
 
 def pipeline(docs: int) -> None:
     print("\npipeline alone (extract + normalize + store + FTS), in its own process", flush=True)
     subprocess.run([sys.executable, "-m", "benchmarks.pipeline_bench", "--docs", str(docs)], cwd=ROOT, env=env(),
                    check=False)  # fmt: skip
+    if before_dir is not None:
+        print(f"  {BEFORE} (its own pipeline_bench, timed in CPU seconds):", flush=True)
+        subprocess.run([sys.executable, "-c", LEGACY_PIPELINE, "--docs", str(docs)], cwd=before_dir,
+                       env=env(before_dir), check=False)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -255,8 +292,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip", nargs="*", default=[], choices=[*TOOLS, "startup", "pipeline", "unchanged"])
     parser.add_argument("--pipeline-docs", type=int, default=2000)
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit, crawled as yibao@before")
     args = parser.parse_args(argv)
+    global before_dir
+    before_dir = args.before.resolve() if args.before else None
     tools = [t for t in TOOLS if t not in args.skip]
+    if before_dir is not None:
+        tools.insert(tools.index("yibao") + 1 if "yibao" in tools else len(tools), BEFORE)
     if "urlwatch" in tools and urlwatch_cmd() is None:
         print("urlwatch is not installed (pip install '.[bench]'): left out")
         tools.remove("urlwatch")

@@ -69,7 +69,7 @@ def plan(
 ) -> Plan:
     """What to do with a page's attachment ``links``: ``stored`` are the archive's attachments of this page (by
     URL), ``fetched`` this run's answers so far (by URL)."""
-    out = Plan(list(links))
+    out = Plan([FetchedAttachment(a.name, a.url, a.sha256, a.size, a.text) for a in links])  # every link with its state
     for i, link in enumerate(links):
         if link.url in fetched:
             out.attachments[i] = from_stored(link, vars(fetched[link.url]))
@@ -80,7 +80,7 @@ def plan(
             out.attachments[i] = from_stored(link, known)
             out.reused += 1
             continue
-        if known is not None:
+        if known is not None and settled(known):
             out.attachments[i] = from_stored(link, known)  # validators kept for a conditional request
         if not allowed(link.url):
             continue

@@ -71,6 +71,7 @@ class PortalSpider(scrapy.Spider):
         self.requested: set[str] = set()  # detail URLs asked for in this run
         self.state = CrawlState()
         self.attachments_fetched: dict[str, attachments.FetchedAttachment] = {}  # this run's answers, by URL
+        self.attachments_waiting: dict[str, list[tuple[RawPage, list[int]]]] = {}  # URL asked for -> other pages
         self.attachment_budget = 0  # fetches this run may still make (YIBAO_ATTACHMENTS_PER_RUN, set at start)
         # Scrapy checks each callback for a generator returning a value once, in a cache keyed weakly by the
         # callable: the bound method made afresh by every ``self.parse_x`` dies at once, so the check (reading and
@@ -269,7 +270,7 @@ class PortalSpider(scrapy.Spider):
 
     def _next_attachment(self, page: RawPage, todo: list[int]) -> Iterator[Any]:
         """The request of the next link still to fetch, or the page when there is none (or the run's cap is
-        reached: the rest stay unfetched)."""
+        reached: the rest stay unfetched). A link already asked for by another page waits for that answer."""
         while todo:
             index = todo[0]
             att = page.attachments[index]
@@ -278,10 +279,14 @@ class PortalSpider(scrapy.Spider):
                 page.attachments[index] = attachments.from_stored(att, vars(done))
                 todo.pop(0)
                 continue
+            if att.url in self.attachments_waiting:  # asked for by another page: continued with its answer
+                self.attachments_waiting[att.url].append((page, todo))
+                return
             if self.attachment_budget <= 0:
                 self.crawler.stats.inc_value("yibao/attachments_deferred", len(todo))
                 break
             self.attachment_budget -= 1
+            self.attachments_waiting[att.url] = []
             yield scrapy.Request(att.url, callback=self.parse_attachment, errback=self.attachment_failed,
                                  headers=attachments.conditional_headers(att), dont_filter=True,
                                  cb_kwargs={"page": page, "todo": todo},
@@ -290,22 +295,29 @@ class PortalSpider(scrapy.Spider):
         yield page
 
     def parse_attachment(self, response: Response, page: RawPage, todo: list[int]) -> Iterator[Any]:
-        index = todo.pop(0)
+        index = todo[0]
         att = attachments.answered(page.attachments[index], response.status, response.body,
                                    _header(response, b"ETag"), _header(response, b"Last-Modified"))  # fmt: skip
-        page.attachments[index] = att
         self.attachments_fetched[att.url] = att
         kind = "missing" if att.missing else "not_modified" if response.status == 304 else "fetched"
         self.crawler.stats.inc_value("yibao/attachments" if kind == "fetched" else f"yibao/attachments_{kind}")
-        yield from self._next_attachment(page, todo)
+        yield from self._resume_attachments(att.url, page, todo)
 
     def attachment_failed(self, failure: Failure) -> Iterator[Any]:
         """A fetch that came to no answer (timeouts, 5xx after retries): the link stays unfetched, and is tried
         again the next time its page is fetched in full."""
-        kwargs = _failed_request(failure).cb_kwargs
-        kwargs["todo"].pop(0)
+        request = _failed_request(failure)
         self.crawler.stats.inc_value("yibao/errors/attachment")
-        yield from self._next_attachment(kwargs["page"], kwargs["todo"])
+        yield from self._resume_attachments(request.url, request.cb_kwargs["page"], request.cb_kwargs["todo"])
+
+    def _resume_attachments(self, url: str, page: RawPage, todo: list[int]) -> Iterator[Any]:
+        """Continue the page whose request for ``url`` was answered, and every page that waited for it."""
+        for waiting_page, waiting_todo in [(page, todo), *self.attachments_waiting.pop(url, [])]:
+            index = waiting_todo.pop(0)
+            done = self.attachments_fetched.get(url)
+            if done is not None:
+                waiting_page.attachments[index] = attachments.from_stored(waiting_page.attachments[index], vars(done))
+            yield from self._next_attachment(waiting_page, waiting_todo)
 
     def closed(self, reason: str) -> None:
         self.state.close()

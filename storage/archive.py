@@ -455,10 +455,18 @@ def _add_keys(db: sqlite_utils.Database, document_id: int, keys: list[str]) -> N
 
 
 def _version_payload(rec: DocumentRecord) -> tuple[str, str]:
-    """A version's ``record_json`` (the record without its body) and ``body_text``."""
-    data = rec.to_dict()
+    """A version's ``record_json`` (the record without its body) and ``body_text``: the JSON of
+    ``rec.to_dict()``, without its deep copy of every value."""
+    data = {f.name: getattr(rec, f.name) for f in dataclasses.fields(rec)}
     body = data.pop("body_text")
-    return json.dumps(data, ensure_ascii=False, sort_keys=True), body
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, default=_plain), body
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    """A nested record value (Meeting, Attachment) as ``dataclasses.asdict`` makes it, for ``json.dumps``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"not JSON serialisable: {value!r}")
 
 
 def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> int:
