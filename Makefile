@@ -6,8 +6,9 @@ STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/python -m pytest -q
 # make test leaves out the demo loop (make test-demo) and the install-from-the-index check (make test-install)
 MARKS := not demo and not install
-# the two lanes of make test: tests/unit (in process: no subprocess, no server) first, then every other test
-# (end to end: replica portals, crawls in subprocesses, servers), each with its pytest-xdist workers (0: none).
+# the two lanes of make test, by folder (tests/lanes.py): every test folder but tests/e2e is the unit lane (in
+# process: a subprocess or a bound socket fails the test), run first; tests/e2e/<area>/ is the end-to-end lane
+# (replica portals, crawls in subprocesses, servers); each with its pytest-xdist workers (0: none).
 # Measured on the 2-core machine: in-process tests gain nothing from workers (each rebuilds the module-scoped
 # archives: 31 s serial, 38 s with -n 2); end-to-end tests wait on crawl subprocesses and servers, and two workers
 # spreading single tests (--dist load) beat both serial and whole files per worker (loadfile leaves one worker
@@ -54,8 +55,7 @@ system-deps:
 	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
 	fi
 
-# ruff, mypy, then the unit lane and the end-to-end lane. Until the suite is split into tests/unit and tests/e2e,
-# test-unit has nothing to run and test-e2e runs the whole suite.
+# ruff, mypy, then the unit lane and the end-to-end lane
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
@@ -63,15 +63,11 @@ test: $(STAMP) system-deps
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)
-ifneq ($(wildcard tests/unit),)
-	$(PYTEST) -m "$(MARKS)" -n $(UNIT_WORKERS) tests/unit
-else
-	@echo "test-unit: no tests/unit yet; the whole suite runs in test-e2e"
-endif
+	$(PYTEST) -m "$(MARKS)" -n $(UNIT_WORKERS) tests --ignore=tests/e2e
 
-# every test outside tests/unit, so a test folder left beside unit/ and e2e/ is never skipped silently
+# the end-to-end lane: replica portals, crawls in subprocesses, servers (tests/e2e/<area>/)
 test-e2e: $(STAMP)
-	$(PYTEST) -m "$(MARKS)" -n $(E2E_WORKERS) --dist $(E2E_DIST) tests --ignore=tests/unit
+	$(PYTEST) -m "$(MARKS)" -n $(E2E_WORKERS) --dist $(E2E_DIST) tests/e2e
 
 # the make-demo loop end to end (about a minute; outside make test's time budget)
 test-demo: $(STAMP)

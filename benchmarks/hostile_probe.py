@@ -6,7 +6,7 @@ then how long a portal that never answers (and one that refuses connections) tak
 
 ``python -m benchmarks.hostile_probe [--docs N] [--timeout S] [--skip-silent]`` (defaults: 400 documents, which
 gives well over 300 hostile pages on the five portals; 300 s; the silent portal takes about a minute at the
-default download timeout). ``tests/crawl/test_hostile.py`` runs the reduced form.
+default download timeout). ``tests/e2e/crawl/test_hostile.py`` runs the reduced form.
 """
 
 from __future__ import annotations

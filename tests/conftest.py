@@ -22,6 +22,7 @@ import pytest
 
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
+from tests.lanes import guarded
 
 MakeReplicas = Callable[..., ReplicaServer]
 
@@ -45,3 +46,8 @@ def make_replicas() -> Iterator[MakeReplicas]:
 def replicas(make_replicas: MakeReplicas) -> ReplicaServer:
     """A started replica server over ``ReplicaWorld(docs=60, seed=7)``, stopped at teardown."""
     return make_replicas(docs=60, seed=7)
+
+
+# the lanes (tests/lanes.py): unit-lane tests and their fixtures may start no process and bind no socket
+pytest_runtest_setup = guarded
+pytest_runtest_call = guarded

@@ -12,7 +12,7 @@ import pytest
 
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
-from tests.crawl.test_crawl_e2e import crawl, write_config
+from tests.e2e.crawl.test_crawl_e2e import crawl, write_config
 
 HOSTILE = "<script>alert('x')</script>关于门诊共济测试的通知"
 PORTALS = ("fujian_xiamen", "sichuan")
