@@ -15,6 +15,7 @@ prints each cycle's requests (revisits), CPU and wall time, and the simulated ti
 from __future__ import annotations
 
 import argparse
+import math
 import sqlite3
 import statistics
 import sys
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{POLICY_DAYS} days)", flush=True)  # fmt: skip
         revisits = [c[1] for c in cycles]
         print(f"steady cycles: revisits median {statistics.median(revisits):.0f} [{min(revisits)}–{max(revisits)}] "
-              f"(N × Δ / T = {args.docs * args.every / (POLICY_DAYS * 24):.0f}), CPU median "
+              f"(⌈N × Δ / T⌉ = {math.ceil(args.docs * args.every / (POLICY_DAYS * 24))}), CPU median "
               f"{statistics.median(c[3] for c in cycles):.2f} s")  # fmt: skip
         if seen_at is None:
             print(f"the edit was NOT seen within {args.days:g} simulated days")

@@ -23,7 +23,7 @@ def test_crawl_compare_runs_every_tool_and_section(capsys: pytest.CaptureFixture
 
 
 def test_revisit_bench_sees_the_edit_within_the_period(capsys: pytest.CaptureFixture[str]) -> None:
-    assert revisit_bench.main(["--docs", "30", "--days", "8", "--every", "24", "--age", "10"]) == 0
+    assert revisit_bench.main(["--docs", "30", "--days", "8", "--every", "24", "--age", "30"]) == 0
     out = capsys.readouterr().out
     assert "first crawl of 30 documents" in out
     assert "catch-up cycle" in out
