@@ -5,7 +5,8 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("replicas_bench", "pipeline_bench", "crawl_bench", "search_bench", "webui_bench", "fts_compare")
+BENCHMARKS = ("replicas_bench", "pipeline_bench", "crawl_bench", "crawl_compare", "revisit_bench", "search_bench",
+              "webui_bench", "fts_compare")
 
 
 def main() -> int:
