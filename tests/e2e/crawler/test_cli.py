@@ -30,7 +30,7 @@ from tests.crawler.helpers import (
     yibao,
 )
 
-SUMMARY_KEYS = {"health", "requests", "not_modified", "new", "edited", "withdrawn", "errors"}
+SUMMARY_KEYS = {"run", "health", "reason", "requests", "not_modified", "new", "edited", "withdrawn", "errors"}
 FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING")
 
 

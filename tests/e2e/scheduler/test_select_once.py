@@ -25,8 +25,9 @@ def requested(server) -> list[str]:
 
 def test_run_once_with_a_one_portal_file_crawls_only_it_and_exits_0(make_replicas, tmp_path):
     server = make_replicas(docs=10, seed=6)
-    config = tmp_path / "yibao.toml"  # nothing but one portal: use_shipped = false and its entry
-    entries = portal_entries(server.urls, ["fujian_xiamen"], schedule="*/5 * * * *", settings=FAST)
+    config = tmp_path / "yibao.toml"  # nothing but one portal: use_shipped = false and its entry; due only
+    # because never crawled (a */5 schedule made it due again when the first run crossed a 5-minute slot)
+    entries = portal_entries(server.urls, ["fujian_xiamen"], schedule="0 0 1 1 *", settings=FAST)
     config.write_text(render_toml(entries.values()) + f'\n[archive]\npath = "{tmp_path / "archive.db"}"\n',
                       encoding="utf-8")  # fmt: skip
     done = yibao(config, "run", "--once")
@@ -44,7 +45,7 @@ def test_run_once_with_a_one_portal_file_crawls_only_it_and_exits_0(make_replica
 def test_run_once_with_only_crawls_just_the_selected_portals(make_replicas, tmp_path):
     server = make_replicas(docs=10, seed=6)
     config = tmp_path / "yibao.toml"
-    config.write_text('only = ["nhsa"]\n' + server.registry_toml(schedule="*/5 * * * *", settings=FAST)
+    config.write_text('only = ["nhsa"]\n' + server.registry_toml(schedule="0 0 1 1 *", settings=FAST)
                       + f'\n[archive]\npath = "{tmp_path / "archive.db"}"\n', encoding="utf-8")  # fmt: skip
     done = yibao(config, "run", "--once")
     assert done.returncode == 0, done.stderr[-2000:]
