@@ -11,8 +11,8 @@ from core.diff_render import render_html, render_text
 from core.diffing import diff_versions
 from storage import open_db
 from storage.versions import get_document, list_versions, versions_of_event
-from tests.e2e.crawl.test_crawl_e2e import crawl, write_config
 from tests.diffing.helpers import run_diff
+from tests.e2e.crawl.test_crawl_e2e import crawl, write_config
 
 PORTAL = "fujian_xiamen"
 

@@ -10,7 +10,6 @@ import pytest
 
 from replicas.server import ReplicaServer
 from replicas.sites.gkmlpt import SID
-
 from tests.replicas.helpers import PORTALS, admin, article_paths, client, decode, doc_url
 
 

@@ -14,7 +14,6 @@ import pytest
 from replicas.model import Document
 from replicas.server import ReplicaServer
 from replicas.sites.gkmlpt import SID
-
 from tests.replicas.helpers import PORTALS, admin, client, decode, doc_url, visible_text
 
 

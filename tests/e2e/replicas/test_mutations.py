@@ -15,8 +15,16 @@ from pypdf import PdfReader
 from replicas.model import Document
 from replicas.server import ReplicaServer
 from replicas.sites.gkmlpt import SID
-
-from tests.replicas.helpers import PORTALS, admin, article_paths, assert_in_order, client, decode, doc_url, visible_text
+from tests.replicas.helpers import (
+    PORTALS,
+    admin,
+    article_paths,
+    assert_in_order,
+    client,
+    decode,
+    doc_url,
+    visible_text,
+)
 
 DETAIL = re.compile(r"DETAIL:\s*(\{.*?\})\s*,\s*TREE:", re.S)
 

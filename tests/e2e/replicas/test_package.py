@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import replicas
-
 from tests.replicas.helpers import PORTALS
 
 PACKAGE = Path(replicas.__file__).parent

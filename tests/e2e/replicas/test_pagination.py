@@ -14,7 +14,6 @@ from replicas.server import ReplicaServer
 from replicas.sites.gkmlpt import SID
 from replicas.sites.hanweb import COLUMNS
 from replicas.world import ReplicaWorld
-
 from tests.replicas.helpers import article_paths, decode
 
 TRS_PAGER = re.compile(r'createPageHTML\((\d+), (\d+), "index", "htm"\)')

@@ -17,7 +17,6 @@ from replicas.server import ReplicaServer
 from replicas.sites.hanweb import HanwebSite
 from replicas.world import ReplicaWorld
 from spiders import extract
-
 from tests.replicas.helpers import article_paths, client, decode, visible_text
 
 

@@ -20,7 +20,6 @@ from crawler.registry import load_registry
 from replicas.registry import ADMIN_PORT, REGISTRY_PATH, load_entries, portal_entries, registry_toml
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
-
 from tests.replicas.helpers import PORTALS, client
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,7 +9,6 @@ import lxml.html
 import pytest
 
 from replicas.server import ReplicaServer
-
 from tests.replicas.helpers import (
     assert_in_order,
     client,

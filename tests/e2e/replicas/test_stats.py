@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from replicas.server import ReplicaServer
-
 from tests.replicas.helpers import PORTALS, admin, client
 
 

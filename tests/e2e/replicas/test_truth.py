@@ -19,7 +19,6 @@ from replicas.corpus import CONVENTIONS, CorpusGenerator
 from replicas.model import RIGHT, Document
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
-
 from tests.replicas.helpers import PORTALS, assert_in_order, client, decode, visible_text
 
 KINDS = ("suggestion_reply", "proposal_reply", "policy", "interpretation", "notice", "report")

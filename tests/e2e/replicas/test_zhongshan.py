@@ -9,7 +9,6 @@ import lxml.html
 
 from replicas.server import ReplicaServer
 from replicas.sites.gkmlpt import SID
-
 from tests.replicas.helpers import assert_in_order, client, visible_text
 
 DETAIL = re.compile(r"DETAIL:\s*(\{.*?\})\s*,\s*TREE:", re.S)
