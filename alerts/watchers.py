@@ -81,6 +81,8 @@ class AlertSettings:
     timeout: float = 20.0  # per webhook / chat request
     batch_size: int = 50  # rows claimed at a time
     concurrency: int = 8  # sends in flight at once
+    dispatch_deadline: float = 60.0  # seconds one dispatch pass may take
+    allow_loopback: bool = False  # webhook targets on this machine allowed (a local receiver)
 
     @property
     def tz(self) -> tzinfo:
@@ -326,7 +328,25 @@ def load_alerts(config_raw: Mapping[str, Any] | None) -> AlertsConfig:
     settings = _settings(config.alerts)
     smtp = _smtp(config.smtp, raw)
     watchers = tuple(_watcher(spec, i, settings.timezone, raw) for i, spec in enumerate(config.watchers))
+    _check_targets(config, settings, raw)
     return AlertsConfig(watchers, smtp, settings)
+
+
+def _check_targets(config: UserConfig, settings: AlertSettings, raw: Mapping[str, Any]) -> None:
+    """Refuse, at load, webhook targets we must never POST to (credentials in the URL, link-local or cloud
+    metadata addresses, this machine unless ``[alerts] allow_loopback``), and an ``archive_url`` with
+    credentials or such an address (it is a link in messages: this machine is its normal place)."""
+    from alerts.channels.webhook import check_target_url  # the channel owns the rule; imported late (cycle)
+
+    for i, spec in enumerate(config.watchers):
+        if spec.webhook is not None:
+            problem = check_target_url(spec.webhook.url, allow_loopback=settings.allow_loopback)
+            if problem:
+                raise config_error(None, raw, ("watchers", i, "webhook", "url"), problem)
+    link = settings.archive_url.format(document_id=0, version_id=0, event_id=0)
+    problem = check_target_url(link, allow_loopback=True)
+    if problem:
+        raise config_error(None, raw, ("alerts", "archive_url"), problem)
 
 
 def load_watchers(config_raw: Mapping[str, Any] | None) -> list[Watcher]:

@@ -95,6 +95,7 @@ def _config(directory: Path, server: ReplicaServer, mail: MailSink, hook: Webhoo
         f'[archive]\npath = "{directory / "archive.db"}"\n',
         f'[smtp]\nhost = "127.0.0.1"\nport = {mail.port}\nsecurity = "none"\n'
         'sender = "Yibao Watch <watch@example.org>"\n',
+        '[alerts]\nallow_loopback = true  # the demo\'s webhook receiver runs on this machine\n',
         '[[watchers]]\nname = "policy-desk"\nevents = ["new", "edited", "validity_changed", "withdrawn"]\n'
         'kinds = ["policy", "suggestion_reply", "proposal_reply", "report", "interpretation", "notice"]\n'
         'email = ["政策组 <desk@example.org>"]\n'

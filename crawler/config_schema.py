@@ -354,6 +354,10 @@ class AlertsSpec(_Table):
     timeout: Seconds = Field(20.0, le=3600, description="Seconds per webhook or chat request.")
     batch_size: int = Field(50, ge=1, le=10_000, description="Deliveries claimed at a time.")
     concurrency: int = Field(8, ge=1, le=256, description="Sends in flight at once.")
+    dispatch_deadline: Seconds = Field(60.0, le=3600, description="Seconds one dispatch pass may take; what is "
+                                       "left is due again at once (a hung channel cannot hold up the others).")
+    allow_loopback: bool = Field(False, description="Allow webhook targets on this machine (127.0.0.1, ::1, "
+                                 "localhost): a local receiver. Link-local and metadata addresses are never allowed.")
 
     @model_validator(mode="after")
     def _lease(self) -> AlertsSpec:

@@ -131,7 +131,7 @@ def check_target_url(url: object, *, allow_loopback: bool) -> str | None:
         ".localhost"
     )
     if local and not allow_loopback:
-        return f"points at this machine ({host}): loopback targets must be allowed explicitly"
+        return f"points at this machine ({host}): loopback targets must be allowed explicitly ([alerts] allow_loopback = true)"
     return None
 
 

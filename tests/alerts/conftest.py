@@ -208,6 +208,7 @@ backoff_max = 4
 backoff_jitter = 0
 lease_seconds = {lease}
 timeout = 5
+allow_loopback = true
 archive_url = "https://archive.example.org/documents/{{document_id}}?version={{version_id}}"
 """
 

@@ -21,6 +21,7 @@ from storage.search import search_ids
 from tests.storage.factories import LATER, NOW, notice, policy, reply
 
 SMTP = '[smtp]\nhost = "127.0.0.1"\nport = 2525\nsender = "Watch <w@example.org>"\n'
+LOCAL_HOOKS = "[alerts]\nallow_loopback = true\n"  # the webhook URLs below point at this machine
 
 
 def config(watcher: str, extra: str = SMTP) -> dict[str, Any]:
@@ -94,6 +95,7 @@ def test_other_sections_are_validated_too() -> None:
 def test_good_config_keeps_the_issue_shape() -> None:
     raw = tomllib.loads(
         SMTP
+        + LOCAL_HOOKS
         + """
 [[watchers]]
 name = "fujian-dip"
@@ -199,7 +201,8 @@ def test_routing_writes_rows_in_the_event_transaction(tmp_path) -> None:
     raw = config('name = "all"\nemail = ["a@example.org", "b@example.org"]\n'
                  'webhook = { url = "http://127.0.0.1:9/h", secret_env = "S" }\n'
                  '[[watchers]]\nname = "replies"\nkinds = ["suggestion_reply"]\nemail = ["c@example.org"]\n'
-                 '[[watchers]]\nname = "daily"\nmode = "digest"\ndigest_cron = "0 8 * * *"\nemail = ["d@example.org"]\n')
+                 '[[watchers]]\nname = "daily"\nmode = "digest"\ndigest_cron = "0 8 * * *"\nemail = ["d@example.org"]\n',
+                 extra=SMTP + LOCAL_HOOKS)
     router = make_router(load_watchers(raw))
     db = open_db(tmp_path / "a.db")
     run = start_run(db, "fujian_ningde", now=NOW)
@@ -232,3 +235,25 @@ def test_routing_writes_rows_in_the_event_transaction(tmp_path) -> None:
     with pytest.raises(sqlite3.IntegrityError):  # one row per key
         db.execute("INSERT INTO outbox (idempotency_key, watcher, channel, target, next_attempt_at, created_at)"
                    " VALUES (?, 'x', 'email', 'x', ?, ?)", [rows[0].idempotency_key, NOW, NOW])
+
+
+@pytest.mark.parametrize(
+    ("url", "alerts", "problem"),
+    [
+        pytest.param("http://127.0.0.1:9/h", "", "points at this machine", id="loopback-not-allowed"),
+        pytest.param("http://169.254.169.254/latest", LOCAL_HOOKS, "link-local or cloud metadata", id="metadata"),
+        pytest.param("https://u:p@hooks.example.org/h", "", "must not carry credentials", id="credentials"),
+    ],
+)
+def test_webhook_targets_we_must_never_post_to_are_refused_at_load(url, alerts, problem) -> None:
+    raw = config(f'name = "w"\nwebhook = {{ url = "{url}", secret_env = "S" }}\n', extra=alerts)
+    with pytest.raises(ConfigError, match=rf"watcher 'w': field 'webhook.url' .*{problem}"):
+        load_watchers(raw)
+
+
+def test_a_local_receiver_is_allowed_explicitly_and_archive_url_is_checked() -> None:
+    hook = 'name = "w"\nwebhook = { url = "http://127.0.0.1:9/h", secret_env = "S" }\n'
+    assert load_watchers(config(hook, extra=LOCAL_HOOKS))[0].webhook.url == "http://127.0.0.1:9/h"
+    bad_link = '[alerts]\narchive_url = "http://169.254.169.254/documents/{document_id}"\n'
+    with pytest.raises(ConfigError, match=r"\[alerts\]: field 'archive_url' .*metadata"):
+        load_watchers(config('name = "w"\nemail = ["a@example.org"]\n', extra=SMTP + bad_link))

@@ -78,6 +78,7 @@ def config_file(tmp_path: Path, archive: Archive) -> Path:
     path = tmp_path / "yibao.toml"
     path.write_text(
         f'[archive]\npath = "{archive.path}"\n\n[[portals]]\nid = "sichuan"\nenabled = false\n\n'
+        '[alerts]\nallow_loopback = true\n\n'
         '[[watchers]]\nname = "desk"\nwebhook = { url = "http://127.0.0.1:9/hook", secret_env = "YIBAO_TEST_SECRET" }\n',
         encoding="utf-8",
     )

@@ -45,7 +45,7 @@ def write_config(tmp_path: Path, alerts: str, watchers: str, smtp_port: int | No
     smtp = (f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"\ntimeout = {smtp_timeout}\n'
             'sender = "Yibao Watch <watch@example.org>"\n') if smtp_port else ""
     path = tmp_path / "yibao.toml"
-    path.write_text(f'[archive]\npath = "{tmp_path / "archive.db"}"\n{smtp}[alerts]\n{backoff}'
+    path.write_text(f'[archive]\npath = "{tmp_path / "archive.db"}"\n{smtp}[alerts]\nallow_loopback = true\n{backoff}'
                     f'backoff_jitter = 0\n{alerts}\n{watchers}', encoding="utf-8")
     return path
 

@@ -107,7 +107,7 @@ WHSEC = "whsec_" + base64.b64encode(WHSEC_KEY).decode()
 
 def deliver(tmp_path: Path, receiver: HookReceiver, *, fail_first: bool = False) -> list[Received]:
     """One event to a webhook watcher, dispatched for real; the requests the receiver got."""
-    text = (f'[alerts]\nbackoff_base = 1\nbackoff_jitter = 0\n[[watchers]]\nname = "hook"\n'
+    text = (f'[alerts]\nallow_loopback = true\nbackoff_base = 1\nbackoff_jitter = 0\n[[watchers]]\nname = "hook"\n'
             f'webhook = {{ url = "{receiver.url()}", secret_env = "YIBAO_HOOK_SECRET" }}\n')
     raw = tomllib.loads(text)
     db = open_db(tmp_path / "archive.db")

@@ -17,12 +17,18 @@ from tests.crawler.helpers import REPO, TIMEOUT, clean_env
 
 PORTAL = "fujian_xiamen"
 WATCHER = """
+[alerts]
+allow_loopback = true
+
 [[watchers]]
 name = "everything"
 baseline = "every"
 webhook = { url = "http://127.0.0.1:9/hook", secret_env = "YIBAO_TEST_HOOK_SECRET" }
 """
 BAD_WATCHER = """
+[alerts]
+allow_loopback = true
+
 [[watchers]]
 name = "broken"
 mode = "digest"

@@ -74,6 +74,7 @@ backoff_max = 2
 backoff_jitter = 0
 lease_seconds = {LEASE}
 timeout = {TIMEOUT}
+allow_loopback = true
 batch_size = {batch_size}
 concurrency = {concurrency}
 """
