@@ -11,6 +11,8 @@ import sqlite_utils
 
 from storage.runs import FINISHED
 
+TIME_LIMIT = "time_limit"  # storage.baselines.FINISH_TIME_LIMIT (a run cut by the time limit)
+
 
 @dataclass(frozen=True)
 class KnownPosting:
@@ -37,7 +39,7 @@ def known_postings(db: sqlite_utils.Database, portal_id: str) -> dict[str, Known
 class RunHistory:
     """The portal's crawls as the one about to start sees them."""
 
-    last_started_at: str | None  # start of the portal's latest crawl that ran to its end (reason "finished")
+    last_started_at: str | None  # start of the portal's latest crawl that ran to its end or to its time limit
     interrupted: bool  # the crawl before this one did not run to its end (killed, stopped, host unreachable)
 
 
@@ -51,7 +53,9 @@ def run_history(db: sqlite_utils.Database, portal_id: str) -> RunHistory:
     ).fetchall()
     if rows and rows[0][1] is None:
         rows = rows[1:]
-    last = next((started for started, _, reason in rows if reason == FINISHED), None)
+    # a crawl stopped by its time limit revisited (or fetched) what it reached: the coverage share counts from it,
+    # so a backfill cut into several runs spends each run on what is still missing, not on 304s of the last one
+    last = next((started for started, _, reason in rows if reason in (FINISHED, TIME_LIMIT)), None)
     return RunHistory(last, interrupted=bool(rows) and rows[0][2] != FINISHED)
 
 
