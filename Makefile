@@ -102,6 +102,7 @@ serve: $(STAMP)
 	$(BIN)/yibao serve
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'  # urlwatch, for crawl_compare (benchmark-only, never a runtime dependency)
 	$(BIN)/python -m benchmarks
 
 clean:
