@@ -25,7 +25,8 @@ import sqlite_utils
 from alerts.watchers import OPS_EVENT_KINDS, AlertSettings, Watcher
 from core import fields as registry
 from storage.baselines import BASELINE_EVENT, baseline_payloads
-from storage.events import Event
+from storage.citations import RELATION_LABELS, Link, citing_payloads, lineage_of_event
+from storage.events import EVENT_SUPERSEDED, Event
 from storage.views import EventView, load_event
 
 SCHEMA_VERSION = 1
@@ -72,6 +73,12 @@ class EventItem:
     view: EventView
     archive_url: str | None = None
     baselines: Mapping[str, dict[str, Any]] = field(default_factory=dict)  # a baseline event: per watcher
+    citing: Mapping[str, list[dict[str, Any]]] = field(default_factory=dict)  # per watcher: the citing documents
+    replaced_by: Link | None = None  # a superseded event: the document that replaced or abolished it
+
+    def citing_for(self, watcher: Watcher | None) -> list[dict[str, Any]]:
+        """The documents citing this one that ``watcher`` follows (``follow_citations``), as routed."""
+        return list(self.citing.get(watcher.name, ())) if watcher is not None else []
 
     @property
     def event(self) -> Event:
@@ -116,7 +123,7 @@ class EventItem:
             return clean(self.changes.summary())
         return ""
 
-    def payload(self) -> dict[str, Any]:
+    def payload(self, watcher: Watcher | None = None) -> dict[str, Any]:
         e = self.event
         document = None
         if self.document is not None:
@@ -142,7 +149,14 @@ class EventItem:
             "document": document,
             "diff": self.changes.to_dict() if self.changes is not None else None,
             "links": {"source": self.source_url, "archive": self.archive_url},
+            **({"replaced_by": _replaced_by(self.replaced_by)} if self.replaced_by is not None else {}),
+            **({"citing": self.citing_for(watcher)} if self.citing_for(watcher) else {}),
         }
+
+
+def _replaced_by(link: Link) -> dict[str, Any]:
+    return {"document_id": link.document_id, "title": link.title, "doc_no": link.doc_no,
+            "relation": link.relation, "url": link.url}  # fmt: skip
 
 
 def clean(text: Any) -> str:
@@ -176,7 +190,30 @@ def event_item(db: sqlite_utils.Database, event_id: int, settings: AlertSettings
     archive = settings.archive_url.format(
         document_id=event.document_id, version_id=event.version_id or "", event_id=event.id
     )
-    return EventItem(view, archive)
+    replaced_by = lineage_of_event(db, event.id) if event.kind == EVENT_SUPERSEDED else None
+    return EventItem(view, archive, citing=citing_payloads(db, event.id), replaced_by=replaced_by)
+
+
+def _doc_name(title: Any, doc_no: Any) -> str:
+    return f"《{clean(title)}》" + (f"（{clean(doc_no)}）" if doc_no else "")
+
+
+def _citation_lines(item: EventItem, watcher: Watcher | None) -> list[str]:
+    """What a message adds about citations: the document that replaced this one (a superseded event), and
+    the documents citing it that the watcher follows (``follow_citations``)."""
+    lines = []
+    link = item.replaced_by
+    if link is not None:
+        verb = RELATION_LABELS.get(link.relation, (link.relation,))[0]
+        lines.append(f"由此文件{verb}：{_doc_name(link.title, link.doc_no)} · 文档 #{link.document_id}"
+                     + (f" · {link.url}" if link.url else ""))  # fmt: skip
+    citing = item.citing_for(watcher)
+    if citing:
+        lines.append(f"您关注的 {len(citing)} 篇文档引用了此文件：")
+        for doc in citing:
+            verb = RELATION_LABELS.get(str(doc.get("relation")), (str(doc.get("relation")),))[0]
+            lines.append(f"  · {_doc_name(doc.get('title'), doc.get('doc_no'))}（{verb}）· 文档 #{doc.get('id')}")
+    return lines
 
 
 def baseline_link(archive_url: str, baseline: Mapping[str, Any]) -> str | None:
@@ -209,10 +246,13 @@ def _subject(item: EventItem) -> str:
     return f"【{label}】{title[:90]}{'…' if len(title) > 90 else ''}"
 
 
-def _item_text(item: EventItem) -> str:
+def _item_text(item: EventItem, watcher: Watcher | None = None) -> str:
     e = item.event
     lines = [f"【{KIND_LABELS.get(e.kind, e.kind)}】{item.title}"]
     lines.extend(f"{label}：{value}" for label, value in _field_pairs(item))
+    if e.kind in (EVENT_SUPERSEDED, "expired") and e.summary:
+        lines.append(f"摘要：{clean(e.summary)}")
+    lines.extend(_citation_lines(item, watcher))
     if item.changes is not None and not item.changes.is_new:  # starts with 摘要：<the diff summary>
         from core.diff_render import render_text
 
@@ -241,7 +281,7 @@ def _card(inner: str) -> str:
     )
 
 
-def _item_header_html(item: EventItem, *, with_title: bool) -> str:
+def _item_header_html(item: EventItem, *, with_title: bool, watcher: Watcher | None = None) -> str:
     e = item.event
     parts = [f'<div style="font-size:13px;{_MUTED}">{_e(KIND_LABELS.get(e.kind, e.kind))}'
              f" · 事件 #{e.id} · {_e(e.created_at)}</div>"]
@@ -260,6 +300,12 @@ def _item_header_html(item: EventItem, *, with_title: bool) -> str:
                      f"{rows}</table>")
     if item.excerpt:
         parts.append(f'<div style="font-size:14px;margin-top:8px">{_e(item.excerpt)}</div>')
+    if item.event.kind in (EVENT_SUPERSEDED, "expired") and item.event.summary:
+        parts.append(f'<div style="font-size:14px;margin-top:6px">{_e(item.event.summary)}</div>')
+    cited = _citation_lines(item, watcher)
+    if cited:
+        rows = "".join(f'<div style="margin:2px 0">{_e(line)}</div>' for line in cited)
+        parts.append(f'<div style="font-size:14px;margin-top:8px">{rows}</div>')
     if with_title:
         links = " · ".join(x for x in (_link(item.source_url, "原文"), _link(item.archive_url, "存档记录")) if x)
         if links:
@@ -267,16 +313,16 @@ def _item_header_html(item: EventItem, *, with_title: bool) -> str:
     return "".join(parts)
 
 
-def _item_html(item: EventItem) -> str:
+def _item_html(item: EventItem, watcher: Watcher | None = None) -> str:
     """The HTML body fragment for one event: our header card, then the rendered diff, if any."""
     if item.changes is None or item.changes.is_new:
-        return _card(_item_header_html(item, with_title=True))
+        return _card(_item_header_html(item, with_title=True, watcher=watcher))
     from core.diff_render import render_html
 
     rendered = render_html(item.changes, title=item.title, url=item.source_url, archive_url=item.archive_url)
     match = _BODY.search(rendered)
     diff_part = match.group(1) if match else f"<pre>{escape(rendered)}</pre>"
-    return diff_part + _card(_item_header_html(item, with_title=False))  # the title leads, then the fields
+    return diff_part + _card(_item_header_html(item, with_title=False, watcher=watcher))  # title, then fields
 
 
 def _document(title: str, body: str) -> str:
@@ -310,9 +356,9 @@ def render_event(item: EventItem, *, watcher: Watcher, delivery_id: str) -> Mess
         return render_baseline(item, watcher=watcher, delivery_id=delivery_id)
     subject = _subject(item)
     footer_text, footer_html = _footer(watcher, delivery_id)
-    text = _item_text(item) + "\n\n" + footer_text + "\n"
-    html = _document(subject, _item_html(item) + footer_html)
-    payload = {**_envelope("event", watcher, delivery_id), **item.payload()}
+    text = _item_text(item, watcher) + "\n\n" + footer_text + "\n"
+    html = _document(subject, _item_html(item, watcher) + footer_html)
+    payload = {**_envelope("event", watcher, delivery_id), **item.payload(watcher)}
     return Message(item.event.kind, subject, text, html, payload)
 
 
@@ -326,10 +372,11 @@ def render_digest(items: list[EventItem], *, watcher: Watcher, delivery_id: str)
     subject = f"【{KIND_LABELS['digest']}】{watcher.name}：{len(items)} 条动态（{tally}）"
     footer_text, footer_html = _footer(watcher, delivery_id)
     index = "\n".join(f"{n}. 【{KIND_LABELS.get(i.event.kind, i.event.kind)}】{i.title}" for n, i in enumerate(items, 1))
-    text = f"{subject}\n\n{index}\n\n" + "\n\n————\n\n".join(_item_text(i) for i in items) + f"\n\n{footer_text}\n"
+    text = (f"{subject}\n\n{index}\n\n" + "\n\n————\n\n".join(_item_text(i, watcher) for i in items)
+            + f"\n\n{footer_text}\n")  # fmt: skip
     head = _card(f'<div style="font-size:18px;font-weight:bold">{_e(subject)}</div>')
-    html = _document(subject, head + "".join(_item_html(i) for i in items) + footer_html)
-    payload = {**_envelope("digest", watcher, delivery_id), "items": [i.payload() for i in items]}
+    html = _document(subject, head + "".join(_item_html(i, watcher) for i in items) + footer_html)
+    payload = {**_envelope("digest", watcher, delivery_id), "items": [i.payload(watcher) for i in items]}
     return Message("digest", subject, text, html, payload)
 
 

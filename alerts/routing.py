@@ -29,6 +29,7 @@ import sqlite_utils
 
 from alerts.watchers import OPS_EVENT_KINDS, AlertsConfig, Watcher, load_alerts
 from storage.baselines import BASELINE_EVENT, Baseline, baseline_events, in_baseline
+from storage.citations import CITING_PAYLOAD, Link, citing_documents
 from storage.db import to_utc_iso
 from storage.events import Event, add_event
 from storage.outbox import delivery_key, enqueue
@@ -70,9 +71,11 @@ def route_event(
     if not watchers:
         return 0
     document = None if event.kind in OPS_EVENT_KINDS else document_view(db, event.document_id)
+    citing = _Citing(db, event.document_id)
     added = 0
     for watcher in watchers:
-        if not watcher.matches(event, document):
+        followed = citing.selected_by(watcher) if watcher.follows_citations_of(event) else []
+        if not followed and not watcher.matches(event, document):
             continue
         digest = watcher.mode == "digest" and event.kind not in OPS_EVENT_KINDS
         due = watcher.next_digest_at(_when(event.created_at)) if digest else event.created_at
@@ -87,8 +90,37 @@ def route_event(
                 mode="digest" if digest else "immediate",
                 due_at=due,
                 now=event.created_at,
+                payload={CITING_PAYLOAD: followed} if followed else None,
             )
     return added
+
+
+class _Citing:
+    """The documents citing an event's document, loaded once per event, when a watcher follows citations."""
+
+    def __init__(self, db: sqlite_utils.Database, document_id: int | None) -> None:
+        self.db = db
+        self.document_id = document_id
+        self._views: list[tuple[Link, dict[str, Any]]] | None = None
+
+    def selected_by(self, watcher: Watcher) -> list[dict[str, Any]]:
+        """The citing documents ``watcher``'s filters select, as the message names them (payload dicts)."""
+        if self.document_id is None:
+            return []
+        if self._views is None:
+            self._views = []
+            for link in citing_documents(self.db, self.document_id):
+                view = document_view(self.db, link.document_id)
+                if view is not None:
+                    self._views.append((link, view))
+        out: list[dict[str, Any]] = []
+        seen: set[int | None] = set()
+        for link, view in self._views:
+            if link.document_id not in seen and watcher.selects(view):
+                seen.add(link.document_id)
+                out.append({"id": link.document_id, "title": link.title, "doc_no": link.doc_no,
+                            "relation": link.relation, "kind": view.get("kind")})  # fmt: skip
+        return out
 
 
 # --- baselines ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from crawler.config_schema import (
     config_error,
     validate,
 )
+from storage.citations import CITED_CHANGE_KINDS
 from storage.events import DOCUMENT_EVENT_KINDS
 from storage.search import And as _And
 from storage.search import Or as _Or
@@ -115,6 +116,7 @@ class Watcher:
     timezone: str = DEFAULT_TIMEZONE  # [alerts] timezone, for digest_cron
     baseline: str = "summary"  # a baseline's documents: one summary | off (nothing) | every (one message each)
     since: str | None = None  # ISO date: documents published before it are ignored (undated ones pass)
+    follow_citations: bool = False  # also: changes of the documents cited by the documents it selects
 
     # -- channels ---------------------------------------------------------------------------------
 
@@ -151,11 +153,20 @@ class Watcher:
             return event.kind in OPS_EVENT_KINDS and (
                 not self.portals or event.portal_id is None or event.portal_id in self.portals
             )
+        return self.selects(document, event.portal_id)
+
+    def follows_citations_of(self, event: Any) -> bool:
+        """Would a change like ``event`` of a document cited by one this watcher selects be news to it
+        (``follow_citations``, a kind of ``CITED_CHANGE_KINDS`` it listens to)?"""
+        return self.enabled and self.follow_citations and event.kind in self.events and event.kind in CITED_CHANGE_KINDS
+
+    def selects(self, document: Mapping[str, Any], portal_id: str | None = None) -> bool:
+        """Do the document filters pass ``document`` (seen on ``portal_id`` as well as its own portals)?"""
         published = document.get("published_on")
         if self.since and isinstance(published, str) and published and published[:10] < self.since:
             return False
         if self.portals:
-            portals = {event.portal_id, *document.get("portals", ())}
+            portals = {portal_id, *document.get("portals", ())}
             if not portals & set(self.portals):
                 return False
         if self.regions and not any(_region_match(r, document.get("region_code")) for r in self.regions):
@@ -316,7 +327,7 @@ def _watcher(spec: WatcherSpec, index: int, timezone: str, raw: Mapping[str, Any
         **lists, name=spec.name, mode=spec.mode, digest_cron=spec.digest_cron, ops=spec.ops, enabled=spec.enabled,
         events=tuple(dict.fromkeys((*events, *(OPS_EVENT_KINDS if spec.ops else ())))),
         query=spec.query.strip() if spec.query else None, timezone=timezone, baseline=spec.baseline,
-        since=spec.since.isoformat() if spec.since else None,
+        since=spec.since.isoformat() if spec.since else None, follow_citations=spec.follow_citations,
         webhook=Webhook(spec.webhook.url, spec.webhook.secret_env) if spec.webhook else None,
     )  # fmt: skip
 

@@ -274,6 +274,8 @@ EVENT_KINDS: dict[str, Label] = {
     "metadata_changed": Label("信息变更", "metadata changed"),
     "withdrawn": Label("已撤下", "withdrawn"),
     "reappeared": Label("重新上线", "reappeared"),
+    "superseded": Label("已被替代", "superseded"),  # a newer policy replaced or abolished it (docs/citations.md)
+    "expired": Label("有效期届满", "expired"),  # the term its text states (有效期) has passed
     "portal_broken": Label("门户异常", "portal broken"),
     "portal_recovered": Label("门户恢复", "portal recovered"),
     "delivery_dead": Label("投递失败", "delivery failed"),

@@ -56,7 +56,9 @@ Family = Literal["trs", "sichuan", "gkmlpt", "hanweb", "generic"]
 ColumnKind = Literal["replies", "policies", "reports"]
 Level = Literal["national", "province", "city", "county"]
 # storage.events.DOCUMENT_EVENT_KINDS and core.records.KINDS, spelled out for the schema (a test keeps them equal)
-DocumentEventKind = Literal["new", "edited", "validity_changed", "metadata_changed", "withdrawn", "reappeared"]
+DocumentEventKind = Literal[
+    "new", "edited", "validity_changed", "metadata_changed", "withdrawn", "reappeared", "superseded", "expired"
+]
 OpsEventKind = Literal["portal_broken", "portal_recovered", "delivery_dead"]
 EventKind = Literal[DocumentEventKind, OpsEventKind]  # one flat Literal: one error naming every kind
 DocumentKind = Literal["suggestion_reply", "proposal_reply", "policy", "interpretation", "report", "notice"]
@@ -367,6 +369,23 @@ class AlertsSpec(_Table):
         return self
 
 
+def _redis_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+        raise ValueError(f"must be a redis://, rediss:// or unix:// URL, got {value!r}")
+    return value
+
+
+class ClusterSpec(_Table):
+    """Scale-out (docs/scale-out.md): with a Redis URL, ``yibao run`` queues crawls for ``yibao worker`` processes
+    and ``yibao writer`` stores what they fetched; without it everything runs in one place."""
+
+    table: ClassVar[str] = "[cluster] key"
+    redis_url: Annotated[str, AfterValidator(_redis_url)] = Field(
+        description="The Redis every role shares, e.g. redis://redis:6379/0 (a password as redis://:PASSWORD@host)."
+    )
+
+
 class SmtpSpec(_Table):
     table: ClassVar[str] = "[smtp] key"
     host: NonEmpty = Field(description="The relay's host name.")
@@ -437,6 +456,10 @@ class WatcherSpec(_Table):
         "every = one per document."
     )
     since: Maybe[SinceDate] = Field(None, description="Ignore documents published before this date (undated pass).")
+    follow_citations: bool = Field(
+        False, description="true: also hear when a document cited by a document these filters select is edited, "
+        "withdrawn, superseded or expires (docs/citations.md)."
+    )
 
     @model_validator(mode="after")
     def _mode(self) -> WatcherSpec:
@@ -478,6 +501,7 @@ class UserConfig(_Table):
     alerts: Maybe[AlertsSpec] = Field(None, description="The alert dispatcher's settings (all optional).")
     smtp: Maybe[SmtpSpec] = Field(None, description="The mail relay, required when a watcher has email.")
     watchers: list[WatcherSpec] = Field(default_factory=list, description="Who hears about which events, how.")
+    cluster: Maybe[ClusterSpec] = Field(None, description="Crawl workers and one archive writer over Redis.")
 
     @model_validator(mode="before")
     @classmethod

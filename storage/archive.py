@@ -38,6 +38,7 @@ from core import fields as registry
 from core import identity
 from core.identity import Fingerprint
 from core.records import DocumentRecord
+from storage.citations import link_version
 from storage.db import to_utc_iso, write_transaction
 from storage.events import (
     EVENT_EDITED,
@@ -204,9 +205,20 @@ def _store(
         if not incoming.keys and fingerprint is None:
             fingerprint = identity.text_fingerprint(incoming.record.body_text)
         event = _store_new_url(db, incoming, fingerprint, fts)
-    if event is not None and on_event is not None:
-        on_event(db, event)
+    linked = link_version(db, event, incoming.record.body_text) if _made_version(event) else []
+    if on_event is not None:
+        for made in (event, *linked) if event is not None else ():
+            on_event(db, made)
     return event
+
+
+def _made_version(event: Event | None) -> bool:
+    """``event`` stored a version (``new``, or a change with a previous version): its citations are linked
+    (``storage.citations.link_version``, in this transaction; the ``superseded`` events it adds are routed
+    after ``event``)."""
+    return event is not None and event.version_id is not None and (
+        event.kind == EVENT_NEW or event.prev_version_id is not None
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ EVENT_VALIDITY_CHANGED = "validity_changed"
 EVENT_METADATA_CHANGED = "metadata_changed"
 EVENT_WITHDRAWN = "withdrawn"
 EVENT_REAPPEARED = "reappeared"
+EVENT_SUPERSEDED = "superseded"  # a newer policy replaced or abolished the document (storage.citations)
+EVENT_EXPIRED = "expired"  # the term its text states (有效期) has passed (storage.citations)
 DOCUMENT_EVENT_KINDS = (
     EVENT_NEW,
     EVENT_EDITED,
@@ -26,6 +28,8 @@ DOCUMENT_EVENT_KINDS = (
     EVENT_METADATA_CHANGED,
     EVENT_WITHDRAWN,
     EVENT_REAPPEARED,
+    EVENT_SUPERSEDED,
+    EVENT_EXPIRED,
 )
 
 

@@ -249,3 +249,14 @@ def m004_facet_indexes(db: sqlite_utils.Database) -> None:
     nine at 1M documents, at the first open after upgrading)."""
     for name, columns in FACET_INDEXES:
         db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON documents ({columns})")
+
+
+@migrations()
+def m005_citations(db: sqlite_utils.Database) -> None:
+    """Citation links (``storage.citations``): ``citations``, ``citation_targets``, ``lineage`` and
+    ``policy_terms``; the documents already archived are linked from their latest versions (no events)."""
+    from storage.citations import SCHEMA, rebuild_citations
+
+    for sql in SCHEMA:
+        db.execute(sql)
+    rebuild_citations(db)

@@ -29,12 +29,12 @@ def test_migrations_idempotent(db_path: Path) -> None:
     for _ in range(2):
         again = open_db(db_path)
         assert migrations.pending(again) == []
-        assert [m.name for m in migrations.applied(again)] == [
-            "m001_initial", "m002_outbox", "m003_browse_columns", "m004_facet_indexes"
+        assert [m.name for m in migrations.applied(again)][:5] == [
+            "m001_initial", "m002_outbox", "m003_browse_columns", "m004_facet_indexes", "m005_citations"
         ]
         assert again.execute("SELECT sql FROM sqlite_master ORDER BY name").fetchall() == schema
         migrations.apply(again)  # applying with nothing pending is a no-op
-        assert len(migrations.applied(again)) == 4
+        assert len(migrations.applied(again)) == len(migrations._migrations)
         again.close()
 
 
@@ -48,7 +48,7 @@ def test_concurrent_first_open_does_not_race(db_path: Path) -> None:
         return count
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        assert list(pool.map(opener, range(4))) == [4, 4, 4, 4]
+        assert list(pool.map(opener, range(4))) == [len(migrations._migrations)] * 4
 
 
 def test_versions_are_append_only(db: sqlite_utils.Database, run_id: int) -> None:
