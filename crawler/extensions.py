@@ -13,17 +13,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from core.health import DEGRADED, OK, classify, settle
+from crawler.config_schema import DEFAULT_TIMEZONE
 from crawler.dbpath import archive_path
 from crawler.middlewares import summary_lines
 from crawler.run_owner import claim, close_dead_runs, release
 from crawler.runcontext import event_router, portal_spider, run_context
 from storage import finish_run, last_runs, note_gone, note_listed, write_transaction
 from storage.baselines import FINISH_TIME_LIMIT, HEALTH_PARTIAL, SUCCESS, complete_baseline, pending_baseline
+from storage.citations import expire_due
 
 TIME_LIMIT_REASONS = ("closespider_timeout",)
 log = logging.getLogger("yibao.crawl")
@@ -87,5 +90,8 @@ class RunRecorder:
             if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
                 stats["yibao/events/withdrawn"] = withdrawn
                 finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
+        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first
+        expire_due(ctx.db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=ctx.run_id,
+                   on_event=on_event)  # fmt: skip
         release(archive_path(self.crawler.settings), ctx.run_id)
         ctx.db.close()
