@@ -8,6 +8,11 @@ stop starting jobs, stop running crawls cleanly within the grace period, flush t
 
 One-shot (cron / systemd timer): crawl what is due (or the given portals), dispatch, exit non-zero
 if any portal failed.
+
+Scale-out (``[cluster] redis_url`` in the config, docs/scale-out.md): a due portal is queued in Redis for the
+``yibao worker`` processes instead of crawled here (``ops.cluster_writer.enqueue``: "queued", or "busy" while a
+job of the portal is queued or running); ``yibao writer`` stores the results and closes the runs. The scheduler
+still reads the archive (what is due, the crawl state it queues with a job) and dispatches the alerts.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
+from redis import RedisError
 
+from crawler.cluster.config import connect, redis_url
 from crawler.registry import ConfigError, load_registry
+from ops.cluster_writer import enqueue
 from ops.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
 from ops.portal_alerts import after_run, dispatch
 
@@ -47,11 +55,17 @@ class Runner:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.time_limit = time_limit
         self.stop = threading.Event()
+        url = redis_url(self.config)
+        self.cluster = connect(url) if url else None  # crawls go to the workers through Redis
 
     def crawl(self, portal_id: str) -> str:
         if self.stop.is_set():
             return "skipped"
         portal = self.config.get(portal_id)
+        if self.cluster is not None:
+            job = enqueue(self.cluster, self.db_path, portal, time_limit=self.time_limit)
+            log.info("crawl %s: %s", portal_id, f"queued as job {job}" if job else "busy (a job of it is queued or running)")
+            return "queued" if job else "busy"
         outcome = run_crawl(portal, config_path=self.config_path, db_path=self.db_path,
                             time_limit=self.time_limit, stop=self.stop)
         if outcome.run_id is not None:
@@ -144,6 +158,12 @@ def start(*, config_path: str | None, db_path: str | None, time_limit: float = 3
     except ConfigError as exc:
         print(f"yibao: config error: {exc}", file=sys.stderr)
         return 2
+    if runner.cluster is not None:
+        try:
+            runner.cluster.ping()
+        except RedisError as exc:
+            print(f"yibao: cannot reach Redis at [cluster] redis_url: {exc}", file=sys.stderr)
+            return 2
     return run_once(runner, portals or []) if once else run_daemon(runner)
 
 

@@ -21,6 +21,7 @@ import click
 
 from cli.alerts import alerts, deliveries, dispatch, feed
 from cli.app import App, global_options
+from cli.cluster import worker, writer
 from cli.config import config
 from cli.crawl import crawl, portals, run
 from cli.demo import demo
@@ -75,6 +76,8 @@ def yibao() -> None:
 
 for _command in (portals, crawl, run, status, feed, diff, search, show, events, export, dispatch, deliveries,
                  alerts, serve, demo, config, discover):  # fmt: skip
+    yibao.add_command(_command)
+for _command in (worker, writer):  # scale-out roles (cli.cluster, docs/scale-out.md)
     yibao.add_command(_command)
 
 
