@@ -38,7 +38,7 @@ PLAIN_MARK = ("【", "】")  # highlight markers off a terminal (and in --json s
 _TTY_MARK = ("\ue000", "\ue001")  # private-use sentinels, turned into rich styles on a terminal
 _CODE = re.compile(r"[0-9]{6}")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-CSV_LIST_SEPARATORS = {"deputies": "、", "adoption": "、", "urls": " "}
+CSV_LIST_SEPARATORS = {"deputies": "、", "adoption": "、", "urls": " ", "citations": "；"}
 
 FIELDS = (  # (record / documents key, 中文, English) in the order ``show`` prints them
     ("kind", "类别", "kind"),
@@ -94,6 +94,7 @@ def _filter_options(f: Callable[..., Any]) -> Callable[..., Any]:
         many("--adoption", "adoption", "TEXT", "a point adopted as this (采纳情况, e.g. 部分采纳, 留作参考)"),
         click.option("--since", help="published on or after (YYYY, YYYY-MM or YYYY-MM-DD)"),
         click.option("--until", help="published on or before, inclusive (2025 = through 2025-12-31)"),
+        many("--cites", "cites", "文号|TITLE", "cites this document: a 文号 (any brackets) or a 《title》 (repeatable)"),
     )
     for decorator in reversed(decorators):
         f = decorator(f)
@@ -152,6 +153,7 @@ def _filter(app: App, db: sqlite_utils.Database, given: dict[str, Any]) -> Docum
         adoption=tuple(given["adoption"]),
         since=given["since"],
         until=given["until"],
+        cites=tuple(given.get("cites") or ()),
     )
 
 
@@ -302,6 +304,7 @@ def _field_value(key: str, record: dict[str, Any], document: dict[str, Any]) -> 
 def show(app: App, doc_id: int, versions: bool, body: bool, color: str) -> int:
     """The document's fields, postings, versions (with ``--versions``: diff summaries) and events."""
     from storage import show_document
+    from storage.citations import document_links
     from storage.versions import list_versions
 
     with app.archive() as db:
@@ -309,6 +312,7 @@ def show(app: App, doc_id: int, versions: bool, body: bool, color: str) -> int:
         if shown is None:
             print(f"yibao show: unknown document {doc_id}", file=sys.stderr)
             return 1
+        shown["links"] = {name: [link.as_dict() for link in links] for name, links in document_links(db, doc_id).items()}
         if versions:
             from core.diffing import diff_versions
 
@@ -358,6 +362,7 @@ def show(app: App, doc_id: int, versions: bool, body: bool, color: str) -> int:
         out.line("      ", (_plain(version["url"]), "dim"))
         if version.get("diff_summary"):
             out.line("      diff: ", (_plain(version["diff_summary"]), "magenta"))
+    _show_links(out, shown["links"])
     others = [
         e
         for e in shown["events"]
@@ -370,6 +375,31 @@ def show(app: App, doc_id: int, versions: bool, body: bool, color: str) -> int:
             out.line(f"  {event['created_at']}  {event_kinds.get(event['kind'], event['kind'])} ({event['kind']})  ",
                      _plain(event["summary"]))  # fmt: skip
     return 0
+
+
+LINK_SECTIONS = (  # (show()'s "links" key, heading)
+    ("cites", "引用 cites"),
+    ("cited_by", "被引用 cited by"),
+    ("replaces", "替代/废止 replaces"),
+    ("replaced_by", "被替代/废止 replaced by"),
+)
+
+
+def _show_links(out: _Out, links: dict[str, list[dict[str, Any]]]) -> None:
+    """The citation links of ``show``: per section, ``#id`` (or "not archived"), relation, 文号 and title."""
+    from storage.citations import RELATION_LABELS
+
+    for key, heading in LINK_SECTIONS:
+        if not links.get(key):
+            continue
+        out.line()
+        out.line((heading, "bold"))
+        for link in links[key]:
+            zh, en = RELATION_LABELS.get(link["relation"], (link["relation"], link["relation"]))
+            where = (f"#{link['document_id']}", "cyan") if link["document_id"] is not None else ("未存档 not archived", "dim")
+            named = " ".join(x for x in (_plain(link["doc_no"] or ""), f"《{_plain(link['title'])}》" if link["title"] else "") if x)
+            status = [("  [withdrawn 已撤下]", "yellow")] if link.get("status") == "withdrawn" else []
+            out.line("  ", where, (f"  {zh} {en}  ", "dim"), named, *status)
 
 
 # --- yibao events --------------------------------------------------------------------------------
@@ -430,14 +460,17 @@ def csv_row(item: dict[str, Any], fields: Iterable[str]) -> list[Any]:
 
 
 def _write(items: Iterable[dict[str, Any]], fmt: str, fh: IO[str], tick: Callable[[], None]) -> int:
+    from storage.citations import citation_text
     from storage.query import EXPORT_FIELDS
 
     count = 0
     if fmt == "csv":
+        columns = (*EXPORT_FIELDS, "citations")  # each as citation_text: relation 文号|《title》 [→ #id]
         writer = csv.writer(fh)
-        writer.writerow(EXPORT_FIELDS)
+        writer.writerow(columns)
         for item in items:
-            writer.writerow(csv_row(item, EXPORT_FIELDS))
+            item = {**item, "citations": [citation_text(c) for c in item.get("citations", ())]}
+            writer.writerow(csv_row(item, columns))
             count += 1
             tick()
     else:
@@ -457,6 +490,7 @@ def _write(items: Iterable[dict[str, Any]], fmt: str, fh: IO[str], tick: Callabl
 def export(app: App, fmt: str | None, query: str | None, output: str | None, **given: Any) -> int:
     """Stream the matching documents to ``-o`` (written to FILE.part, renamed when complete) or stdout."""
     from storage import build_query, count_documents, iter_documents
+    from storage.citations import with_citations
 
     if app.options.json:
         if fmt == "csv":
@@ -468,7 +502,7 @@ def export(app: App, fmt: str | None, query: str | None, output: str | None, **g
     encoding = "utf-8-sig" if fmt == "csv" else "utf-8"  # the BOM makes Excel read UTF-8
     with app.archive() as db:
         filters = _filter(app, db, given)
-        items = iter_documents(db, filters, query=parsed)
+        items = with_citations(db, iter_documents(db, filters, query=parsed))
         show_progress = sys.stderr.isatty() and not (not output and sys.stdout.isatty())
         with _progress(show_progress, lambda: count_documents(db, filters, query=parsed)) as tick:
             if output:

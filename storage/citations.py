@@ -37,7 +37,7 @@ Expiry: ``expire_due(db, today)`` writes one ``expired`` event per policy whose 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -59,6 +59,7 @@ __all__ = [
     "SUPERSEDING_KINDS",
     "LineageNode",
     "Link",
+    "citation_text",
     "citations_export",
     "cites_where",
     "citing_documents",
@@ -71,6 +72,7 @@ __all__ = [
     "rebuild_citations",
     "search_keys",
     "target_keys",
+    "with_citations",
 ]
 
 SUPERSEDING = ("replaces", "abolishes")
@@ -555,6 +557,35 @@ def citations_export(db: sqlite_utils.Database, ids: Iterable[int]) -> dict[int,
             {"relation": relation, "doc_no": doc_no, "title": title, "kind": kind, "document_id": cited}
         )
     return out
+
+
+def with_citations(
+    db: sqlite_utils.Database, items: Iterable[dict[str, Any]], *, batch: int = 500
+) -> Iterator[dict[str, Any]]:
+    """Export dicts (``storage.query.iter_documents``) with ``citations`` added: their latest version's
+    citations (``citations_export``), read ``batch`` documents at a time."""
+    chunk: list[dict[str, Any]] = []
+
+    def attach() -> Iterator[dict[str, Any]]:
+        found = citations_export(db, (int(item["id"]) for item in chunk))
+        for item in chunk:
+            item["citations"] = found.get(int(item["id"]), [])
+            yield item
+
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= batch:
+            yield from attach()
+            chunk = []
+    if chunk:
+        yield from attach()
+
+
+def citation_text(citation: dict[str, Any]) -> str:
+    """One exported citation as text: ``relation 文号`` or ``relation 《title》``, ``→ #id`` when resolved."""
+    named = citation.get("doc_no") or f"《{citation.get('title') or ''}》"
+    resolved = f" → #{citation['document_id']}" if citation.get("document_id") is not None else ""
+    return f"{citation.get('relation')} {named}{resolved}"
 
 
 def cites_where(values: Sequence[str], alias: str = "d") -> tuple[str, list[Any]]:

@@ -62,7 +62,7 @@ _REGION = re.compile(r"[0-9]{6}")
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-_TUPLE_FIELDS = ("portals", "regions", "kinds", "classes", "statuses", "validity", "deputies", "adoption")
+_TUPLE_FIELDS = ("portals", "regions", "kinds", "classes", "statuses", "validity", "deputies", "adoption", "cites")
 
 
 class FilterError(ValueError):
@@ -126,6 +126,7 @@ class DocumentFilter:
     adoption: tuple[str, ...] = ()  # 采纳情况 of a point in the latest version: 部分采纳, 留作参考 ...
     since: str | None = None  # published_on >= (inclusive)
     until: str | None = None  # published_on <= (inclusive)
+    cites: tuple[str, ...] = ()  # its latest version cites one of these 文号 or titles (storage.citations)
 
     def __post_init__(self) -> None:
         for name in _TUPLE_FIELDS:
@@ -205,6 +206,12 @@ class DocumentFilter:
         if self.until is not None:
             clauses.append(f"{alias}.published_on <= ?")
             params.append(self.until)
+        if self.cites:
+            from storage.citations import cites_where
+
+            clause, values = cites_where(self.cites, alias)
+            clauses.append(clause)
+            params.extend(values)
         return (" AND ".join(clauses) if clauses else "1"), params
 
 

@@ -109,7 +109,8 @@ def test_export_jsonl_round_trip(
     assert len(rows) == count_documents(archive.db, filters) == len(expected)
     assert err == f"exported {len(rows)} documents to {out}\n"  # and no progress bar off a terminal
     assert [r["id"] for r in rows] == expected
-    for row in rows:
+    for row in rows:  # the export adds each document's citations (tests/storage/test_citations_cli.py)
+        assert isinstance(row.pop("citations"), list)
         assert normalised(row) == expected_row(archive.docs[row["id"]])
     tricky = next(r for r in rows if r["id"] == archive.ids["tricky"])
     assert (tricky["title"], tricky["body_text"]) == (TRICKY_TITLE, TRICKY_BODY)
@@ -124,10 +125,11 @@ def test_export_csv_round_trip(archive: Archive, tmp_path: Path, capsys: pytest.
     assert data.startswith(b"\xef\xbb\xbfid,title,kind,")  # UTF-8 with a BOM, for Excel
     with out.open(encoding="utf-8-sig", newline="") as fh:
         reader = csv.DictReader(fh)
-        assert reader.fieldnames == list(EXPORT_FIELDS)
+        assert reader.fieldnames == [*EXPORT_FIELDS, "citations"]
         rows = list(reader)
     assert len(rows) == count_documents(archive.db) == len(archive.docs)
     for row in rows:
+        row.pop("citations")  # tests/storage/test_citations_cli.py
         expected = csv_expected(archive.docs[int(row["id"])])
         assert {**row, "urls": " ".join(sorted(row["urls"].split()))} == expected
     tricky = next(r for r in rows if r["id"] == str(archive.ids["tricky"]))

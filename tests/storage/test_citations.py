@@ -14,8 +14,8 @@ from core.records import KIND_NOTICE, KIND_POLICY, DocumentRecord
 from storage import list_events, record
 from storage.archive import Fetched, record_batch
 from storage.citations import (
-    citing_documents,
     cites_where,
+    citing_documents,
     document_links,
     expire_due,
     lineage_graph,
