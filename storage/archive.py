@@ -205,20 +205,20 @@ def _store(
         if not incoming.keys and fingerprint is None:
             fingerprint = identity.text_fingerprint(incoming.record.body_text)
         event = _store_new_url(db, incoming, fingerprint, fts)
+    if event is None:
+        return None
     linked = link_version(db, event, incoming.record.body_text) if _made_version(event) else []
     if on_event is not None:
-        for made in (event, *linked) if event is not None else ():
+        for made in (event, *linked):
             on_event(db, made)
     return event
 
 
-def _made_version(event: Event | None) -> bool:
+def _made_version(event: Event) -> bool:
     """``event`` stored a version (``new``, or a change with a previous version): its citations are linked
     (``storage.citations.link_version``, in this transaction; the ``superseded`` events it adds are routed
     after ``event``)."""
-    return event is not None and event.version_id is not None and (
-        event.kind == EVENT_NEW or event.prev_version_id is not None
-    )
+    return event.version_id is not None and (event.kind == EVENT_NEW or event.prev_version_id is not None)
 
 
 @dataclass(frozen=True)

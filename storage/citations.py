@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlite_utils
@@ -356,7 +356,7 @@ def expire_due(
     db: sqlite_utils.Database,
     today: date,
     *,
-    now: str | None = None,
+    now: datetime | str | None = None,
     run_id: int | None = None,
     on_event: OnEvent | None = None,
 ) -> list[Event]:
