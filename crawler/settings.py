@@ -5,6 +5,8 @@ retries with backoff for 5xx/timeouts, a descriptive User-Agent. Per-portal over
 the registry's ``settings`` table (applied at spider priority).
 """
 
+from scrapy.settings import default_settings as _default_settings
+
 BOT_NAME = "yibao"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -29,6 +31,13 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 starts a code-execution HTTP server (RemoteControl, aiohttp) in every crawl and writes its token to
+# the user's profile folder: a daemon on a server wants neither, and importing aiohttp and twisted.conch for the
+# two consoles cost about 0.15 CPU-s per crawl process. Left out of EXTENSIONS_BASE (a None in EXTENSIONS would
+# still import them: Scrapy loads every listed class to normalise the dict).
+REMOTE_CONTROL_ENABLED = False
+_CONSOLES = {"scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl"}
+EXTENSIONS_BASE = {path: order for path, order in _default_settings.EXTENSIONS_BASE.items() if path not in _CONSOLES}
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 # Scrapy starts CONCURRENT_ITEMS worker tasks for every callback's output; our pipelines are synchronous (the
