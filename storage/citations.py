@@ -72,6 +72,7 @@ __all__ = [
     "rebuild_citations",
     "search_keys",
     "target_keys",
+    "term_of",
     "with_citations",
 ]
 
@@ -512,6 +513,20 @@ def lineage_graph(
     nodes = [LineageNode(int(i), t, n, p, s, int(i) == document_id) for i, t, n, p, s in rows]
     kept = {n.id for n in nodes}
     return nodes, sorted(e for e in edges if e[0] in kept and e[1] in kept)
+
+
+def term_of(db: sqlite_utils.Database, document_id: int) -> dict[str, Any] | None:
+    """The policy's stated term (``effective_from``, ``valid_years``, ``expires_on``) and ``expired`` (its
+    ``expired`` event was recorded), or None when its text states none."""
+    row = db.execute(
+        "SELECT effective_from, valid_years, expires_on, expired_event_id FROM policy_terms WHERE document_id = ?",
+        [document_id],
+    ).fetchone()
+    if row is None:
+        return None
+    effective_from, years, expires_on, event_id = row
+    return {"effective_from": effective_from, "valid_years": years, "expires_on": expires_on,
+            "expired": event_id is not None}  # fmt: skip
 
 
 def lineage_of_event(db: sqlite_utils.Database, event_id: int) -> Link | None:
