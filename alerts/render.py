@@ -250,7 +250,7 @@ def _item_text(item: EventItem, watcher: Watcher | None = None) -> str:
     e = item.event
     lines = [f"【{KIND_LABELS.get(e.kind, e.kind)}】{item.title}"]
     lines.extend(f"{label}：{value}" for label, value in _field_pairs(item))
-    if e.kind in (EVENT_SUPERSEDED, "expired") and e.summary:
+    if e.kind == "expired" and e.summary:  # the term and its end (a superseded event: the line below)
         lines.append(f"摘要：{clean(e.summary)}")
     lines.extend(_citation_lines(item, watcher))
     if item.changes is not None and not item.changes.is_new:  # starts with 摘要：<the diff summary>
@@ -300,7 +300,7 @@ def _item_header_html(item: EventItem, *, with_title: bool, watcher: Watcher | N
                      f"{rows}</table>")
     if item.excerpt:
         parts.append(f'<div style="font-size:14px;margin-top:8px">{_e(item.excerpt)}</div>')
-    if item.event.kind in (EVENT_SUPERSEDED, "expired") and item.event.summary:
+    if item.event.kind == "expired" and item.event.summary:
         parts.append(f'<div style="font-size:14px;margin-top:6px">{_e(item.event.summary)}</div>')
     cited = _citation_lines(item, watcher)
     if cited:
