@@ -22,10 +22,14 @@ E2E_DIST ?= load
 
 all: test
 
+# uv (from PyPI, pinned) installs the project: resolving and downloading in parallel, a fresh machine's install
+# takes about 30 s instead of pip's 90 s. pip stays in the venv for users and for the install checks.
+UV_VERSION := 0.13.9
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -102,7 +106,7 @@ serve: $(STAMP)
 	$(BIN)/yibao serve
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[dev,bench]'  # urlwatch, for crawl_compare (benchmark-only, never a runtime dependency)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,bench]'  # urlwatch, for crawl_compare (benchmark-only, never a runtime dependency)
 	$(BIN)/python -m benchmarks
 
 clean:
