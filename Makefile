@@ -59,11 +59,10 @@ system-deps:
 	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
 	fi
 
-# ruff, mypy, then the unit lane and the end-to-end lane
+# ruff; mypy beside the unit lane (each uses one core: the unit lane is serial); then the end-to-end lane
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
-	$(MAKE) --no-print-directory typecheck
-	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck test-unit
 	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)

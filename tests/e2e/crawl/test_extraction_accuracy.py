@@ -1,8 +1,10 @@
 """Extraction accuracy against the replicas' ground truth.
 
-A real full crawl (every family spider, the normalizers, the archive) of a generated corpus of more
-than 2,000 documents; every archived record is compared with the truth of the page it was built
-from. Precision and recall are reported per field and must reach 98 %.
+A real full crawl (every family spider, the normalizers, the archive) of a generated corpus of about
+1,000 documents; every archived record is compared with the truth of the page it was built from.
+Precision and recall are reported per field and must reach 98 %. That every real-world convention is
+generated often enough (at least five documents each in a 2,100-document world) is checked without a crawl,
+in tests/replicas/test_convention_coverage.py; here each must be crawled and scored at least twice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ FIELDS = (
     "validity", "contacts", "public_marker", "outline", "body_text", "attachments",
 )
 THRESHOLD = 0.98
+CORPUS_DOCS = 1000  # 2,100 took a minute of the end-to-end lane; the field scores were the same (100 %)
+MIN_CRAWLED_PER_CONVENTION = 2
 
 
 def fold(value: Any) -> Any:
@@ -81,7 +85,7 @@ def crawled(tmp_path_factory):
     from replicas.world import ReplicaWorld
 
     tmp = tmp_path_factory.mktemp("accuracy")
-    server = ReplicaServer(ReplicaWorld(docs=2100, seed=31)).start()
+    server = ReplicaServer(ReplicaWorld(docs=CORPUS_DOCS, seed=31)).start()
     try:
         summary = crawl(write_config(tmp, server), "--full")
         assert all(s["health"] == "ok" for s in summary.values()), summary
@@ -102,7 +106,7 @@ def crawled(tmp_path_factory):
 
 
 def test_corpus_is_large_and_covers_every_family_and_kind(crawled):
-    assert len(crawled) >= 2000
+    assert len(crawled) >= CORPUS_DOCS
     combos = Counter((t["portal_id"], t["kind"]) for t, _, _ in crawled)
     assert {p for p, _ in combos} == {"fujian_xiamen", "fujian_ningde", "guangdong_zhongshan", "sichuan", "nhsa"}
     assert {k for _, k in combos} >= {"suggestion_reply", "proposal_reply", "policy", "report"}
@@ -143,5 +147,6 @@ def test_real_world_conventions_are_in_the_crawled_corpus(crawled):
     print("\n" + "\n".join(lines))
     Path("test-artifacts").mkdir(exist_ok=True)
     Path("test-artifacts/extraction-conventions.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    rare = {name: used[name] for name in (*CONVENTIONS, *PAGE_CONVENTIONS) if name != "url_wap_copy" and used[name] < 5}
+    rare = {name: used[name] for name in (*CONVENTIONS, *PAGE_CONVENTIONS)
+            if name != "url_wap_copy" and used[name] < MIN_CRAWLED_PER_CONVENTION}
     assert not rare, rare
