@@ -51,12 +51,14 @@ def _stop_on_signals() -> threading.Event:
          help="take crawl jobs from Redis and crawl them (never opens the archive)")  # fmt: skip
 @click.option("--jobs", type=click.IntRange(1, 256), default=4, show_default=True, help="crawls at a time")
 @click.option("--max-jobs", type=click.IntRange(1), default=None, help="exit after this many jobs (tests, batch use)")
-def worker(app: App, jobs: int, max_jobs: int | None) -> int:
+@click.option("--lock-ttl", type=click.IntRange(2, 3600), default=30, show_default=True,
+              help="seconds before the jobs of a worker that stopped answering are closed as interrupted")
+def worker(app: App, jobs: int, max_jobs: int | None, lock_ttl: int) -> int:
     from crawler.cluster.worker import Worker
 
     level = app.configure_logging("INFO")
     url, client = _redis(app)
-    runner = Worker(client, url, app.config, app.options.config, jobs=jobs, log_level=level)
+    runner = Worker(client, url, app.config, app.options.config, jobs=jobs, log_level=level, lock_ttl=lock_ttl)
     print(f"yibao worker {runner.name}: {jobs} crawls at a time", flush=True)
     runner.run(_stop_on_signals(), max_jobs=max_jobs)
     return 0

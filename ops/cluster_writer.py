@@ -7,9 +7,11 @@ that writes what the workers fetched into the archive, through the same storage 
   this process (``crawler.run_owner``), so a local ``close_dead_runs`` leaves it alone while the writer lives;
 - ``doc`` / ``touch``: consecutive pages of one job in one ``record_batch`` transaction (documents, versions,
   events and the event router's outbox rows together), as ``ArchiveRecordPipeline`` stores them;
-- ``close``: the run judged as the run recorder judges it (its history, ``judge``/``settle``), its baseline
-  completed with the router's summaries, ``finish_run``, then the listing and the withdrawals for a healthy run,
-  the portal-broken alerts (``ops.portal_alerts.after_run``); then the portal's lock is released.
+- ``close``: the run judged and recorded as the run recorder (``crawler.extensions.RunRecorder.spider_closed``)
+  does it -- its history, ``judge``/``settle``, the baseline completed with the router's summaries,
+  ``finish_run``, the listing and the withdrawals for a healthy run, the policies whose term has passed -- then
+  the portal-broken alerts (``ops.portal_alerts.after_run``); then the portal's lock is released. (Keep the two
+  in step: the recorder's steps are repeated here because it reads them from a live crawl.)
 
 Entries are acknowledged (XACK, then XDEL: the stream holds only what is not stored yet) after their transaction
 committed. A writer killed in between reads its pending entries again at its next start and stores them again:
@@ -35,12 +37,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 import sqlite_utils
 
 from core.health import INTERRUPTED, OK, settle
 from crawler.cluster import messages
+from crawler.config_schema import DEFAULT_TIMEZONE
 from crawler.extensions import judge
 from crawler.registry import Config, ConfigError, Portal
 from crawler.run_owner import claim, release
@@ -68,6 +72,7 @@ from storage.baselines import (
     pending_baseline,
     postings_seen,
 )
+from storage.citations import expire_due
 from storage.crawl_state import known_postings, posting_attachments, run_history
 from storage.events import Event
 
@@ -283,6 +288,8 @@ class Writer:
             if count:
                 stats["yibao/events/withdrawn"] = count
                 finish_run(db, run_id, finish_reason=reason, health=health, stats=stats, now=now)
+        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first
+        expire_due(db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=run_id, on_event=self.router)
         return health
 
     @staticmethod
@@ -363,10 +370,12 @@ class Writer:
 
 
 def wait_idle(client: redis.Redis, *, timeout: float, poll: float = 0.5) -> bool:
-    """Whether every queued job was taken and every run closed (no lock left) within ``timeout`` seconds."""
+    """Whether the cluster came to rest within ``timeout`` seconds: no job queued, no portal locked, nothing in
+    the stream, no run open (every run the workers started is closed in the archive)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not client.llen(messages.JOBS) and not any(client.scan_iter(match=messages.lock_key("*"), count=1000)):
+        if (not client.llen(messages.JOBS) and not client.xlen(messages.STREAM) and not client.hlen(messages.RUNS)
+                and not any(client.scan_iter(match=messages.lock_key("*"), count=1000))):  # fmt: skip
             return True
         time.sleep(poll)
     return False

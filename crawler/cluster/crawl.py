@@ -31,7 +31,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.http import Request
-from scrapy_redis.queue import LifoQueue
+from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
 from core.records import DocumentRecord
@@ -141,9 +141,26 @@ class ClusterSpiderLoader(PortalSpiderLoader):
 # --- the request queue ----------------------------------------------------------------------------------------
 
 
-class JobQueue(LifoQueue):
-    """scrapy-redis's LIFO queue (Scrapy's default order). Requests are encoded against the spider's callbacks
-    only: ``Request.to_dict(spider=...)`` otherwise walks every attribute of the spider for each request."""
+# pop: the highest priority first; within one, other requests newest first (LIFO), then start requests oldest
+# first (FIFO) -- the order of Scrapy's own scheduler (ScrapyPriorityQueue with its start queues)
+_POP = """
+for _, prio in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do
+  local found = redis.call('lpop', ARGV[1] .. ':r:' .. prio)
+  if found then return found end
+  found = redis.call('rpop', ARGV[1] .. ':s:' .. prio)
+  if found then return found end
+  redis.call('zrem', KEYS[1], prio)
+end
+return false
+"""
+
+
+class JobQueue(Base):
+    """A scrapy-redis queue (``SCHEDULER_QUEUE_CLASS``) in Scrapy's own order: by priority, then the other
+    requests LIFO and the start requests FIFO, so that a worker's crawl fetches in the order a local crawl does
+    (which posting of a document is seen first depends on it). One Redis list per priority and kind, and a
+    sorted set of the priorities in use. Requests are encoded against the spider's callbacks only:
+    ``Request.to_dict(spider=...)`` otherwise walks every attribute of the spider for each request."""
 
     _callbacks: SimpleNamespace | None = None
 
@@ -153,6 +170,30 @@ class JobQueue(LifoQueue):
             names = [n for n in dir(type(spider)) if n.startswith("parse") or n.endswith("_failed")]
             self._callbacks = SimpleNamespace(**{n: getattr(spider, n) for n in names})
         return self.serializer.dumps(request.to_dict(spider=self._callbacks))  # type: ignore[arg-type]
+
+    def _list(self, prio: int | bytes | str, start: bool) -> str:
+        prio = prio.decode() if isinstance(prio, bytes) else prio
+        return f"{self.key}:{'s' if start else 'r'}:{prio}"
+
+    def _prios(self) -> list[bytes]:
+        prios: list[bytes] = self.server.zrange(f"{self.key}:prios", 0, -1)
+        return prios
+
+    def __len__(self) -> int:
+        return sum(int(self.server.llen(self._list(p, s))) for p in self._prios() for s in (False, True))
+
+    def push(self, request: Request) -> None:
+        start = bool(request.meta.get("is_start_request", False))
+        self.server.lpush(self._list(request.priority, start), self._encode_request(request))
+        self.server.zadd(f"{self.key}:prios", {str(request.priority): -request.priority})
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        data = self.server.eval(_POP, 1, f"{self.key}:prios", self.key)
+        return self._decode_request(data) if data else None
+
+    def clear(self) -> None:
+        keys = [self._list(p, s) for p in self._prios() for s in (False, True)]
+        self.server.delete(f"{self.key}:prios", *keys)
 
 
 class JobScheduler(Scheduler):

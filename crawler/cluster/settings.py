@@ -8,8 +8,8 @@ from crawler.settings import *  # noqa: F403
 from crawler.settings import ITEM_PIPELINES
 
 SPIDER_LOADER_CLASS = "crawler.cluster.crawl.ClusterSpiderLoader"
-# scrapy-redis: the request queue and the duplicate filter in Redis, under the portal's keys (one job per portal
-# at a time); a new crawl starts from an empty queue (what a killed crawl left is dropped), and the queue is
+# scrapy-redis: the request queue (in Scrapy's own order: crawler.cluster.crawl.JobQueue) and the duplicate filter
+# in Redis, under the portal's keys (one job per portal at a time); a new crawl starts from an empty queue (what a killed crawl left is dropped), and the queue is
 # removed when the crawl ends
 SCHEDULER = "crawler.cluster.crawl.JobScheduler"
 DUPEFILTER_CLASS = "scrapy_redis.dupefilter.RFPDupeFilter"

@@ -78,6 +78,7 @@ class Worker:
     config_path: str | None
     jobs: int = 1
     log_level: str = "INFO"
+    lock_ttl: int = messages.LOCK_TTL  # seconds a job's lock outlives the worker's last heartbeat
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     running: dict[str, Running] = field(default_factory=dict)
     done: int = 0
@@ -89,7 +90,7 @@ class Worker:
         while True:
             self.reap()
             now = time.monotonic()
-            if now - last_beat >= messages.HEARTBEAT_SECONDS:
+            if now - last_beat >= min(messages.HEARTBEAT_SECONDS, self.lock_ttl / 3):
                 self.heartbeat()
                 last_beat = now
             self.enforce_limits(stopping=stop.is_set())
@@ -116,7 +117,7 @@ class Worker:
         except messages.MessageError as exc:
             log.error("dropped a queued job: %s", exc)
             return
-        if not self.client.eval(_TAKE, 1, messages.lock_key(job.portal), job.id, messages.LOCK_TTL):
+        if not self.client.eval(_TAKE, 1, messages.lock_key(job.portal), job.id, self.lock_ttl):
             log.info("job %s of %s dropped: another job of the portal holds it", job.id, job.portal)
             return
         opened = {"portal": job.portal, "started_at": datetime.now(UTC).isoformat(), "full": job.full,
@@ -160,7 +161,7 @@ class Worker:
 
     def heartbeat(self) -> None:
         for entry in self.running.values():
-            self.client.eval(_REFRESH, 1, messages.lock_key(entry.job.portal), entry.job.id, messages.LOCK_TTL)
+            self.client.eval(_REFRESH, 1, messages.lock_key(entry.job.portal), entry.job.id, self.lock_ttl)
 
     def enforce_limits(self, *, stopping: bool) -> None:
         now = time.monotonic()

@@ -1,0 +1,106 @@
+"""Scale-out end to end: ``yibao run`` queues, ``yibao worker`` processes crawl, ``yibao writer`` archives -- and the
+archive equals what one ``yibao crawl`` process makes of the same portals, also after a kill -9 of a worker and of
+the writer mid-crawl and a rerun (no event twice, no outbox row lost)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from crawler.cluster import messages
+from crawler.registry import load_registry
+from tests.e2e.cluster.conftest import FAST, PORTALS, Cluster, contents, runs
+
+
+def documents(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def crawling(pid: int) -> bool:
+    """Whether the worker ``pid`` has a crawl subprocess running."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return children.exists() and bool(children.read_text().split())
+
+
+def test_three_workers_make_the_archive_one_process_makes(cluster: Cluster, reference: dict[str, Any]) -> None:
+    cluster.start_writer()
+    cluster.start_workers(3)
+    queued = cluster.enqueue()
+    assert all(f"{p}" in queued for p in PORTALS), queued
+    assert "queued" in queued
+    cluster.wait_idle()
+    got = contents(cluster.db)
+    assert got == reference, {k: (got[k], reference[k]) for k in got if got[k] != reference[k]}
+    assert all(health == "ok" for _, health, _ in runs(cluster.db)), runs(cluster.db)
+    assert sorted(p for p, _, _ in runs(cluster.db)) == sorted(PORTALS)
+    # the crawls ran on more than one worker, and no worker ever opened the archive (only the writer did)
+    opened = {line.split(" opened by ")[1].strip() for line in cluster.logs().splitlines() if " opened by " in line}
+    assert len(opened) >= 2, opened
+    client = cluster.redis.client
+    assert client.xlen(messages.STREAM) == 0  # everything stored and acknowledged
+    assert client.hlen(messages.RUNS) == 0
+    # an unchanged second cycle costs what a single-process rerun costs: robots.txt, one request per list column,
+    # a 304 for every known URL (the workers' conditional GETs come from the crawl state the scheduler queued)
+    cluster.world.world.reset_stats()
+    assert "queued" in cluster.enqueue(*PORTALS)
+    cluster.wait_idle()
+    config = load_registry(cluster.config)
+    with sqlite3.connect(cluster.db) as conn:
+        for portal_id, s in cluster.world.world.stats().items():
+            if portal_id not in PORTALS:
+                continue
+            postings = conn.execute("SELECT COUNT(*) FROM postings WHERE portal_id = ?", [portal_id]).fetchone()[0]
+            assert s["statuses"].get("304", 0) == postings, (portal_id, s)
+            assert s["total"] == 1 + len(config.get(portal_id).columns) + postings, (portal_id, s)
+    assert contents(cluster.db)["events"] == reference["events"]  # nothing new, nothing doubled
+
+
+def postings(db: Path, portal_id: str) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM postings WHERE portal_id = ?", [portal_id]).fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_kill_a_worker_and_the_writer_mid_crawl_then_rerun(cluster: Cluster, reference: dict[str, Any]) -> None:
+    slow = "fujian_xiamen"  # crawled politely (one request at a time, 0.3 s apart): still running at the kill
+    cluster.configure(slow={slow: {**FAST, "DOWNLOAD_DELAY": 0.3}})
+    writer = cluster.start_writer()
+    workers = cluster.start_workers(3, "--lock-ttl", "3")
+    cluster.enqueue()
+    deadline = time.monotonic() + 60
+    while postings(cluster.db, slow) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    busy = [w for w in workers if crawling(w.pid)]
+    assert busy, cluster.logs()
+    for victim in busy:  # the slow portal's worker (the others are done, or nearly), with its crawl
+        os.killpg(victim.pid, signal.SIGKILL)
+    os.killpg(writer.pid, signal.SIGKILL)  # and the writer, with stream entries read and not acknowledged, maybe
+    for proc in (*busy, writer):
+        proc.wait()
+    assert 0 < postings(cluster.db, slow) < reference["versions"]
+    cluster.configure()  # the rest at full speed
+    cluster.start_writer()  # reads what it had not acknowledged, then the rest
+    cluster.wait_idle()  # the killed worker's run closed as interrupted once its lock expired
+    health = runs(cluster.db)
+    assert (slow, "failed", "interrupted") in health, health
+    queued = cluster.enqueue()  # the rerun: what is due (the interrupted portal), resumed
+    assert slow in queued
+    cluster.wait_idle()
+    got = contents(cluster.db)
+    assert got == reference, {k: (got[k], reference[k]) for k in got if got[k] != reference[k]}
+    assert runs(cluster.db)[-1] == (slow, "ok", "finished")
+    with sqlite3.connect(cluster.db) as conn:  # no event twice, every event its outbox row
+        assert conn.execute("SELECT COUNT(*) FROM (SELECT document_id, kind, version_id FROM events"
+                            " GROUP BY 1, 2, 3 HAVING COUNT(*) > 1)").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM events e LEFT JOIN outbox o ON o.event_id = e.id"
+                            " WHERE o.id IS NULL").fetchone()[0] == 0
