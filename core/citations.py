@@ -103,22 +103,31 @@ _WS_RE = re.compile(r"\s+")
 _YEAR_BRACKET_RE = re.compile(r"[〔\[【(〖]\s*(?:19|20)\d{2}\s*[〕\]】)〗]")
 # sentence words in front of a 文号 that core.normalize.numbers does not cut (``本通知文号为厦医保规〔2025〕1号``)
 _EXTRA_PREFIX_CUT_RE = re.compile(
-    r".*(?:为|是|将|文号|字号|号|在|由|对|通知|办法|意见|规定|文件|要求|本|印发了?|出台)"
+    r".*(?:为|是|将|文号|字号|号|在|由|对|通知|办法|意见|规定|细则|文件|要求|本|印发了?|出台|代替|替代|取代"
+    r"|修订|修改|修正|废止|同|自)"
 )
+_FORMER_RE = re.compile(r"原")  # 原厦医保规〔2019〕2号: the former one
 _OWN_LABEL_RE = re.compile(r"(?:发文字号|发文文号|文\s*号|发文号|字\s*号)\s*[:：]?\s*$")
 
 _SENTENCE_END = frozenset("。!?;\n\ufdd0")
 _CLAUSE_END = _SENTENCE_END | frozenset(",:")
 _LIST_SEP_RE = re.compile(r"^[\s、,和及与或以及等]*$")
 
-_IMPLEMENT_RE = re.compile(r"根据|按照|依据|依照|遵照|为贯彻落实|为落实|贯彻落实|贯彻|结合")
+_IMPLEMENT_RE = re.compile(r"根据|按照|依据|依照|遵照|对照|为贯彻落实|为落实|贯彻落实|贯彻|结合")
+# a clause that continues an implementing one: 按照《A》中明确的…，以及《B》中规定的…
+_CONTINUE_RE = re.compile(r"^\s*(?:以及|及|并|和)")
+_ALIAS_RE = re.compile(r"(?:以下)?简称\s*$")
+# a 《》 inside the title of the proposal a reply answers: 关于修订《X》的建议（第12号）收悉
+_PROPOSAL_AFTER_RE = re.compile(r"[^。!?;\n]{0,40}?(?:建议|提案|议案)[^。!?;\n]{0,30}?收悉")
 _AMEND_RE = re.compile(r"修订|修改|修正")
 _AMEND_AFTER_RE = re.compile(
     r"^\s*(?:的?部分条款|的?相关内容|的?有关条款|的?部分内容)?\s*(?:进行|作出|作|予以)?(?:如下|了)?\s*(?:修订|修改|修正)"
 )
 _ABOLISH_RE = re.compile(r"废止|不再执行|停止执行|失效|作废|不再适用")
 _REPLACE_RE = re.compile(r"代替|替代|取代")
-_ISSUE_SELF_RE = re.compile(r"^\s*(?:印发给|印发你们|予以印发|印发实施|印发,|转发给|转发你们)")
+# the proposal a reply answers: 《完善职工医保门诊共济保障机制》（第2025129号）已收悉
+_RECEIVED_RE = re.compile(r"\s*(?:\([^()]{0,30}\))?\s*(?:建议|提案|议案)?\s*(?:已经?)?收悉")
+_ISSUE_SELF_RE = re.compile(r"\s*(?:印发给|印发你们|予以印发|印发实施|印发,|转发给|转发你们)")
 _SELF_CLAUSE_RE = re.compile(r"^\s*现将\s*$")
 
 
@@ -228,7 +237,7 @@ def _doc_no_hits(folded: str) -> list[_DocNoHit]:
         end = lo + dm.end()
         start = end - len(doc.raw)
         prefix = doc.prefix
-        cut = _EXTRA_PREFIX_CUT_RE.match(prefix)
+        cut = _EXTRA_PREFIX_CUT_RE.match(prefix) or _FORMER_RE.match(prefix)
         if cut and cut.end() < len(prefix):
             start = folded.find(prefix[cut.end() :], start, end)
             prefix = prefix[cut.end() :]
@@ -378,6 +387,8 @@ def _relation(m: _Mention, cl: _Clauses) -> str:
         return "amends"
     if _IMPLEMENT_RE.search(prefix):
         return "implements"
+    if _CONTINUE_RE.match(prefix) and _IMPLEMENT_RE.search(masked[s_start:c_start]):
+        return "implements"
     return "cites"
 
 
@@ -424,6 +435,7 @@ def extract_citations(
             no_of_title.setdefault(normalize_title(m.title), m.doc_no)
             title_of_no.setdefault(m.doc_no, m.title)
     cl = _Clauses(folded, mentions)
+    aliases: set[str] = set()
     seen: set[tuple[str, str]] = set()
     out: list[Citation] = []
     for m in mentions:
@@ -433,11 +445,19 @@ def extract_citations(
             norm = normalize_title(title)
             if not norm:
                 continue
-            if doc_no is None and norm in no_of_title:
+            own = norm in own_titles
+            if doc_no is None and not own and norm in no_of_title:
                 doc_no = no_of_title[norm]
             if doc_no is None and not m.order_no and not _is_document_title(title):
                 continue
-            if norm in own_titles:
+            if own and doc_no is None:
+                continue  # the document itself (a new 办法 often has the name of the one it replaces: 文号 differ)
+            if doc_no is None and (norm in aliases or _ALIAS_RE.search(folded, max(0, m.start - 6), m.start)):
+                aliases.add(norm)  # （以下简称《条例》）: a short name for a document named just before
+                continue
+            if _PROPOSAL_AFTER_RE.match(cl.masked, m.end) or (
+                doc_no is None and _RECEIVED_RE.match(folded, m.end)
+            ):
                 continue
             c_start, _ = cl.clause_of(m.start)
             if _ISSUE_SELF_RE.match(cl.masked, m.end) and _SELF_CLAUSE_RE.match(
@@ -485,6 +505,28 @@ def _date_of(m: re.Match[str], prefix: str = "") -> datetime.date | None:
         return None
 
 
+def _effective_from(folded: str, published: datetime.date | None) -> datetime.date | None:
+    """The policy's own start date: a ``本办法/本通知…自…起施行`` statement (the last one) wins; without one,
+    the last ``自…起施行/生效`` (``执行``/``实施`` alone are too often about one measure: ``自2023年1月1日起执行``)."""
+    best: tuple[int, int, datetime.date | None] | None = None
+    candidates = [(m, _date_of(m)) for m in _EFFECTIVE_RE.finditer(folded)]
+    candidates += [(m, published) for m in _EFFECTIVE_ISSUE_RE.finditer(folded)]
+    for m, day in candidates:
+        subject = _OWN_SUBJECT_RE.search(folded, max(0, m.start() - 14), m.start()) is not None
+        verb = m.group().rstrip()[-2:]
+        if not subject and verb not in ("施行", "生效"):
+            continue
+        rank = (int(subject), m.start(), day)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
+_OWN_SUBJECT_RE = re.compile(
+    r"本(?:办法|通知|细则|规定|方案|意见|决定|规则|规程|制度|标准|公告|政策|措施|实施办法|实施细则)[^,。;]{0,6}$"
+)
+
+
 def _add_years(day: datetime.date, years: int) -> datetime.date:
     try:
         return day.replace(year=day.year + years)
@@ -509,10 +551,8 @@ def policy_term(text: str, *, published: datetime.date | None = None) -> PolicyT
         expires = _date_of(m)
         if m["sy"] is not None:
             effective = _date_of(m, "s")
-    if effective is None and (m := _EFFECTIVE_RE.search(folded)):
-        effective = _date_of(m)
-    if effective is None and _EFFECTIVE_ISSUE_RE.search(folded):
-        effective = published
+    if effective is None:
+        effective = _effective_from(folded, published)
     if m := _VALID_YEARS_RE.search(folded):
         n = cn_numeral_to_int(m["n"])
         years = n if n and n < 100 else None

@@ -15,12 +15,14 @@ from functools import cache
 
 from . import vocab
 from .bureaus import BUREAUS, POLICIES, REPLIES, REPORTS, Bureau
+from .links import REPORT_BASIS, Linker, filler_citations, place
 from .model import CENTER, H1, H2, H3, RIGHT, Attachment, Block, Document, Meeting, P
 from .pdf import make_pdf
 from .seeds import SEEDS, seed_text
 from .textutil import cn_date, cn_number, role_of, to_fullwidth
 
 FIRST_GENERATED_ID = 3_000_000
+_LINK_WINDOW = 300  # citation targets are dealt within this many ids of the citing document
 EPOCH = datetime(2023, 1, 3, 9, 0)
 SPAN_HOURS = 24 * 365 * 3 + 24 * 300  # up to late 2026
 _UNSAFE_FILLER = re.compile(
@@ -136,6 +138,48 @@ class CorpusGenerator:
 
     def __init__(self, seed: int = 2025) -> None:
         self.seed = seed
+        self._plain: dict[int, Document | None] = {}  # documents without citations, as citation targets
+        self.linker = Linker(self._policy_slots, self._plain_doc)
+
+    # -- the slots documents are dealt to (``generate``), for citation targets --------------------------
+
+    @staticmethod
+    def slot(doc_id: int) -> tuple[str, str]:
+        """(portal id, column key) ``generate`` deals generated document ``doc_id`` to."""
+        k = doc_id - FIRST_GENERATED_ID
+        bureaus = list(BUREAUS)
+        bureau = BUREAUS[bureaus[k % len(bureaus)]]
+        turn = (k // len(bureaus)) % 5
+        column = bureau.columns[0] if turn in (3, 4) else bureau.columns[turn % len(bureau.columns)]
+        return bureau.portal_id, column.key
+
+    def _is_policy_slot(self, doc_id: int) -> bool:
+        portal_id, column_key = self.slot(doc_id)
+        if BUREAUS[portal_id].column(column_key).kind != POLICIES:
+            return False
+        return (
+            _POLICY_COLUMN_KINDS[(doc_id - FIRST_GENERATED_ID) // 25 % len(_POLICY_COLUMN_KINDS)] == "policy"
+        )
+
+    def _policy_slots(self, doc_id: int, same_portal: bool) -> list[int]:
+        """Policy slots within ``_LINK_WINDOW`` ids of ``doc_id`` (of its bureau only when ``same_portal``)."""
+        nb = len(BUREAUS)
+        lo = max(FIRST_GENERATED_ID, doc_id - _LINK_WINDOW)
+        ids = range(lo, doc_id + _LINK_WINDOW)
+        return [
+            i
+            for i in ids
+            if i != doc_id
+            and (not same_portal or (i - FIRST_GENERATED_ID) % nb == (doc_id - FIRST_GENERATED_ID) % nb)
+            and self._is_policy_slot(i)
+        ]
+
+    def _plain_doc(self, doc_id: int) -> Document | None:
+        if doc_id not in self._plain:
+            portal_id, column_key = self.slot(doc_id)
+            self._plain[doc_id] = self.make(portal_id, column_key, doc_id=doc_id, link=False)
+        return self._plain[doc_id]
+
 
     def rng_for(self, doc_id: int) -> random.Random:
         return random.Random(self.seed * 1_000_003 + doc_id)
@@ -161,7 +205,12 @@ class CorpusGenerator:
         doc_id: int,
         kind: str | None = None,
         published_at: datetime | None = None,
+        link: bool = True,
+        cites: list[tuple[str, Document]] | None = None,
     ) -> Document:
+        """Document ``doc_id``. With ``link`` its body cites other documents (``replicas.links``): nearby
+        policies picked by its own random stream, or exactly ``cites`` — (relation, document) pairs — when
+        given (then no other replica document is cited)."""
         rng = self.rng_for(doc_id)
         bureau = BUREAUS[portal_id]
         column = bureau.column(column_key)
@@ -188,7 +237,29 @@ class CorpusGenerator:
             "report": self._report,
         }[kind]
         builder(rng, bureau, doc)
+        if link:
+            self._link(doc, cites)
         return doc
+
+    def _link(self, doc: Document, cites: list[tuple[str, Document]] | None) -> None:
+        """Write the citation sentences (their own random stream: the rest of the document is unchanged)."""
+        if doc.doc_id < FIRST_GENERATED_ID and cites is None:
+            return
+        rng = random.Random(f"links:{self.seed}:{doc.doc_id}")
+        if cites is not None:
+            explicit = self.linker.explicit_sentences(rng, doc, cites)
+            place(doc, rng, explicit, at="last" if doc.kind == "policy" else "any")
+        elif doc.kind == "policy":
+            head, tail, term = self.linker.policy_sentences(rng, doc)
+            place(doc, rng, head, at="first")
+            if place(doc, rng, tail, at="last"):
+                doc.term = term
+        else:
+            place(doc, rng, self.linker.reply_sentences(rng, doc))
+        if "本报告根据《中华人民共和国政府信息公开条例》" in doc.body_text:
+            doc.citations.append(REPORT_BASIS)
+        doc.citations.extend(filler_citations(doc.body_text))
+
 
     @staticmethod
     def _pick_kind(rng: random.Random, column_kind: str, doc_id: int) -> str:

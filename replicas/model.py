@@ -62,6 +62,57 @@ class Meeting:
 
 
 @dataclass
+class CitedDoc:
+    """A document cited in a body, as an ideal extractor reports it (``core.citations.Citation``'s fields).
+
+    ``relation``: cites | implements | replaces | abolishes | amends; ``doc_no`` canonical (〔〕, no 第, no
+    padding); ``title`` as printed between the outer 《》; ``kind``: document | law | regulation;
+    ``target``: the replica document it refers to (None for laws, regulations and documents outside the
+    replica world) — whether that document exists depends on the world (its size, what is published later).
+    """
+
+    relation: str
+    title: str | None
+    doc_no: str | None
+    kind: str = "document"
+    target: int | None = None
+
+    def key(self) -> tuple[str, str]:
+        """(relation, what is cited): a body reports each pair once."""
+        return self.relation, self.doc_no or _title_key(self.title or "", self.kind)
+
+    def truth(self) -> dict[str, Any]:
+        return {
+            "relation": self.relation,
+            "doc_no": self.doc_no,
+            "title": self.title,
+            "kind": self.kind,
+            "target": self.target,
+        }
+
+
+def _title_key(title: str, kind: str) -> str:
+    bare = "".join(title.split()).translate(str.maketrans("", "", "《》〈〉"))
+    return bare.removeprefix("中华人民共和国") if kind == "law" else bare
+
+
+@dataclass
+class Term:
+    """A policy's own term as printed: 自…起施行 / 有效期N年 / 有效期至… (ISO dates)."""
+
+    effective_from: str | None = None
+    valid_years: int | None = None
+    expires_on: str | None = None
+
+    def truth(self) -> dict[str, Any]:
+        return {
+            "effective_from": self.effective_from,
+            "valid_years": self.valid_years,
+            "expires_on": self.expires_on,
+        }
+
+
+@dataclass
 class Document:
     """One published document. ``doc_id`` is unique within the whole replica world."""
 
@@ -100,6 +151,9 @@ class Document:
     seed: str | None = None  # seed file name when the document is a seed page
     # real-world conventions this document is written in (``corpus.CONVENTIONS``): for coverage counts
     conventions: list[str] = field(default_factory=list)
+    # documents the body cites (ground truth of citation extraction) and a policy's own term
+    citations: list[CitedDoc] = field(default_factory=list)
+    term: Term | None = None
 
     def __post_init__(self) -> None:
         if not self.identity:
@@ -161,4 +215,16 @@ class Document:
             "version": self.version,
             "status": self.status,
             "conventions": list(self.conventions),
+            "citations": [c.truth() for c in self.cited()],
+            "term": self.term.truth() if self.term else None,
         }
+
+    def cited(self) -> list[CitedDoc]:
+        """``citations`` once per (relation, cited document), in order of first mention."""
+        seen: set[tuple[str, str]] = set()
+        out = []
+        for c in self.citations:
+            if c.key() not in seen:
+                seen.add(c.key())
+                out.append(c)
+        return out

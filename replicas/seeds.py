@@ -14,7 +14,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from .model import RIGHT, Block, Document, Meeting
+from .model import RIGHT, Block, CitedDoc, Document, Meeting
 from .textutil import blocks_from_lines, centered, to_fullwidth
 
 
@@ -55,6 +55,17 @@ SEEDS: tuple[SeedSpec, ...] = (
             "adoption": ["部分采纳", "部分采纳", "吸收采纳", "部分采纳", "部分采纳", "部分采纳"],
             "signed_on": "2025-09-08",
             "theme": "人大建议",
+            "citations": [
+                CitedDoc(
+                    "implements",
+                    "国家医疗保障局办公室关于印发按病组（DRG）和病种分值（DIP）付费2.0版分组方案并深入推进相关工作的通知",
+                    None,
+                ),
+                CitedDoc("cites", "关于印发中山市社会医疗保险DIP目录库（2025年版）的通知", None),
+                CitedDoc("implements", "中山市职工医疗保险办法", "中府〔2021〕87号"),
+                CitedDoc("implements", "中山市城乡居民医疗保险办法", "中府〔2021〕88号"),
+                CitedDoc("implements", "中山市人民政府关于落实广东省医疗保障待遇清单制度的通知", "中府〔2022〕133号"),
+            ],
         },
     ),
     SeedSpec(
@@ -71,6 +82,10 @@ SEEDS: tuple[SeedSpec, ...] = (
             "deputies": ["刘建辉"],
             "proposal_title": "关于完善医保DRG支付结算，促进“医、保、患”三方共赢的提案",
             "signed_on": "2025-06-30",
+            "citations": [
+                CitedDoc("cites", "四川省“三医”协同发展和治理协作会商机制工作方案", None),
+                CitedDoc("cites", "社会保险基金财务制度", None),
+            ],
         },
     ),
     SeedSpec(
@@ -97,6 +112,20 @@ SEEDS: tuple[SeedSpec, ...] = (
             "proposal_title": "关于在我市即将步入老龄化背景下，进一步优化医疗保障的建议",
             "reply_class": "C",
             "signed_on": "2025-05-06",
+            "citations": [
+                CitedDoc("implements", "厦门市人民政府办公厅关于办理市十六届人大五次会议代表建议的通知", None),
+                CitedDoc(
+                    "implements",
+                    "福建省医疗保障局关于开展“上网店，查药价，比数据，抓治理”专项行动的函",
+                    "闽医保价采函〔2024〕49号",
+                ),
+                CitedDoc(
+                    "implements",
+                    "国家卫生健康委医政司关于开展2024年医疗机构处方抽查工作的通知",
+                    "国卫医政医疗便函〔2024〕162号",
+                ),
+                CitedDoc("cites", "人身保险理赔服务规范", None),
+            ],
         },
     ),
     SeedSpec(
@@ -125,6 +154,16 @@ SEEDS: tuple[SeedSpec, ...] = (
             "signed_on": "2025-08-11",
             "contacts": {"signer": "陈玉良", "contact": "陈玮", "phone": "0593-2079766"},
             "public_marker": "主动公开",
+            "citations": [
+                CitedDoc("cites", "2025年度医保定点医药机构绩效考核暂行方案", None),
+                CitedDoc("implements", "DIP技术规范", None),
+                CitedDoc("implements", "DIP经办规程", None),
+                CitedDoc("cites", "社会保险法", None, "law"),
+                CitedDoc("cites", "医疗保障基金使用监督管理条例", None, "regulation"),
+                CitedDoc("cites", "关于办理医保骗保刑事案件若干问题的指导意见", None),
+                CitedDoc("implements", "关于进一步规范医疗行为促进合理医疗检查的指导意见", None),
+                CitedDoc("implements", "医疗机构临床路径管理指导原则", None),
+            ],
         },
     ),
     SeedSpec(
@@ -137,7 +176,14 @@ SEEDS: tuple[SeedSpec, ...] = (
         published_at=datetime(2022, 8, 12, 11, 5),
         first_body_line="2022年上半年",
         last_body_line="2022年8月10日",
-        fields={"signed_on": "2022-08-10", "theme": "工作总结"},
+        fields={
+            "signed_on": "2022-08-10",
+            "theme": "工作总结",
+            "citations": [
+                CitedDoc("cites", "中山市职工生育保险办法", None),
+                CitedDoc("amends", "中山市社会医疗保险医疗费用结算办法", None),
+            ],
+        },
     ),
 )
 

@@ -126,16 +126,36 @@ class ReplicaWorld:
         self.site(doc.portal_id).add(doc)
 
     def publish(
-        self, portal_id: str, column: str | None = None, *, kind: str | None = None, at: datetime | None = None
+        self,
+        portal_id: str,
+        column: str | None = None,
+        *,
+        kind: str | None = None,
+        at: datetime | None = None,
+        cites: list[tuple[str, int]] | None = None,
     ) -> Document:
-        """Publish a new generated document, newest in its column."""
+        """Publish a new generated document, newest in its column.
+
+        ``cites``: (relation, doc id) pairs — e.g. ``[("abolishes", 3000123)]`` for a policy that abolishes an
+        archived one, ``[("implements", 3000123)]`` for a reply relying on it — makes the body cite exactly
+        those documents (by their 文号 when they have one) and no other replica document; its truth
+        (``Document.citations``) names them. Without it the body cites nearby policies as generated ones do.
+        """
         with self.lock:
             site = self.site(portal_id)
             column = column or site.bureau.columns[0].key
             newest = max((d.published_at for d in self.documents.values()), default=datetime(2025, 1, 1))
             doc_id = self._next_id_for(portal_id)
+            links = (
+                None if cites is None else [(relation, self.documents[target]) for relation, target in cites]
+            )
             doc = self.generator.make(
-                portal_id, column, doc_id=doc_id, kind=kind, published_at=at or newest + timedelta(hours=1)
+                portal_id,
+                column,
+                doc_id=doc_id,
+                kind=kind,
+                published_at=at or newest + timedelta(hours=1),
+                cites=links,
             )
             self._add(doc)
             return doc
