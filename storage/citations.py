@@ -109,7 +109,6 @@ SCHEMA = [
     "CREATE INDEX citations_version ON citations (version_id)",
     "CREATE INDEX citations_cited ON citations (cited_document_id) WHERE cited_document_id IS NOT NULL",
     "CREATE INDEX citations_unresolved ON citations (key) WHERE cited_document_id IS NULL",
-    "CREATE INDEX citations_key ON citations (key)",
     """CREATE TABLE citation_targets (
         key TEXT NOT NULL,
         document_id INTEGER NOT NULL REFERENCES documents (id),
@@ -141,11 +140,15 @@ SCHEMA = [
 # --- keys ----------------------------------------------------------------------------------------
 
 
-def _no_key(doc_no: str | None) -> str | None:
-    canonical = canonical_doc_no(doc_no) if doc_no else None
-    if not canonical:
+def _no_key(doc_no: str | None, *, canonical: bool = False) -> str | None:
+    """The ``no:`` key of a 文号 (``canonical``: already in canonical form, as ``documents.doc_no`` is)."""
+    if not doc_no:
         return None
-    return citation_key(Citation("cites", canonical, None, "document", 0, ""))
+    if not canonical:
+        doc_no = canonical_doc_no(doc_no)
+        if not doc_no:
+            return None
+    return citation_key(Citation("cites", doc_no, None, "document", 0, ""))
 
 
 def _title_key(title: str | None) -> str | None:
@@ -156,8 +159,8 @@ def _title_key(title: str | None) -> str | None:
 
 
 def target_keys(title: str | None, doc_no: str | None) -> list[str]:
-    """The keys a document with this title and 文号 answers to (its 文号's first)."""
-    return [k for k in (_no_key(doc_no), _title_key(title)) if k]
+    """The keys a document with this title and canonical 文号 (``documents.doc_no``) answers to, 文号 first."""
+    return [k for k in (_no_key(doc_no, canonical=True), _title_key(title)) if k]
 
 
 def search_keys(value: str) -> list[str]:
