@@ -217,8 +217,13 @@ class Writer:
 
     # -- runs ------------------------------------------------------------------------------------------------
 
+    def closed_run(self, job: str) -> int | None:
+        """The run of a job whose run was closed already (its entries delivered again after a crash)."""
+        done: Any = self.client.get(messages.done_key(job))
+        return int(done) if done else None
+
     def open_run(self, msg: messages.Message) -> None:
-        if msg.job in self.runs:  # delivered again after a crash
+        if msg.job in self.runs or self.closed_run(msg.job) is not None:  # delivered again after a crash
             return
         portal_id = str(msg.data["portal"])
         portal = self._portal(portal_id)
@@ -240,7 +245,8 @@ class Writer:
     def close_run(self, msg: messages.Message) -> None:
         entry = self.runs.get(msg.job)
         if entry is None:
-            log.warning("close of job %s, whose run is not open here (closed already?)", msg.job)
+            if self.closed_run(msg.job) is None:
+                log.warning("close of job %s, whose run was never opened here", msg.job)
             return
         run = get_run(self.db, entry.run_id)
         # closed already: delivered again after a crash (recorded), or closed as interrupted meanwhile (recorded now)
@@ -306,6 +312,7 @@ class Writer:
         release(self.db_path, entry.run_id)
         self.runs.pop(job, None)
         self.failures.pop(job, None)
+        self.client.set(messages.done_key(job), entry.run_id, ex=7 * 86_400)
         self.client.hdel(messages.RUNS, job)
         self.client.delete(messages.state_key(job))  # (its closed mark expires: the worker may not have seen it)
         self.client.eval(_RELEASE, 1, messages.lock_key(entry.portal), job)
@@ -331,7 +338,7 @@ class Writer:
     def store(self, batch: list[messages.Message]) -> None:
         job = batch[0].job
         entry = self.runs.get(job)
-        run_id = entry.run_id if entry is not None else None
+        run_id = entry.run_id if entry is not None else self.closed_run(job)
         pages: list[Fetched] = []
         for msg in batch:
             data = msg.data

@@ -7,6 +7,8 @@ Keys (all under ``yibao:``):
                                   heartbeat, deleted by the writer once the run is closed in the archive
 ``yibao:job:<id>:state``          the portal's crawl state for that job (``CrawlSnapshot``, zlib'd JSON)
 ``yibao:job:<id>:closed``         set by the crawl once its ``close`` message is in the stream
+``yibao:job:<id>:done``           the run id of a job whose run the writer has closed (an entry delivered again
+                                  after a crash is recognised by it)
 ``yibao:attachments:<portal>``    hash URL -> the stored attachments of that page's latest version (JSON)
 ``yibao:items``                   the stream of run messages (``open``, ``doc``, ``touch``, ``close``), consumed by
                                   the writer's group ``writer``
@@ -55,6 +57,10 @@ def state_key(job_id: str) -> str:
 
 def closed_key(job_id: str) -> str:
     return f"{PREFIX}:job:{job_id}:closed"
+
+
+def done_key(job_id: str) -> str:
+    return f"{PREFIX}:job:{job_id}:done"
 
 
 def attachments_key(portal_id: str) -> str:

@@ -1,0 +1,132 @@
+"""The writer against a real Redis, in this process: a crash after the archive committed and before the stream
+was acknowledged delivers the entries again, and storing them again changes nothing (no event twice, no outbox
+row twice or lost); a crash before the commit loses nothing."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from core.records import Attachment, DocumentRecord
+from crawler.cluster import messages
+from crawler.registry import load_registry
+from ops.cluster_writer import Writer
+from replicas.server import ReplicaServer
+from tests.e2e.cluster.conftest import HOOK_SECRET, PORTALS, RedisServer, config_text, contents, runs
+
+PORTAL = PORTALS[0]
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def record(n: int, base: str) -> DocumentRecord:
+    return DocumentRecord(url=f"{base}/zwgk/zcwj/{n}.html", portal_id=PORTAL, title=f"关于第{n}号文件的通知",
+                          kind="policy", doc_no=f"厦医保〔2025〕{n}号", published_on="2025-03-01",
+                          body_text=f"第{n}号文件正文。" * 20,
+                          attachments=[Attachment(f"附件{n}", f"{base}/files/{n}.pdf", "ab" * 32, 10, "附件文字")])  # fmt: skip
+
+
+def publish(client: redis.Redis, base: str, job: str = "job-1") -> None:
+    """One run of three documents and a 304 of the first, as a worker sends it."""
+    client.xadd(messages.STREAM, messages.encode(messages.OPEN, job, {"portal": PORTAL, "started_at": "2026-01-05T08:00:00+00:00"}))  # type: ignore[arg-type]
+    for n in (1, 2, 3):
+        rec = record(n, base)
+        client.xadd(messages.STREAM, messages.encode(messages.DOC, job, messages.doc_message(  # type: ignore[arg-type]
+            rec.url, rec, column="政策文件", etag=f'"e{n}"', last_modified=None)))
+    client.xadd(messages.STREAM, messages.encode(messages.TOUCH, job, {"url": record(1, base).url}))  # type: ignore[arg-type]
+    stats = {"downloader/response_count": 5, "yibao/list_pages": 1, "yibao/listed": 3, "yibao/documents": 3,
+             "finish_reason": "finished"}  # fmt: skip
+    client.xadd(messages.STREAM, messages.encode(messages.CLOSE, job, {  # type: ignore[arg-type]
+        "portal": PORTAL, "reason": "finished", "stats": stats, "listed": [record(n, base).url for n in (1, 2, 3)],
+        "gone": []}))  # fmt: skip
+    client.set(messages.lock_key(PORTAL), job)
+
+
+@pytest.fixture
+def setup(world: ReplicaServer, fresh_redis: RedisServer, tmp_path: Path,
+          monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Path, str]:  # fmt: skip
+    monkeypatch.setenv("YIBAO_HOOK_SECRET", HOOK_SECRET)
+    path = tmp_path / "yibao.toml"
+    path.write_text(config_text(world, tmp_path, fresh_redis.url, {}), encoding="utf-8")
+    return load_registry(path), tmp_path / "archive.db", world.urls[PORTAL]
+
+
+def drain(config: Any, db: Path, client: redis.Redis) -> Writer:
+    writer = Writer(client, db, config, block_ms=100)
+    try:
+        writer.run(threading.Event(), until_idle=True)
+    finally:
+        writer.close()
+    return writer
+
+
+def test_a_crash_between_commit_and_ack_stores_nothing_twice(setup: tuple[Any, Path, str],
+                                                             fresh_redis: RedisServer) -> None:  # fmt: skip
+    config, db, base = setup
+    client = fresh_redis.client
+    publish(client, base)
+    first = Writer(client, db, config, block_ms=100)
+    first.client = _failing(client, "xack")  # the commit is done, the acknowledgement never comes
+    first.prepare()
+    with pytest.raises(Crash):
+        first.step()
+    first.close()
+    assert client.xlen(messages.STREAM) == 6
+    pending = client.xpending(messages.STREAM, messages.GROUP)
+    assert pending["pending"] == 6  # read, stored, not acknowledged
+    stored_once = contents(db)
+    assert stored_once["events"] == {"new": 3}
+    drain(config, db, client)  # the next writer reads them again
+    assert contents(db) == stored_once  # nothing twice: events, versions, outbox rows
+    assert runs(db) == [(PORTAL, "ok", "finished")]
+    assert client.xlen(messages.STREAM) == 0
+    assert not client.exists(messages.lock_key(PORTAL))  # the portal is free for its next run
+    assert client.hget(messages.attachments_key(PORTAL), record(1, base).url)  # for the next crawl's workers
+
+
+def test_a_crash_before_the_commit_loses_nothing(setup: tuple[Any, Path, str], fresh_redis: RedisServer) -> None:
+    config, db, base = setup
+    client = fresh_redis.client
+    publish(client, base)
+    first = Writer(client, db, config, block_ms=100)
+    first.prepare()
+    import ops.cluster_writer as module
+
+    original = module.record_batch
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise Crash("killed before the commit")
+
+    module.record_batch = crash  # type: ignore[assignment]
+    try:
+        with pytest.raises(Crash):
+            first.step()
+    finally:
+        module.record_batch = original
+        first.close()
+    assert contents(db)["events"] == {}
+    drain(config, db, client)
+    assert contents(db)["events"] == {"new": 3}
+    assert contents(db)["outbox"] == {"new": 3}
+    assert runs(db) == [(PORTAL, "ok", "finished")]
+
+
+def _failing(client: redis.Redis, name: str) -> Any:
+    """``client`` whose method ``name`` raises ``Crash``."""
+
+    class Failing:
+        def __getattr__(self, attr: str) -> Any:
+            if attr == name:
+                def fail(*args: Any, **kwargs: Any) -> Any:
+                    raise Crash(f"killed before {name}")
+
+                return fail
+            return getattr(client, attr)
+
+    return Failing()
