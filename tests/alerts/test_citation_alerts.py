@@ -146,3 +146,14 @@ def test_follow_citations_is_a_boolean() -> None:
     (watcher,) = load(f'[[watchers]]\nname = "w"\n{HOOK}\n')
     assert watcher.follow_citations is False
     assert {"superseded", "expired"} <= set(watcher.events)
+
+
+def test_the_documented_watcher_example_loads() -> None:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "citations.md").read_text(encoding="utf-8")
+    (block,) = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    (watcher,) = load(block)
+    assert watcher.follow_citations is True
+    assert watcher.kinds == ("suggestion_reply", "proposal_reply")
