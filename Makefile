@@ -46,15 +46,17 @@ fmt: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Debian's chromium and a CJK font (the tests that look at pages as a person would) and systemd-analyze (the
-# tests of deploy/systemd's unit files): installed from Debian's packages, never downloaded otherwise.
+# Debian's chromium and a CJK font (the tests that look at pages as a person would), systemd-analyze (the
+# tests of deploy/systemd's unit files) and redis-server (tests/e2e/cluster starts its own): installed from
+# Debian's packages, never downloaded otherwise.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-zenhei"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian's$$missing (browser tests, CJK font, systemd-analyze for the unit files)"; \
+	  echo "installing Debian's$$missing (browser tests, CJK font, systemd-analyze for the unit files, Redis for the cluster tests)"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) \
 	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
 	fi

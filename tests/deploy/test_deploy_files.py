@@ -31,7 +31,7 @@ def by_name() -> dict[str, Unit]:
 
 def test_the_unit_files_are_there() -> None:
     assert sorted(by_name()) == ["yibao-watch-once.service", "yibao-watch-once.timer", "yibao-watch.service",
-                                 "yibao-web.service"]  # fmt: skip
+                                 "yibao-web.service", "yibao-worker.service", "yibao-writer.service"]  # fmt: skip
 
 
 def test_the_units_fit_together() -> None:
