@@ -104,7 +104,7 @@ _YEAR_BRACKET_RE = re.compile(r"[〔\[【(〖]\s*(?:19|20)\d{2}\s*[〕\]】)〗]
 # sentence words in front of a 文号 that core.normalize.numbers does not cut (``本通知文号为厦医保规〔2025〕1号``)
 _EXTRA_PREFIX_CUT_RE = re.compile(
     r".*(?:为|是|将|文号|字号|号|在|由|对|通知|办法|意见|规定|细则|文件|要求|本|印发了?|出台|代替|替代|取代"
-    r"|修订|修改|修正|废止|同|自)"
+    r"|修订|修改|修正|废止|同|自|结合|遵照|以及|明确|相比|参照)"
 )
 _FORMER_RE = re.compile(r"原")  # 原厦医保规〔2019〕2号: the former one
 _OWN_LABEL_RE = re.compile(r"(?:发文字号|发文文号|文\s*号|发文号|字\s*号)\s*[:：]?\s*$")
@@ -400,6 +400,13 @@ def _quote(text: str, cl: _Clauses, pos: int) -> str:
     return ("…" if lo > s_start else "") + q + ("…" if hi < s_end else "")
 
 
+def _nearest_number(numbered: list[tuple[int, str]], pos: int) -> str:
+    """The 文号 of the closest numbered mention before ``pos`` (else the first after it): two documents
+    of one name (an old and a new 办法) are told apart by the number printed nearest."""
+    before = [no for at, no in numbered if at < pos]
+    return before[-1] if before else numbered[0][1]
+
+
 # --------------------------------------------------------------------------- extraction
 
 
@@ -428,11 +435,11 @@ def extract_citations(
         for inner in _title_spans(fold(own_title)):
             own_titles.add(normalize_title(own_title[inner[0] + 1 : inner[1] - 1]))
     # titles given with a 文号 somewhere lend it to their title-only mentions (and vice versa)
-    no_of_title: dict[str, str] = {}
+    no_of_title: dict[str, list[tuple[int, str]]] = {}  # title -> (position, 文号) of its numbered mentions
     title_of_no: dict[str, str] = {}
     for m in mentions:
         if m.title and m.doc_no:
-            no_of_title.setdefault(normalize_title(m.title), m.doc_no)
+            no_of_title.setdefault(normalize_title(m.title), []).append((m.start, m.doc_no))
             title_of_no.setdefault(m.doc_no, m.title)
     cl = _Clauses(folded, mentions)
     aliases: set[str] = set()
@@ -447,7 +454,7 @@ def extract_citations(
                 continue
             own = norm in own_titles
             if doc_no is None and not own and norm in no_of_title:
-                doc_no = no_of_title[norm]
+                doc_no = _nearest_number(no_of_title[norm], m.start)
             if doc_no is None and not m.order_no and not _is_document_title(title):
                 continue
             if own and doc_no is None:

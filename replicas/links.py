@@ -206,7 +206,15 @@ class Linker:
                     continue
                 relation = rng.choices(("implements", "cites", "amends"), (0.6, 0.32, 0.08))[0]
                 text, truth = self._cite(rng, found[0], relation)
-                out.append((self._reply_sentence(rng, relation, text), [truth]))
+                sentence, truths = self._reply_sentence(rng, relation, text), [truth]
+                if truth.title and rng.random() < 0.25:  # named again later by its title alone
+                    again = CitedDoc("cites", truth.title, truth.doc_no, "document", truth.target)
+                    if rng.random() < 0.5 and relation == "implements":  # …（以下简称《办法》）
+                        sentence = f"根据{text}（以下简称《办法》）规定，参保人员可按程序申请相关待遇。《办法》实施后，待遇标准保持不变。"
+                    else:
+                        sentence += f"《{truth.title}》明确的待遇标准保持不变。"
+                        truths.append(again)
+                out.append((sentence, truths))
             elif roll < 0.65:  # two in-world policies in one list
                 found = self._targets(rng, doc, same_portal=False, want=2)
                 if len(found) < 2:
@@ -249,6 +257,8 @@ class Linker:
                     f"按照{cited}规定，参保人员可按程序申请相关待遇。",
                     f"为落实{cited}，我局组织各定点医疗机构开展了专项培训。",
                     f"依据{cited}，相关费用已纳入基金支付范围。",
+                    f"结合{cited}有关要求，我市制定了实施细则。",
+                    f"按照{cited}文件精神，我局已将相关项目纳入支付范围。",
                 )
             )
         if relation == "amends":
@@ -264,6 +274,8 @@ class Linker:
                 f"与{cited}相比，本次调整进一步提高了保障水平。",
                 f"具体标准详见{cited}。",
                 f"{cited}实施以来，累计惠及参保群众{rng.randint(2, 90)}万人次。",
+                f"{cited}明确，异地就医人员享受与参保地相同的待遇。",
+                f"其他事项参照{cited}执行。",  # 参照: by analogy, not the basis → cites
             )
         )
 
@@ -299,6 +311,13 @@ class Linker:
                 text, truth = self._cite(rng, old[0], "replaces")
                 tail.append((term_text, []))
                 tail.append((f"本办法代替{text}。", [truth]))
+            elif (
+                style < 0.55
+                and len(two := self._targets(rng, doc, same_portal=True, earlier=True, want=2)) == 2
+            ):
+                (a, ta), (b, tb) = self._cite(rng, two[0], "abolishes"), self._cite(rng, two[1], "abolishes")
+                tail.append((term_text, []))
+                tail.append((f"原{a}{rng.choice(('、', '和'))}{b}同时废止。", [ta, tb]))
             else:
                 text, truth = self._cite(rng, old[0], "abolishes")
                 ending = rng.choice(("同时废止", "不再执行", "同时失效", "自本办法施行之日起废止"))

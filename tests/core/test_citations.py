@@ -357,3 +357,90 @@ def test_control_characters_and_huge_bodies_stay_linear() -> None:
 )
 def test_policy_term(text: str, published: datetime.date | None, expected: PolicyTerm) -> None:
     assert policy_term(text, published=published) == expected
+
+
+# --------------------------------------------------------------------------- rules found on the replicas
+
+
+def test_short_names_declared_with_yixia_jiancheng_are_not_documents() -> None:
+    text = (
+        "本报告根据《中华人民共和国政府信息公开条例》（以下简称《条例》）和上级有关要求编制。"
+        "按照《条例》规定，主动公开政府信息。"
+    )
+    assert _triples(text) == [("implements", None, "中华人民共和国政府信息公开条例", "regulation")]
+
+
+@pytest.mark.parametrize(
+    "opening",
+    [
+        "您提出的关于修订《基本医疗保险用药管理暂行办法》的提案收悉，现答复如下：",
+        "您提出的“关于修订《基本医疗保险用药管理暂行办法》的建议”（建议第2014号）收悉。",
+        "你们提出的《完善职工医保门诊共济保障机制》（第2025129号）已收悉。",
+        "《建立医保数据共享机制》（2039号）收悉。",
+    ],
+)
+def test_the_proposal_being_answered_is_not_a_citation(opening: str) -> None:
+    assert extract_citations(opening) == []
+
+
+def test_a_new_policy_abolishing_its_same_named_predecessor() -> None:
+    own = "宁德市医疗保障局关于印发《宁德市门诊慢特病管理办法》的通知"
+    text = (
+        "现将《宁德市门诊慢特病管理办法》印发给你们，请结合实际认真贯彻执行。\n"
+        "本办法自2025年1月1日起施行，原《宁德市门诊慢特病管理办法》（宁医保规〔2021〕3号）同时废止。"
+    )
+    assert _triples(text, own_doc_no="宁医保规〔2024〕9号", own_title=own) == [
+        ("abolishes", "宁医保规〔2021〕3号", "宁德市门诊慢特病管理办法", "document")
+    ]
+
+
+def test_a_title_named_again_takes_the_nearest_number_before_it() -> None:
+    text = (
+        "原《厦门市医疗救助实施办法》（厦医保规〔2019〕2号）同时废止。"
+        "根据《厦门市医疗救助实施办法》（厦医保规〔2024〕8号）要求，细化经办流程。"
+        "《厦门市医疗救助实施办法》明确的待遇标准保持不变。"
+    )
+    assert [(c.relation, c.doc_no) for c in extract_citations(text)] == [
+        ("abolishes", "厦医保规〔2019〕2号"),
+        ("implements", "厦医保规〔2024〕8号"),
+        ("cites", "厦医保规〔2024〕8号"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("结合厦医保发【2024】530号有关要求，我市制定了实施细则。", ("implements", "厦医保发〔2024〕530号")),
+        ("本办法代替宁医保规〔２０２３〕１５８１号。", ("replaces", "宁医保规〔2023〕1581号")),
+        (
+            "下一步，我局将修订宁医保规〔2026〕331号，进一步扩大保障范围。",
+            ("amends", "宁医保规〔2026〕331号"),
+        ),
+        ("本细则自印发之日起施行，原中医保规[2023]1082号不再执行。", ("abolishes", "中医保规〔2023〕1082号")),
+        ("本通知文号为厦医保规〔2025〕1号。", ("cites", "厦医保规〔2025〕1号")),
+        ("其他事项参照川医保发〔2026〕433号执行。", ("cites", "川医保发〔2026〕433号")),
+    ],
+)
+def test_a_bare_doc_no_never_swallows_the_verb_before_it(text: str, expected: tuple[str, str]) -> None:
+    assert [(c.relation, c.doc_no) for c in extract_citations(text)] == [expected]
+
+
+def test_continuing_and_checking_clauses_implement() -> None:
+    text = (
+        "我局按照国家《DIP技术规范》中明确的DIP结算点值计算结算阶段的分值点值，以及省医保局下发的《DIP经办规程》"
+        "中规定的计算方法，确定我市计算公式。四是认真对照《关于进一步规范医疗行为促进合理医疗检查的指导意见》等有关要求。"
+    )
+    assert [(c.relation, c.title) for c in extract_citations(text)] == [
+        ("implements", "DIP技术规范"),
+        ("implements", "DIP经办规程"),
+        ("implements", "关于进一步规范医疗行为促进合理医疗检查的指导意见"),
+    ]
+
+
+def test_policy_term_is_the_policy_s_own_not_a_measure_s() -> None:
+    text = (
+        "统一我市职工医保缴费政策，由用人单位和在职职工共同缴纳，自2023年1月1日起执行。\n"
+        "本细则自2023年6月18日起施行，有效期2年。"
+    )
+    assert policy_term(text) == PolicyTerm(datetime.date(2023, 6, 18), 2, datetime.date(2025, 6, 17))
+    assert policy_term("统一缴费政策，自2023年1月1日起执行。") == PolicyTerm(None, None, None)
