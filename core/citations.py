@@ -392,6 +392,36 @@ def _relation(m: _Mention, cl: _Clauses) -> str:
     return "cites"
 
 
+# 以下文件同时废止： / 下列文件自本办法施行之日起废止： followed by one document per line
+_LIST_HEAD_RE = re.compile(
+    r"(?:(?:下列|以下|如下)[^。\n]{0,20}?(?P<verb>废止|失效|不再执行|停止执行|代替|替代|取代)"
+    r"|(?P<verb2>废止|代替|替代|取代)(?:下列|以下|如下))[^。\n]{0,6}:[ \t]*\n"
+)
+_LIST_ITEM_RE = re.compile(
+    r"[ \t]*(?:\d{1,3}[.、)]|\(\d{1,3}\)|[(（]?[一二三四五六七八九十]{1,3}[、)）]|[-•·])?[ \t]*\ue000"
+)
+
+
+def _abolished_lists(masked: str, mentions: list[_Mention]) -> dict[int, str]:
+    """Mentions listed one per line after a ``以下文件同时废止：`` head: start offset → relation."""
+    out: dict[int, str] = {}
+    if "\n" not in masked:
+        return out
+    starts = [m.start for m in mentions]
+    for head in _LIST_HEAD_RE.finditer(masked):
+        relation = "replaces" if (head["verb"] or head["verb2"]) in ("代替", "替代", "取代") else "abolishes"
+        pos = head.end()
+        while (item := _LIST_ITEM_RE.match(masked, pos)) is not None:
+            line_end = masked.find("\n", pos)
+            line_end = len(masked) if line_end < 0 else line_end
+            for k in range(bisect_left(starts, pos), bisect_left(starts, line_end)):
+                out[starts[k]] = relation
+            pos = line_end + 1
+            if pos >= len(masked) or item.end() > line_end:
+                break
+    return out
+
+
 def _quote(text: str, cl: _Clauses, pos: int) -> str:
     s_start, s_end = cl.sentence_of(pos)
     lo = max(s_start, pos - _QUOTE_MAX // 3)
@@ -442,6 +472,7 @@ def extract_citations(
             no_of_title.setdefault(normalize_title(m.title), []).append((m.start, m.doc_no))
             title_of_no.setdefault(m.doc_no, m.title)
     cl = _Clauses(folded, mentions)
+    listed = _abolished_lists(cl.masked, mentions)
     aliases: set[str] = set()
     seen: set[tuple[str, str]] = set()
     out: list[Citation] = []
@@ -475,7 +506,7 @@ def extract_citations(
             title = title_of_no.get(doc_no)
         if doc_no is not None and own_no is not None and doc_no == own_no:
             continue
-        relation = _relation(m, cl)
+        relation = listed.get(m.start) or _relation(m, cl)
         kind = "document" if doc_no else _kind(m)
         c = Citation(relation, doc_no, title, kind, m.start, "")
         key = (relation, citation_key(c))

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from .model import CitedDoc, Document, P, Term
+from .model import Block, CitedDoc, Document, P, Term
 from .textutil import cn_date, cn_number
 
 # --------------------------------------------------------------------------- documents outside the world
@@ -317,7 +317,11 @@ class Linker:
             ):
                 (a, ta), (b, tb) = self._cite(rng, two[0], "abolishes"), self._cite(rng, two[1], "abolishes")
                 tail.append((term_text, []))
-                tail.append((f"原{a}{rng.choice(('、', '和'))}{b}同时废止。", [ta, tb]))
+                if rng.random() < 0.5:  # one document per line after the head
+                    head_line = rng.choice(("下列文件同时废止：", "以下文件自本办法施行之日起废止："))
+                    tail.append((f"{head_line}\n{a}；\n{b}。", [ta, tb]))
+                else:
+                    tail.append((f"原{a}{rng.choice(('、', '和'))}{b}同时废止。", [ta, tb]))
             else:
                 text, truth = self._cite(rng, old[0], "abolishes")
                 ending = rng.choice(("同时废止", "不再执行", "同时失效", "自本办法施行之日起废止"))
@@ -431,7 +435,10 @@ def place(
         return False
     for text, truth in sentences:
         index = blocks[0] if at == "first" else blocks[-1] if at == "last" else rng.choice(blocks)
-        append_sentence(doc, index, text)
+        first, *more = text.split("\n")  # further lines: paragraphs of their own after that one
+        append_sentence(doc, index, first)
+        doc.blocks[index + 1 : index + 1] = [Block(line) for line in more]
+        blocks = [b + len(more) if b > index else b for b in blocks]
         doc.citations.extend(truth)
     return True
 

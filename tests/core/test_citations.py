@@ -444,3 +444,21 @@ def test_policy_term_is_the_policy_s_own_not_a_measure_s() -> None:
     )
     assert policy_term(text) == PolicyTerm(datetime.date(2023, 6, 18), 2, datetime.date(2025, 6, 17))
     assert policy_term("统一缴费政策，自2023年1月1日起执行。") == PolicyTerm(None, None, None)
+
+
+def test_a_list_of_abolished_documents_one_per_line() -> None:
+    text = (
+        "本办法自2025年1月1日起施行。下列文件同时废止：\n"
+        "1.《关于A的通知》（厦医保〔2019〕2号）；\n"
+        "（二）《关于B的通知》（厦医保〔2019〕3号）。\n"
+        "根据《关于C的通知》（厦医保〔2019〕4号）执行。\n"
+        "《关于D的通知》（厦医保〔2019〕5号）"
+    )
+    assert [(c.relation, c.doc_no) for c in extract_citations(text)] == [
+        ("abolishes", "厦医保〔2019〕2号"),
+        ("abolishes", "厦医保〔2019〕3号"),
+        ("implements", "厦医保〔2019〕4号"),
+        ("cites", "厦医保〔2019〕5号"),
+    ]
+    replaced = "本办法代替以下文件：\n《关于A的通知》（厦医保〔2019〕2号）"
+    assert [c.relation for c in extract_citations(replaced)] == ["replaces"]
