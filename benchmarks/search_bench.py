@@ -2,13 +2,14 @@
 reader (storage.query.iter_documents) over N generated documents.
 
 The archive is built with ``storage.bulk.bulk_load`` from the replicas' corpus (``CorpusGenerator``
-ground truth, no HTML): the rows ``storage.record`` would write, about twice as fast (``--workers``).
-Then it prints, for 2-char terms, 4-char terms, quoted phrases, two-term AND and (when
-``storage.query.DocumentFilter`` exists) region + kind filtered queries: p50/p95 of the ranked first
-page (top 20 with snippets, ``search``; by default and with ``exhaustive=True`` when it ranks a window
-of the newest hits) and of all matching ids (``search_ids``), with mean hit counts; then alternatives to
-ranking every hit of a very common term (bm25 over the newest K hits only, title hits first, recency
-only); then the export rate to JSONL and CSV (when ``iter_documents`` exists).
+ground truth, no HTML): the rows ``storage.record`` would write (``--workers`` processes tokenise),
+then the full-text indexes merged (``optimize``). It prints the build rate and the size of the
+full-text indexes, then for 2-char terms, 4-char terms, quoted phrases and two-term AND: p50/p95 of the
+first page of 20 with snippets (default relevance order), newest first, page 6, the count as the CLI
+and the web page show it (capped: "10,000+") and exact (``--exhaustive``), each also with every filter
+set (region + kind, portal, reply class, dates, deputy, adoption), with issue 15's figures at 1M beside
+them; ``--bm25`` adds ``sort="bm25"``. Then alternatives to bm25 over every hit (overlap with its top 20)
+and the export rate to JSONL and CSV.
 
     .venv/bin/python -m benchmarks.search_bench [--docs 100000 [1000000]] [--db PATH] [--workers 2]
 
@@ -17,17 +18,13 @@ Several ``--docs`` sizes are measured in one run, smallest first, the archive to
 
 ``--db PATH`` keeps the archive for the next run: an existing file is reused, and topped up to
 ``--docs`` documents if it holds fewer (an interrupted build resumes). A 1,000,000-document archive
-takes 18.4 GB and took 48 minutes to build on two shared cores (348 documents/s; bulk_load does about
-620/s on two quiet ones); the searches, ranking alternatives and exports on it take about another hour
-(``--skip`` leaves parts out).
+takes about 19 GB; see docs/search.md for the build rate measured. ``--skip`` leaves parts out.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import importlib
-import inspect
 import json
 import statistics
 import tempfile
@@ -43,7 +40,7 @@ import sqlite_utils
 
 from core.records import Attachment, DocumentRecord, Meeting
 from replicas.corpus import CorpusGenerator
-from storage import build_query, open_db, search, search_ids, start_run
+from storage import build_query, open_db, search, search_count, start_run
 from storage.bulk import bulk_load
 from storage.search import snippet
 
@@ -152,53 +149,86 @@ def line(label: str, p50: float, p95: float, extra: str = "") -> None:
     print(f"  {label:<{56 - wide}} p50 {p50:8.1f} ms  p95 {p95:8.1f} ms{extra}", flush=True)
 
 
-def _rankings() -> list[tuple[str, dict[str, Any]]]:
-    """``search``'s ranking modes: its default, and ``exhaustive=True`` when it has a rank window."""
-    window = getattr(
-        importlib.import_module("storage.search"), "RANK_WINDOW", None
-    )  # storage.search: a function
-    if window is None or "exhaustive" not in inspect.signature(search).parameters:
-        return [("top 20 + snippets", {})]
-    return [("top 20 + snippets, default", {}), ("top 20 + snippets, exhaustive=True", {"exhaustive": True})]
+# Issue 15's figures at 1,000,000 documents before this design (first page of 20 with snippets, p50 / p95 ms).
+BEFORE_1M = {
+    "2-char": (108, 169), "4-char": (543, 2382), "phrase": (628, 1048), "two-term AND": (418, 2822),
+    "4-char + Fujian suggestion replies": (1056, 3945), "2-char newest first": (750, 809),
+    "2-char exhaustive": (2679, 3419),
+}  # fmt: skip
+CLASSES = [("2-char", TERMS_2), ("4-char", TERMS_4), ("phrase", PHRASES), ("two-term AND", AND_QUERIES)]
 
 
-def latency(db: sqlite_utils.Database, reps: int) -> None:
-    window = getattr(importlib.import_module("storage.search"), "RANK_WINDOW", None)
-    if window is not None:
-        print(f"  (search.RANK_WINDOW = {window:,}: by default only that many newest hits are ranked)")
-    classes = [("2-char", TERMS_2), ("4-char", TERMS_4), ("phrase", PHRASES), ("two-term AND", AND_QUERIES)]
-    for label, queries in classes:
-        for mode, options in _rankings():
-            p50, p95 = timed(lambda q, options=options: search(db, q, limit=20, **options), queries, reps)
-            line(f"{label} {mode}", p50, p95)
-        if "sort" in inspect.signature(search).parameters:
-            p50, p95 = timed(lambda q: search(db, q, limit=20, sort="newest"), queries, reps)
-            line(f"{label} newest first (sort=newest)", p50, p95)
-        p50, p95 = timed(lambda q: search_ids(db, q), queries, reps)
-        hits = statistics.mean(len(search_ids(db, q)) for q in queries)
-        line(f"{label} all matching ids", p50, p95, f"  (mean {hits:,.0f} hits)")
-    filtered(db, reps)
+def filter_sets(db: sqlite_utils.Database) -> list[tuple[str, dict[str, Any]]]:
+    """(label, DocumentFilter arguments): ``FILTERS`` and one of each other facet, values from the archive."""
+    (portal,) = db.execute("SELECT portal_id FROM postings GROUP BY portal_id ORDER BY COUNT(*) DESC LIMIT 1").fetchone()
+    (top,) = db.execute("SELECT MAX(id) FROM documents").fetchone()
+    deputy = db.execute(
+        "SELECT j.value FROM documents d, json_each(d.deputies) j WHERE d.id > ? LIMIT 1", [top // 2]
+    ).fetchone()
+    return [
+        *FILTERS,
+        (f"portal {portal}", {"portals": [portal]}),
+        ("reply class A", {"classes": ["A"]}),
+        ("published 2025-01..06", {"since": "2025-01", "until": "2025-06"}),
+        *([(f"deputy {deputy[0]}", {"deputies": [deputy[0]]})] if deputy else []),
+        ("adoption 部分采纳", {"adoption": ["部分采纳"]}),
+    ]
 
 
-def filtered(db: sqlite_utils.Database, reps: int) -> None:
-    try:
-        from storage.query import DocumentFilter, count_documents
-        from storage.search import search_count
-    except ImportError:
-        print("  filtered search: skipped (storage.query.DocumentFilter is not available)")
-        return
-    for label, facets in FILTERS:
-        filters = DocumentFilter(**facets)
-        print(f"  filtered: {label} ({count_documents(db, filters):,} documents)", flush=True)
-        for terms_label, terms in (("2-char", TERMS_2), ("4-char", TERMS_4)):
-            for mode, options in _rankings():
-                p50, p95 = timed(
-                    lambda q, f=filters, o=options: search(db, q, filters=f, limit=20, **o), terms, reps
-                )
-                line(f"  {terms_label} {mode}", p50, p95)
-            p50, p95 = timed(lambda q, f=filters: search_count(db, q, f), terms, reps)
-            hits = statistics.mean(search_count(db, q, filters) for q in terms)
-            line(f"  {terms_label} count", p50, p95, f"  (mean {hits:,.0f} hits)")
+def _before(label: str) -> str:
+    figures = BEFORE_1M.get(label)
+    return f"  (before at 1M: {figures[0]:,} / {figures[1]:,})" if figures else ""
+
+
+def latency(db: sqlite_utils.Database, reps: int, *, bm25: bool = False) -> None:
+    """p50/p95 of each query class: the ranked first page (top 20 with snippets), newest first, the
+    count as the CLI and web page show it (capped) and exact (``--exhaustive``), each without and with
+    every filter set."""
+    from storage.query import DocumentFilter, count_documents
+    from storage.search import COUNT_CAP
+
+    sets = [(label, DocumentFilter(**facets)) for label, facets in filter_sets(db)]
+    for label, filters in sets:
+        print(f"  filter {label}: {count_documents(db, filters):,} documents", flush=True)
+    for label, queries in CLASSES:
+        p50, p95 = timed(lambda q: search(db, q, limit=20), queries, reps)
+        line(f"{label}", p50, p95, _before(label))
+        p50, p95 = timed(lambda q: search(db, q, limit=20, sort="newest"), queries, reps)
+        line(f"{label} newest first", p50, p95, _before(f"{label} newest first"))
+        p50, p95 = timed(lambda q: search(db, q, limit=20, offset=100), queries, reps)
+        line(f"{label} page 6 (offset 100)", p50, p95)
+        p50, p95 = timed(lambda q: search_count(db, q, cap=COUNT_CAP), queries, reps)
+        line(f"{label} count, capped at {COUNT_CAP:,}", p50, p95)
+        p50, p95 = timed(lambda q: (search_count(db, q), search(db, q, limit=20)), queries, reps)
+        hits = statistics.mean(search_count(db, q) for q in queries)
+        line(f"{label} exhaustive (exact count + page)", p50, p95, f"  (mean {hits:,.0f} hits)" + _before(f"{label} exhaustive"))
+        if bm25:
+            p50, p95 = timed(lambda q: search(db, q, limit=20, sort="bm25"), queries, reps)
+            line(f"{label} sort=bm25 (rank window)", p50, p95)
+        for name, filters in sets:
+            p50, p95 = timed(lambda q, f=filters: search(db, q, filters=f, limit=20), queries, reps)
+            line(f"  {label} + {name}", p50, p95, _before(f"{label} + {name}"))
+            p50, p95 = timed(lambda q, f=filters: search(db, q, filters=f, limit=20, sort="newest"), queries, reps)
+            line(f"  {label} + {name}, newest first", p50, p95)
+            p50, p95 = timed(lambda q, f=filters: search_count(db, q, f, cap=COUNT_CAP), queries, reps)
+            line(f"  {label} + {name}, count capped", p50, p95)
+
+
+def index_size(db: sqlite_utils.Database) -> None:
+    """Bytes of each full-text index (its shadow tables), and of the whole file."""
+    total = 0
+    for table in ("documents_fts", "documents_heading_fts"):
+        names = [f"{table}_{suffix}" for suffix in ("data", "idx", "docsize", "config")]
+        size = 0
+        for name in names:
+            row = db.execute("SELECT SUM(pgsize) FROM dbstat WHERE name = ? AND aggregate = TRUE", [name]).fetchone()
+            size += int(row[0] or 0)
+        total += size
+        print(f"  index {table}: {size / 1e6:,.0f} MB", flush=True)
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    (page_size,) = db.execute("PRAGMA page_size").fetchone()
+    print(f"  full-text indexes {total / 1e6:,.0f} MB of {pages * page_size / 1e6:,.0f} MB", flush=True)
+
 
 
 # --- alternatives to ranking every hit -----------------------------------------------------------
@@ -334,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=5000, help="records per transaction")
     parser.add_argument("--reps", type=int, default=3, help="timed passes over each query list")
     parser.add_argument("--skip", nargs="*", default=(), choices=("search", "alternatives", "export"))
+    parser.add_argument("--bm25", action="store_true", help="also time sort=bm25 (slow at 1M)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(args.db) if args.db else Path(tmp) / "search.db"
@@ -343,7 +374,8 @@ def main(argv: list[str] | None = None) -> None:
             (count,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
             if "search" not in args.skip:
                 print(f"search over {count:,} documents ({args.reps} timed passes):", flush=True)
-                latency(db, args.reps)
+                index_size(db)
+                latency(db, args.reps, bm25=args.bm25)
             if "alternatives" not in args.skip:
                 alternatives(db, args.reps)
             if "export" not in args.skip:

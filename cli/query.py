@@ -218,9 +218,11 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="results per page")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="skip this many results")
 @click.option("--sort", type=LazyChoice(_sorts), default="rank",
-              help="rank (default: best match first), or by publication date, newest or oldest first")
+              help="rank (default: title/文号 matches first, then the others, most recently archived first), "
+              "bm25 (slow on a large archive), or by publication date, newest or oldest first")
 @click.option("--exhaustive", is_flag=True,
-              help="rank every match (by default, beyond 20,000 matches only the most recently archived are "
+              help="count every match (by default counting stops at 10,000: '10,000+ results'); with --sort bm25 "
+              "also rank every match (by default, beyond 20,000 matches only the most recently archived are "
               "ranked: bm25 over every match of a common term is slow on a large archive)")
 @_color_option
 def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str, exhaustive: bool, color: str,
@@ -229,23 +231,24 @@ def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str,
     QUERY: terms (joined by spaces), "phrases", OR, -term, NOT, ( ); ``--`` before a leading -term."""
     from storage import build_query, search_count
     from storage import search as search_archive
-    from storage.search import RANK_WINDOW, snippet
+    from storage.search import COUNT_CAP, RANK_WINDOW, snippet
 
     as_json = app.options.json
     text = " ".join(terms)
     query = build_query(text)
     with app.archive() as db:
         filters = _filter(app, db, given)
-        total = search_count(db, query, filters)
+        total = search_count(db, query, filters, cap=None if exhaustive else COUNT_CAP)
         colored = _use_color(color) and not as_json
         mark = _TTY_MARK if colored else PLAIN_MARK
         hits = search_archive(db, query, filters=filters, limit=limit, offset=offset, mark=mark,
                               exhaustive=exhaustive, sort=sort)  # fmt: skip
     # filtered or by date: every match is ordered
-    windowed = total > RANK_WINDOW and not exhaustive and filters.empty and sort == "rank"
+    windowed = total >= COUNT_CAP and not exhaustive and filters.empty and sort == "bm25"
+    at_least = total >= COUNT_CAP and not exhaustive  # the count stopped at the cap: a lower bound
     if as_json:
         results = [{"rank": offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)]
-        payload = {"query": text, "total": total, "limit": limit, "offset": offset,
+        payload = {"query": text, "total": total, "total_is_lower_bound": at_least, "limit": limit, "offset": offset,
                    "filters": filters.to_dict(), "sort": sort, "mark": list(PLAIN_MARK),
                    "ranked_among_newest": RANK_WINDOW if windowed else None, "results": results}  # fmt: skip
         print(json.dumps(payload, ensure_ascii=False, indent=2))
@@ -253,10 +256,13 @@ def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str,
     kinds, _ = _labels()
     out = _Out(colored)
     shown = f" (showing {offset + 1}–{offset + len(hits)})" if hits and len(hits) < total else ""
-    out.line((f"{total} result{'' if total == 1 else 's'}{shown}", "bold"))
+    count = f"{total:,}+ results" if at_least else f"{total} result{'' if total == 1 else 's'}"
+    out.line((f"{count}{shown}", "bold"))
+    if at_least:
+        out.line(("counting stopped there (--exhaustive counts every match)", "dim"))
     if windowed:
-        out.line((f"ranked among the {RANK_WINDOW:,} most recently archived matches (--exhaustive ranks all)",
-                  "dim"))
+        out.line((f"bm25 among the {RANK_WINDOW:,} most recently archived matches if more match"
+                  " (--exhaustive ranks all)", "dim"))
     for i, hit in enumerate(hits, offset + 1):
         title = snippet(_plain(hit.title), query.terms, width=len(hit.title) * 4 + 4, mark=mark)
         meta = [hit.published_on or "----------", _plain(hit.bureau or "-"), kinds.get(hit.kind, hit.kind)]

@@ -54,7 +54,7 @@ from storage.archive import (
 )
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
-from storage.search import index_text
+from storage.search import _SQL_FTS, _SQL_HEADING, fts_rows, index_text, optimize_index
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
 _SQL_DOCUMENT = (
@@ -74,7 +74,6 @@ _SQL_POSTING = (
 _SQL_KEY = "INSERT INTO identity_keys (key, document_id) VALUES (?, ?)"  # record(): OR IGNORE; here: new
 _SQL_FINGERPRINT = "INSERT INTO fingerprints (version_id, document_id, scheme, signature) VALUES (?, ?, ?, ?)"
 _SQL_BAND = "INSERT OR IGNORE INTO fingerprint_bands (band_hash, version_id) VALUES (?, ?)"
-_SQL_FTS = "INSERT INTO documents_fts (rowid, title, doc_no, body) VALUES (?, ?, ?, ?)"
 _SQL_EVENT = (
     "INSERT INTO events (id, kind, document_id, version_id, prev_version_id, changed_fields, summary,"
     " created_at, run_id, portal_id, url) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)"
@@ -176,6 +175,7 @@ def write_prepared(
         postings: list[tuple[Any, ...]] = []
         keys: list[tuple[str, int]] = []
         fts: list[tuple[Any, ...]] = []
+        headings: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         fingerprints: list[tuple[Any, ...]] = []
         bands: list[tuple[int, int]] = []
@@ -187,7 +187,9 @@ def write_prepared(
             )
             postings.append((p.url, doc_id, p.portal_id, now, now, run_id, now, p.comparison_hash))
             keys.extend((key, doc_id) for key in p.keys)
-            fts.append((doc_id, *p.fts))
+            full, heading = fts_rows(doc_id, p.fts)
+            fts.append(full)
+            headings.append(heading)
             events.append(
                 (
                     event0 + i,
@@ -215,6 +217,7 @@ def write_prepared(
         db.conn.executemany(_SQL_FINGERPRINT, fingerprints)
         db.conn.executemany(_SQL_BAND, bands)
         db.conn.executemany(_SQL_FTS, fts)
+        db.conn.executemany(_SQL_HEADING, headings)
         db.conn.executemany(_SQL_EVENT, events)
 
 
@@ -248,6 +251,7 @@ def bulk_load(
     now: datetime | str | None = None,
     batch: int = 5000,
     workers: int = 0,
+    optimize: bool = True,
 ) -> int:
     """Store ``records`` -- every one a new document -- as ``record`` would; return how many were stored.
 
@@ -255,6 +259,9 @@ def bulk_load(
     tokenisation, comparison hash) and 1 ms to write; ``workers`` > 0 prepares them in that many processes
     while this one writes. Measured on two quiet cores: ``record`` about 300 documents/s, ``bulk_load``
     450/s, with ``workers=2`` 620/s. The page cache is raised to ``BULK_CACHE_KIB`` meanwhile.
+
+    With ``optimize`` (the default), the full-text indexes are merged into one segment at the end
+    (``storage.search.optimize_index``: each transaction wrote a segment; merged, queries seek in one).
 
     A URL or identity key that already exists, in the archive or earlier in ``records``, raises
     ``ValueError``: the batch that contains it is rolled back, earlier batches are kept (the error message
@@ -280,4 +287,6 @@ def bulk_load(
                     f" {len(prepared)} records was rolled back; {loaded} records stored before it are kept."
                 ) from exc
             loaded += len(prepared)
+    if optimize and loaded:
+        optimize_index(db)
     return loaded

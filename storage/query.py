@@ -187,17 +187,18 @@ class DocumentFilter:
         any_of("reply_class", self.classes)
         any_of("status", self.statuses)
         any_of("validity", self.validity)
+        # deputies and the latest version's adoption terms: from the tables the triggers of migration
+        # m006 keep (an index lookup, not the JSON of every document)
         if self.deputies:
             clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each({alias}.deputies) AS dj"
-                f" WHERE dj.value IN ({', '.join('?' * len(self.deputies))}))"
+                f"{alias}.id IN (SELECT document_id FROM document_deputies"
+                f" WHERE name IN ({', '.join('?' * len(self.deputies))}))"
             )
             params.extend(self.deputies)
-        if self.adoption:  # the points' statuses live in the latest version's record
+        if self.adoption:
             clauses.append(
-                "EXISTS (SELECT 1 FROM versions AS av, json_each(av.record_json, '$.adoption') AS aj"
-                f" WHERE av.id = {alias}.latest_version_id"
-                f" AND aj.value IN ({', '.join('?' * len(self.adoption))}))"
+                f"{alias}.id IN (SELECT document_id FROM document_adoption"
+                f" WHERE term IN ({', '.join('?' * len(self.adoption))}))"
             )
             params.extend(self.adoption)
         if self.since is not None:

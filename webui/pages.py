@@ -30,7 +30,16 @@ from storage.browse import (
 )
 from storage.feeds import build_feed
 from storage.query import DocumentFilter, FilterError, list_events_filtered, region_pattern
-from storage.search import RANK_WINDOW, SORTS, QueryError, build_query, search, search_count, snippet
+from storage.search import (
+    COUNT_CAP,
+    RANK_WINDOW,
+    SORTS,
+    QueryError,
+    build_query,
+    search,
+    search_count,
+    snippet,
+)
 from webui.charts import colors_for, month_range, monthly_chart, series
 from webui.labels import EVENTS_ZH, KINDS_ZH
 from webui.metadata import DATABASE
@@ -162,8 +171,9 @@ async def search_page(datasette: Any, request: Any) -> Response:
         problems.append(f"sort: one of {', '.join(SORTS)}")
         sort = "rank"
     context: dict[str, Any] = {
-        "window": RANK_WINDOW,
-        "windowed": filters.empty and sort == "rank",  # with filters or by date every hit is ordered
+        "window": COUNT_CAP,  # the count stops there: "10,000+"
+        "rank_window": RANK_WINDOW,
+        "windowed": filters.empty and sort == "bm25",  # bm25 ranks a window; the other orders every hit
         "sort": sort,
         "q": text,
         "args": args,
@@ -187,7 +197,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
                     db, query, filters=filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, mark=_MARK,
                     sort=sort,
                 )
-                return search_count(db, query, filters, cap=RANK_WINDOW), hits
+                return search_count(db, query, filters, cap=COUNT_CAP), hits
 
             context["total"], hits = await _read(datasette, run)
             context["table_link"] = _table_link(text, filters)

@@ -162,7 +162,7 @@ def test_search_sorted_by_date(archive: Archive, capsys: pytest.CaptureFixture[s
     assert dates[:-1] == sorted(dates[:-1], reverse=True)
     code, out, err = run(capsys, "search", "--db", db, "通知", "--sort", "random")  # not one of the choices
     assert (code, out) == (2, "")
-    assert "'random' is not one of 'rank', 'newest', 'oldest'" in err
+    assert "'random' is not one of 'rank', 'bm25', 'newest', 'oldest'" in err
 
 
 def test_a_file_that_is_not_an_archive_and_an_unwritable_output_are_clear_errors(
