@@ -2,8 +2,9 @@
 
 - ``yibao_match(q)`` / ``yibao_snippet(text, q)`` SQL functions: a user query compiled for our CJK
   bigram index (Datasette's own ``escape_fts`` cannot search it), usable by canned queries.
-- The documents table's search box (``?_search=``) goes through the same compiler, so search combines
-  with facets and column filters.
+- The documents table's search box (``?_search=``) is answered by the search page (a redirect, see
+  ``asgi_wrapper``) when its filters have a form there; otherwise (and for JSON, CSV and ``_table=1``)
+  it goes through the same compiler, so search combines with facets and column filters.
 - The document page (``/archive/documents/{id}``, where alerts link to) shows the structured record,
   its URLs and every version with the diff to its predecessor.
 - Pages of our own: ``/`` (home), ``/-/search``, ``/-/charts``, ``/-/feeds/changes.atom``.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs
 
 from datasette import hookimpl
 from datasette.filters import FilterArguments
@@ -103,6 +105,29 @@ def render_cell(value: Any, column: str, table: str | None, database: str | None
             return None
         return Markup.escape(display("deputies", names) or "") if isinstance(names, list) else None
     return None
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """The documents table's search box answered by the search page (``pages.search_page_for_table``):
+    an HTML table request with ``_search`` is redirected there; JSON/CSV and ``_table=1`` are not."""
+
+    def wrap(app: Any) -> Any:
+        async def routed(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope.get("type") == "http" and scope.get("path") == f"/{DATABASE}/documents":
+                args = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
+                location = pages.search_page_for_table(args)
+                if location is not None:
+                    await send({"type": "http.response.start", "status": 302,
+                                "headers": [(b"location", location.encode("utf-8")),
+                                            (b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
+                    await send({"type": "http.response.body", "body": b"See the search page."})
+                    return
+            await app(scope, receive, send)
+
+        return routed
+
+    return wrap
 
 
 @hookimpl

@@ -164,7 +164,7 @@ def test_search_page_sorted_by_date(ds, archive):
 
 
 def test_an_unusable_query_in_the_table_search_box_is_a_clear_400(ds, capfd):
-    page = get(ds, "/archive/documents?_search=-医保")
+    page = get(ds, "/archive/documents?_search=-医保&_table=1")
     assert page.status_code == 400
     assert "needs at least one term" in page.text
     out, err = capfd.readouterr()
@@ -219,8 +219,31 @@ def test_documents_table_searches_with_our_index_and_facets(ds, archive):
     provinces = {v["value"] for v in data["facet_results"]["province"]["results"]}
     assert provinces <= {"福建省", "四川省"}
     assert provinces
-    page = get(ds, "/archive/documents?_search=门诊共济")
+    page = get(ds, "/archive/documents?_search=门诊共济&_table=1")
     assert 'name="_search" value="门诊共济"' in page.text  # the search box is shown and kept
+
+
+@pytest.mark.parametrize(("table", "search"), [
+    ("_search=门诊共济", "q=门诊共济"),
+    ("_search=门诊共济&kind=suggestion_reply&province=福建省&_nocol=identity_key",
+     "q=门诊共济&kind=suggestion_reply&region=350000"),
+    ("_search=医保&region_code__glob=3502??&published_on__gte=2025-01-01&reply_class=A",
+     "q=医保&region=350200&since=2025-01-01&class=A"),
+    ("_search=-医保", "q=-医保"),  # the search page says what is wrong with it
+])  # fmt: skip
+def test_the_table_search_box_is_answered_by_the_search_page(ds, table, search):
+    """An HTML documents-table search is redirected to the search page (fast at any size) with the
+    filters it has a form for; JSON, ``_table=1`` and filters it has no form for stay on the table."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    page = get(ds, "/archive/documents?" + table)
+    assert page.status_code == 302
+    location = urlsplit(page.headers["location"])
+    assert location.path == "/-/search"
+    assert sorted(parse_qsl(location.query)) == sorted(parse_qsl(search))
+    for stays in ("/archive/documents.json?_search=医保", "/archive/documents?_search=医保&_table=1",
+                  "/archive/documents?_search=医保&bureau=厦门市医疗保障局", "/archive/documents?_search=医保&_sort=id"):
+        assert get(ds, stays).status_code == 200, stays
 
 
 def test_canned_queries(ds, archive):
