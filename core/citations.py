@@ -379,10 +379,9 @@ def _relation(m: _Mention, cl: _Clauses) -> str:
             in_scope = gap_ok
         if in_scope and not _IMPLEMENT_RE.search(prefix):
             return "replaces" if _REPLACE_RE.search(sentence) else "abolishes"
-    if re.search(r"(?:代替|替代|取代)\s*$", prefix.replace("\ue000", "")) and _LIST_SEP_RE.match(
-        masked[s_start : m.start].split("代替")[-1].split("替代")[-1].split("取代")[-1].replace("\ue000", "")
-    ):
-        return "replaces"
+    replace_verbs = list(_REPLACE_RE.finditer(prefix))
+    if replace_verbs and _LIST_SEP_RE.match(prefix[replace_verbs[-1].end() :].replace("\ue000", "")):
+        return "replaces"  # 代替《A》、《B》: right after the verb, or in the list that follows it
     if _AMEND_RE.search(prefix.replace("\ue000", "")) or _AMEND_AFTER_RE.match(after.replace("\ue000", "")):
         return "amends"
     if _IMPLEMENT_RE.search(prefix):

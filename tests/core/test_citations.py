@@ -460,5 +460,7 @@ def test_a_list_of_abolished_documents_one_per_line() -> None:
         ("implements", "厦医保〔2019〕4号"),
         ("cites", "厦医保〔2019〕5号"),
     ]
+    inline = "本办法代替《关于A的通知》（厦医保〔2019〕2号）、《关于B的通知》（厦医保〔2019〕3号）。"
+    assert [c.relation for c in extract_citations(inline)] == ["replaces", "replaces"]
     replaced = "本办法代替以下文件：\n《关于A的通知》（厦医保〔2019〕2号）"
     assert [c.relation for c in extract_citations(replaced)] == ["replaces"]
