@@ -70,10 +70,39 @@ def _named(rows: Iterable[tuple[str, str | None, int]], by: GroupBy) -> list[Mon
     return [MonthlyCount(month, region, count) for (month, region), count in sorted(counts.items())]
 
 
+def _monthly(db: sqlite_utils.Database, series: str, by: GroupBy, since: str) -> list[MonthlyCount]:
+    column = "province" if _group_column(by).startswith("substr") else "bureau"
+    rows = db.execute(
+        f"SELECT month, NULLIF({column}, ''), SUM(count) FROM monthly_counts"
+        f" WHERE series = ? AND month >= ? GROUP BY month, {column} HAVING SUM(count) > 0",
+        [series, since],
+    )
+    return _named(rows, by)
+
+
 def monthly_publications(
     db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
 ) -> list[MonthlyCount]:
-    """Documents per publication month (``published_on``) and region, months >= ``since`` (YYYY-MM)."""
+    """Documents per publication month (``published_on``) and region, months >= ``since`` (YYYY-MM).
+
+    Read from ``monthly_counts`` (kept by the triggers of migration m007 as documents are written): the
+    same figures as grouping the documents, without reading them (1.4 s at 1M documents)."""
+    return _monthly(db, "published", by, since)
+
+
+def monthly_changes(
+    db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
+) -> list[MonthlyCount]:
+    """Change events (edits, metadata/validity changes, withdrawals, reappearances) per month recorded
+    (``events.created_at``, UTC) and region of their document (from ``monthly_counts``)."""
+    return _monthly(db, "changed", by, since)
+
+
+def monthly_publications_scan(
+    db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
+) -> list[MonthlyCount]:
+    """``monthly_publications`` computed from the documents themselves (the reference the kept counts
+    are tested against)."""
     sql = (
         f"SELECT substr(d.published_on, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"
         " FROM documents d WHERE d.published_on >= ? GROUP BY month, region"
@@ -81,11 +110,10 @@ def monthly_publications(
     return _named(db.execute(sql, [since]), by)
 
 
-def monthly_changes(
+def monthly_changes_scan(
     db: sqlite_utils.Database, *, by: GroupBy = "province", since: str = "0000-00"
 ) -> list[MonthlyCount]:
-    """Change events (edits, metadata/validity changes, withdrawals, reappearances) per month recorded
-    (``events.created_at``, UTC) and region of their document."""
+    """``monthly_changes`` computed from the events and their documents."""
     kinds = ", ".join("?" * len(CHANGE_KINDS))
     sql = (
         f"SELECT substr(e.created_at, 1, 7) AS month, {_group_column(by)} AS region, COUNT(*)"

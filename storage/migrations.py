@@ -330,3 +330,80 @@ def m006_search_at_scale(db: sqlite_utils.Database) -> None:
         " SELECT j.value, d.id FROM documents d JOIN versions v ON v.id = d.latest_version_id,"
         " json_each(v.record_json, '$.adoption') j WHERE j.type = 'text'"
     )
+
+
+# The change events the charts count (storage.browse.CHANGE_KINDS, frozen here as this migration's).
+_CHART_CHANGES = "('edited', 'metadata_changed', 'validity_changed', 'withdrawn', 'reappeared')"
+_COUNT_UP = " ON CONFLICT (series, month, province, bureau) DO UPDATE SET count = count + excluded.count"
+_COUNTS = [
+    """CREATE TABLE monthly_counts (
+        series TEXT NOT NULL CHECK (series IN ('published', 'changed')),
+        month TEXT NOT NULL,
+        province TEXT NOT NULL,
+        bureau TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (series, month, province, bureau)
+    ) STRICT, WITHOUT ROWID""",
+    f"""CREATE TRIGGER monthly_counts_document_insert AFTER INSERT ON documents
+       WHEN NEW.published_on IS NOT NULL BEGIN
+        INSERT INTO monthly_counts VALUES ('published', substr(NEW.published_on, 1, 7),
+            COALESCE(substr(NEW.region_code, 1, 2), ''), COALESCE(NEW.bureau, ''), 1){_COUNT_UP};
+    END""",
+    f"""CREATE TRIGGER monthly_counts_document_update AFTER UPDATE OF published_on, region_code, bureau
+       ON documents WHEN NEW.published_on IS NOT OLD.published_on OR NEW.region_code IS NOT OLD.region_code
+       OR NEW.bureau IS NOT OLD.bureau BEGIN
+        INSERT INTO monthly_counts SELECT 'published', substr(OLD.published_on, 1, 7),
+            COALESCE(substr(OLD.region_code, 1, 2), ''), COALESCE(OLD.bureau, ''), -1
+            WHERE OLD.published_on IS NOT NULL{_COUNT_UP};
+        INSERT INTO monthly_counts SELECT 'published', substr(NEW.published_on, 1, 7),
+            COALESCE(substr(NEW.region_code, 1, 2), ''), COALESCE(NEW.bureau, ''), 1
+            WHERE NEW.published_on IS NOT NULL{_COUNT_UP};
+        INSERT INTO monthly_counts SELECT 'changed', substr(e.created_at, 1, 7),
+            COALESCE(substr(OLD.region_code, 1, 2), ''), COALESCE(OLD.bureau, ''), -COUNT(*)
+            FROM events e WHERE e.document_id = OLD.id AND e.kind IN {_CHART_CHANGES}
+            GROUP BY substr(e.created_at, 1, 7){_COUNT_UP};
+        INSERT INTO monthly_counts SELECT 'changed', substr(e.created_at, 1, 7),
+            COALESCE(substr(NEW.region_code, 1, 2), ''), COALESCE(NEW.bureau, ''), COUNT(*)
+            FROM events e WHERE e.document_id = NEW.id AND e.kind IN {_CHART_CHANGES}
+            GROUP BY substr(e.created_at, 1, 7){_COUNT_UP};
+    END""",
+    f"""CREATE TRIGGER monthly_counts_document_delete AFTER DELETE ON documents
+       WHEN OLD.published_on IS NOT NULL BEGIN
+        INSERT INTO monthly_counts VALUES ('published', substr(OLD.published_on, 1, 7),
+            COALESCE(substr(OLD.region_code, 1, 2), ''), COALESCE(OLD.bureau, ''), -1){_COUNT_UP};
+    END""",
+    f"""CREATE TRIGGER monthly_counts_event_insert AFTER INSERT ON events
+       WHEN NEW.kind IN {_CHART_CHANGES} BEGIN
+        INSERT INTO monthly_counts SELECT 'changed', substr(NEW.created_at, 1, 7),
+            COALESCE(substr(d.region_code, 1, 2), ''), COALESCE(d.bureau, ''), 1
+            FROM documents d WHERE d.id = NEW.document_id{_COUNT_UP};
+    END""",
+    f"""CREATE TRIGGER monthly_counts_event_delete AFTER DELETE ON events
+       WHEN OLD.kind IN {_CHART_CHANGES} BEGIN
+        INSERT INTO monthly_counts SELECT 'changed', substr(OLD.created_at, 1, 7),
+            COALESCE(substr(d.region_code, 1, 2), ''), COALESCE(d.bureau, ''), -1
+            FROM documents d WHERE d.id = OLD.document_id{_COUNT_UP};
+    END""",
+]
+
+
+@migrations()
+def m007_monthly_counts(db: sqlite_utils.Database) -> None:
+    """Monthly counts for the charts (``storage.browse``), kept by triggers in the transaction that
+    writes the document or event: publications per (month, province prefix, bureau) and change events
+    per (month of the event, its document's province prefix and bureau). The charts read a few thousand
+    rows instead of grouping every document and event (1.4-1.7 s at 1M documents). Filled here from the
+    archive (a few seconds at 1M)."""
+    for sql in _COUNTS:
+        db.execute(sql)
+    db.execute(
+        "INSERT INTO monthly_counts SELECT 'published', substr(published_on, 1, 7),"
+        " COALESCE(substr(region_code, 1, 2), ''), COALESCE(bureau, ''), COUNT(*) FROM documents"
+        " WHERE published_on IS NOT NULL GROUP BY 2, 3, 4"
+    )
+    db.execute(
+        "INSERT INTO monthly_counts SELECT 'changed', substr(e.created_at, 1, 7),"
+        " COALESCE(substr(d.region_code, 1, 2), ''), COALESCE(d.bureau, ''), COUNT(*)"
+        f" FROM events e JOIN documents d ON d.id = e.document_id WHERE e.kind IN {_CHART_CHANGES}"
+        " GROUP BY 2, 3, 4"
+    )
