@@ -105,10 +105,11 @@ def test_the_schema_is_json_with_descriptions_and_closed_tables():
     assert json.loads(json.dumps(schema, allow_nan=False)) == schema  # plain JSON: no Infinity, no NaN
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == "yibao.toml"
-    assert set(schema["properties"]) == {"use_shipped", "only", "portals", "archive", "alerts", "smtp", "watchers"}
+    assert set(schema["properties"]) == {"use_shipped", "only", "portals", "archive", "alerts", "smtp", "watchers",
+                                         "cluster"}  # fmt: skip
     tables = [schema, *schema["$defs"].values()]
     assert {t["title"] for t in tables} >= {"PortalEntry", "ColumnSpec", "ArchiveSpec", "AlertsSpec", "SmtpSpec",
-                                           "WatcherSpec", "WebhookSpec"}  # fmt: skip
+                                           "WatcherSpec", "WebhookSpec", "ClusterSpec"}  # fmt: skip
     for table in tables:
         assert table["additionalProperties"] is False, table["title"]  # unknown keys are errors for editors too
         for name, prop in table["properties"].items():
