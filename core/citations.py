@@ -107,6 +107,7 @@ _EXTRA_PREFIX_CUT_RE = re.compile(
     r"|修订|修改|修正|废止|同|自|结合|遵照|以及|明确|相比|参照)"
 )
 _FORMER_RE = re.compile(r"原")  # 原厦医保规〔2019〕2号: the former one
+_OWN_LINE_TAIL_RE = re.compile(r"\s*(?:\(\s*[A-DＡ-Ｄ甲乙丙丁]\s*类\s*\)|签发人\s*:?\s*\S{0,12})?\s*")
 _OWN_LABEL_RE = re.compile(r"(?:发文字号|发文文号|文\s*号|发文号|字\s*号)\s*[:：]?\s*$")
 
 _SENTENCE_END = frozenset("。!?;\n\ufdd0")
@@ -251,8 +252,8 @@ def _is_own_doc_no(folded: str, hit: _DocNoHit) -> bool:
     line_end = folded.find("\n", hit.end)
     if line_end < 0:
         line_end = len(folded)
-    if not folded[line_start : hit.start].strip() and not folded[hit.end : line_end].strip():
-        return True  # a 文号 alone on its line: the heading of the document itself
+    if not folded[line_start : hit.start].strip() and _OWN_LINE_TAIL_RE.fullmatch(folded, hit.end, line_end):
+        return True  # a 文号 alone on its line (or with the reply class / 签发人): the document's own heading
     return _OWN_LABEL_RE.search(folded, max(line_start, hit.start - 12), hit.start) is not None
 
 

@@ -464,3 +464,19 @@ def test_a_list_of_abolished_documents_one_per_line() -> None:
     assert [c.relation for c in extract_citations(inline)] == ["replaces", "replaces"]
     replaced = "本办法代替以下文件：\n《关于A的通知》（厦医保〔2019〕2号）"
     assert [c.relation for c in extract_citations(replaced)] == ["replaces"]
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "宁医保函〔2024〕88号（B类）\n",
+        "厦医保函〔2025〕33号      签发人：王某某\n",
+        "  中医保〔2025〕7号  \n",
+    ],
+)
+def test_the_heading_number_is_the_document_s_own_even_unannounced(heading: str) -> None:
+    text = heading + "各有关单位：\n根据《X办法》（中府〔2021〕87号）执行。"
+    (c,) = extract_citations(text)
+    assert (c.relation, c.doc_no, c.title) == ("implements", "中府〔2021〕87号", "X办法")
+    assert text[c.start] == "《"
+    assert c.quote == "根据《X办法》（中府〔2021〕87号）执行"
