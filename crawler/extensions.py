@@ -72,6 +72,10 @@ class RunRecorder:
         stats["yibao/health"] = health
         now = datetime.now(UTC)
         on_event = event_router(self.crawler)
+        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first;
+        # before a baseline completes, so those found expired by a portal's first crawl are routed as its events
+        expire_due(ctx.db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=ctx.run_id,
+                   on_event=on_event)  # fmt: skip
         columns = [column.name for column in own.portal.columns]
         baseline = pending_baseline(ctx.db, own.portal.id, columns) if health in SUCCESS else None
         planner = getattr(on_event, "plan_baseline", None)
@@ -90,8 +94,5 @@ class RunRecorder:
             if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
                 stats["yibao/events/withdrawn"] = withdrawn
                 finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
-        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first
-        expire_due(ctx.db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=ctx.run_id,
-                   on_event=on_event)  # fmt: skip
         release(archive_path(self.crawler.settings), ctx.run_id)
         ctx.db.close()

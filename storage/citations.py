@@ -24,14 +24,16 @@ rows: a partial index on ``key``).
 
 Lineage: a ``replaces``/``abolishes`` citation of a policy or notice (``SUPERSEDING_KINDS``) that resolves
 -- when the citing version is stored, or later when the cited document arrives -- records a ``lineage`` row,
-and the first such row of a document emits its one ``superseded`` event (on the old document, naming the
-new one). The ``lineage`` primary key and the event id stored with it make this exactly once: a re-crawl
+and the first such row of a document archived before that run emits its one ``superseded`` event (on the
+old document, naming the new one); a document found superseded by the crawl that first archives it gets the
+row without an event. The ``lineage`` primary key and the event id stored with it make this exactly once: a re-crawl
 stores no version, a new version finds the row there, and everything is written in the transaction of
 the version that caused it (``storage.archive`` calls ``link_version`` inside it), so a killed crawl
 leaves all of it or none of it.
 
 Expiry: ``expire_due(db, today)`` writes one ``expired`` event per policy whose ``expires_on`` is before
-``today`` and that has none yet (the crawl calls it at the end of each run).
+``today`` and that is not marked expired yet (the crawl calls it at the end of each run); a policy whose term
+had already ended when it was first archived is marked expired then, without an event.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlite_utils
@@ -131,9 +133,10 @@ SCHEMA = [
         effective_from TEXT,
         valid_years INTEGER,
         expires_on TEXT,
+        expired_on TEXT,
         expired_event_id INTEGER REFERENCES events (id)
     ) STRICT""",
-    "CREATE INDEX policy_terms_due ON policy_terms (expires_on) WHERE expired_event_id IS NULL",
+    "CREATE INDEX policy_terms_due ON policy_terms (expires_on) WHERE expired_on IS NULL",
 ]
 
 
@@ -216,7 +219,7 @@ def link_version(db: sqlite_utils.Database, event: Event, body_text: str, *, emi
                 added.append(made)
     added.extend(_resolve_waiting(db, doc.id, keys, event, emit))
     if doc.kind in SUPERSEDING_KINDS:
-        _store_term(db, doc, event.version_id, body_text)
+        _store_term(db, doc, event.version_id, body_text, event)
     return added
 
 
@@ -300,7 +303,7 @@ def _supersede(
         " VALUES (?, ?, ?, ?, ?)",
         [old_id, new.id, relation, citation_id, cause.created_at],
     ).rowcount
-    if inserted != 1 or not emit:
+    if inserted != 1 or not emit or not _archived_before(db, old_id, cause):
         return None
     already = db.execute(
         "SELECT 1 FROM lineage WHERE document_id = ? AND event_id IS NOT NULL LIMIT 1", [old_id]
@@ -327,7 +330,32 @@ def _supersede(
     return event
 
 
-def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_text: str) -> None:
+def _local_date(stamp: str) -> date:
+    """The date in China (UTC+8, no daylight saving) of a ``*_at`` stamp."""
+    return (datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(hours=8)).date()
+
+
+def _archived_before(db: sqlite_utils.Database, document_id: int, cause: Event) -> bool:
+    """Was ``document_id`` archived before the run (else the moment) of ``cause``? A document found superseded
+    by the crawl that first archives it -- an archive's first crawl reading an old policy and the one that
+    abolished it, in any order -- is recorded as such without an event: that is not news."""
+    row = db.execute(
+        "SELECT v.run_id, d.first_seen_at FROM documents d JOIN versions v ON v.document_id = d.id"
+        " AND v.version_no = 1 WHERE d.id = ?",
+        [document_id],
+    ).fetchone()
+    if row is None:
+        return False
+    first_run, first_seen = row
+    if first_run is not None and cause.run_id is not None:
+        return bool(first_run != cause.run_id)
+    return bool(first_seen < cause.created_at)
+
+
+def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_text: str, cause: Event) -> None:
+    """Keep the policy's stated term (its latest version's). A term that had already ended when the document
+    was first archived is marked expired then, without an event: it is not news (an archive's first crawl
+    would otherwise announce every old policy whose term ran out years ago)."""
     published = None
     if doc.published_on:
         try:
@@ -336,11 +364,13 @@ def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_t
             published = None
     term = policy_term(body_text, published=published)
     if term.effective_from is None and term.valid_years is None and term.expires_on is None:
-        db.execute("DELETE FROM policy_terms WHERE document_id = ? AND expired_event_id IS NULL", [doc.id])
+        db.execute("DELETE FROM policy_terms WHERE document_id = ? AND expired_on IS NULL", [doc.id])
         return
+    today = _local_date(cause.created_at)
+    ended = cause.kind == "new" and term.expires_on is not None and term.expires_on < today
     db.execute(
-        "INSERT INTO policy_terms (document_id, version_id, effective_from, valid_years, expires_on)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (document_id) DO UPDATE SET version_id = excluded.version_id,"
+        "INSERT INTO policy_terms (document_id, version_id, effective_from, valid_years, expires_on, expired_on)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (document_id) DO UPDATE SET version_id = excluded.version_id,"
         " effective_from = excluded.effective_from, valid_years = excluded.valid_years,"
         " expires_on = excluded.expires_on",
         [
@@ -349,6 +379,7 @@ def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_t
             term.effective_from.isoformat() if term.effective_from else None,
             term.valid_years,
             term.expires_on.isoformat() if term.expires_on else None,
+            today.isoformat() if ended else None,
         ],
     )
 
@@ -365,11 +396,11 @@ def expire_due(
     on_event: OnEvent | None = None,
 ) -> list[Event]:
     """One ``expired`` event for each policy whose term ended before ``today`` (its ``expires_on`` is the
-    last day it is valid) and that has none yet, each in its own transaction with its routing; returns them.
-    Call it outside a transaction."""
+    last day it is valid) and that is not marked expired yet (``expired_on``), each in its own transaction with
+    its routing; returns them. Call it outside a transaction."""
     stamp = to_utc_iso(now)
     due = db.execute(
-        "SELECT document_id FROM policy_terms WHERE expires_on < ? AND expired_event_id IS NULL ORDER BY document_id",
+        "SELECT document_id FROM policy_terms WHERE expires_on < ? AND expired_on IS NULL ORDER BY document_id",
         [today.isoformat()],
     ).fetchall()
     events: list[Event] = []
@@ -380,7 +411,7 @@ def expire_due(
                 " (SELECT portal_id FROM postings WHERE document_id = d.id ORDER BY first_seen_at, rowid LIMIT 1),"
                 " (SELECT url FROM postings WHERE document_id = d.id ORDER BY first_seen_at, rowid LIMIT 1)"
                 " FROM policy_terms t JOIN documents d ON d.id = t.document_id"
-                " WHERE t.document_id = ? AND t.expired_event_id IS NULL AND t.expires_on < ?",
+                " WHERE t.document_id = ? AND t.expired_on IS NULL AND t.expires_on < ?",
                 [document_id, today.isoformat()],
             ).fetchone()
             if row is None:  # another process expired it meanwhile
@@ -391,7 +422,8 @@ def expire_due(
                 db, kind=EVENT_EXPIRED, document_id=document_id, version_id=version_id, now=stamp,
                 summary=f"有效期届满（{term}至{expires_on}）：{title}", run_id=run_id, portal_id=portal_id, url=url,
             )  # fmt: skip
-            db.execute("UPDATE policy_terms SET expired_event_id = ? WHERE document_id = ?", [event.id, document_id])
+            db.execute("UPDATE policy_terms SET expired_on = ?, expired_event_id = ? WHERE document_id = ?",
+                       [today.isoformat(), event.id, document_id])  # fmt: skip
             if on_event is not None:
                 on_event(db, event)
         events.append(event)
@@ -519,17 +551,17 @@ def lineage_graph(
 
 
 def term_of(db: sqlite_utils.Database, document_id: int) -> dict[str, Any] | None:
-    """The policy's stated term (``effective_from``, ``valid_years``, ``expires_on``) and ``expired`` (its
-    ``expired`` event was recorded), or None when its text states none."""
+    """The policy's stated term (``effective_from``, ``valid_years``, ``expires_on``) and ``expired`` (it has
+    been marked expired), or None when its text states none."""
     row = db.execute(
-        "SELECT effective_from, valid_years, expires_on, expired_event_id FROM policy_terms WHERE document_id = ?",
+        "SELECT effective_from, valid_years, expires_on, expired_on FROM policy_terms WHERE document_id = ?",
         [document_id],
     ).fetchone()
     if row is None:
         return None
-    effective_from, years, expires_on, event_id = row
+    effective_from, years, expires_on, expired_on = row
     return {"effective_from": effective_from, "valid_years": years, "expires_on": expires_on,
-            "expired": event_id is not None}  # fmt: skip
+            "expired": expired_on is not None}  # fmt: skip
 
 
 def lineage_of_event(db: sqlite_utils.Database, event_id: int) -> Link | None:

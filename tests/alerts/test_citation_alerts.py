@@ -85,7 +85,7 @@ def rows_for(db: sqlite_utils.Database, kind: str) -> dict[str, list[Any]]:
 def test_a_superseded_cited_document_alerts_the_follower_once_naming_both(
     db: sqlite_utils.Database, run_id: int, router: Any
 ) -> None:
-    record(db, new_policy(), run_id=run_id, now=LATER, on_event=router)
+    record(db, new_policy(), run_id=start_run(db, "fujian_xiamen", now=LATER), now=LATER, on_event=router)
     (event,) = list_events(db, kind="superseded")
     rows = rows_for(db, "superseded")
     assert list(rows) == ["follower"]  # plain does not follow citations; reports selects no citing document
@@ -113,20 +113,20 @@ def test_a_superseded_cited_document_alerts_the_follower_once_naming_both(
 def test_edits_withdrawals_and_expiry_of_a_cited_document_reach_the_follower(
     db: sqlite_utils.Database, run_id: int, router: Any
 ) -> None:
-    edited = old_policy(body_text=old_policy().body_text + "\n本通知自2019年3月1日起施行，有效期3年。")
+    edited = old_policy(body_text=old_policy().body_text + "\n本通知自2023年3月1日起施行，有效期3年。")
     record(db, edited, run_id=run_id, now=LATER, on_event=router)
     assert list(rows_for(db, "edited")) == ["follower"]
-    (expired,) = expire_due(db, date(2025, 1, 1), now=LATER, on_event=router)
+    (expired,) = expire_due(db, date(2026, 3, 1), now=LATER, on_event=router)
     assert list(rows_for(db, "expired")) == ["follower"]
     later = start_run(db, "fujian_xiamen", now=LATER)
     finish_run(db, later, finish_reason="finished", health="ok", stats={}, now=LATER)  # a healthy run counts
     withdrawn = note_gone(db, old_policy().url, run_id=later, now=LATER, n_required=1, on_event=router)
     assert withdrawn is not None
     assert sorted(rows_for(db, "withdrawn")) == ["follower", "withdrawals-only"]
-    assert expire_due(db, date(2026, 1, 1), now=LATER, on_event=router) == []
+    assert expire_due(db, date(2027, 1, 1), now=LATER, on_event=router) == []
     message = render_event(event_item(db, expired.id, AlertSettings()), watcher=load(WATCHERS)[0], delivery_id="x")
     assert message.subject == f"【有效期届满】{OLD_TITLE}"
-    assert "有效期3年，至2022-02-28" in message.text
+    assert "有效期3年，至2026-02-28" in message.text
     assert citing_reply("").title in message.text
 
 

@@ -11,7 +11,7 @@ import pytest
 import sqlite_utils
 
 from core.records import KIND_NOTICE, KIND_POLICY, DocumentRecord
-from storage import list_events, record
+from storage import list_events, record, start_run
 from storage.archive import Fetched, record_batch
 from storage.citations import (
     cites_where,
@@ -21,6 +21,7 @@ from storage.citations import (
     lineage_graph,
     lineage_of_event,
     rebuild_citations,
+    term_of,
 )
 from tests.storage.factories import LATER, NOW, policy, reply
 
@@ -151,9 +152,15 @@ def test_cites_where_selects_the_documents_citing_a_doc_no_or_title(db: sqlite_u
 # --- lineage -------------------------------------------------------------------------------------------
 
 
+def later_run(db: sqlite_utils.Database, now: str = LATER) -> int:
+    """A crawl run after the one that archived the fixtures' first documents."""
+    return start_run(db, "fujian_xiamen", now=now)
+
+
 def test_an_abolishing_policy_supersedes_the_old_one_exactly_once(db: sqlite_utils.Database, run_id: int) -> None:
     record(db, old_policy(), run_id=run_id, now=NOW)
-    event = record(db, new_policy(), run_id=run_id, now=LATER)
+    second = later_run(db)
+    event = record(db, new_policy(), run_id=second, now=LATER)
     assert event is not None
     assert event.kind == "new"
     old, new = doc_id(db, old_policy().url), doc_id(db, new_policy().url)
@@ -162,6 +169,7 @@ def test_an_abolishing_policy_supersedes_the_old_one_exactly_once(db: sqlite_uti
     assert OLD_TITLE in summary
     assert "厦医保规〔2025〕1号" in summary
     (sup,) = list_events(db, kind="superseded")
+    assert sup.run_id == second
     replacer = lineage_of_event(db, sup.id)
     assert replacer is not None
     assert (replacer.document_id, replacer.relation, replacer.url) == (new, "abolishes", new_policy().url)
@@ -172,40 +180,53 @@ def test_an_abolishing_policy_supersedes_the_old_one_exactly_once(db: sqlite_uti
     assert [n.id for n in nodes] == [old, new]
     assert edges == [(old, new, "abolishes")]
 
-    # a re-crawl, a new version still saying so, a batch re-store: no second event
-    record(db, new_policy(), run_id=run_id, now=LATER)
-    record(db, new_policy(body=ABOLISH + "\n特此通知。"), run_id=run_id, now="2025-08-20T02:00:00Z")
-    record_batch(db, [Fetched(new_policy().url, new_policy(body=ABOLISH + "\n特此通知！"))], run_id=run_id,
+    # a re-crawl, a new version still saying so, a batch re-store, in later runs: no second event
+    record(db, new_policy(), run_id=later_run(db), now=LATER)
+    record(db, new_policy(body=ABOLISH + "\n特此通知。"), run_id=later_run(db), now="2025-08-20T02:00:00Z")
+    record_batch(db, [Fetched(new_policy().url, new_policy(body=ABOLISH + "\n特此通知！"))], run_id=later_run(db),
                  now="2025-08-21T02:00:00Z")  # fmt: skip
     assert len(superseded(db)) == 1
     assert [e.kind for e in list_events(db, document_id=new)] == ["new", "edited", "edited"]
 
 
-def test_the_old_document_arriving_after_the_abolishing_one_is_superseded_once(
+def test_a_crawl_archiving_both_documents_records_the_lineage_without_an_event(
     db: sqlite_utils.Database, run_id: int
 ) -> None:
     record(db, new_policy(), run_id=run_id, now=NOW)
+    record(db, old_policy(), run_id=run_id, now=NOW)  # the same run, in the other order: not news either
+    old, new = doc_id(db, old_policy().url), doc_id(db, new_policy().url)
+    assert db.execute("SELECT document_id, by_document_id, event_id FROM lineage").fetchall() == [(old, new, None)]
     assert superseded(db) == []
-    record(db, old_policy(), run_id=run_id, now=LATER)
-    assert [subject for subject, _ in superseded(db)] == [doc_id(db, old_policy().url)]
-    record(db, old_policy(), run_id=run_id, now=LATER)
-    assert len(superseded(db)) == 1
+    # once recorded, later runs do not announce it either
+    record(db, new_policy(body=ABOLISH + "\n特此通知。"), run_id=later_run(db), now=LATER)
+    assert superseded(db) == []
+
+
+def test_the_old_document_arriving_after_the_abolishing_one_is_superseded_silently(
+    db: sqlite_utils.Database, run_id: int
+) -> None:
+    record(db, new_policy(), run_id=run_id, now=NOW)
+    record(db, old_policy(), run_id=later_run(db), now=LATER)  # first archived already abolished
+    assert [link.document_id for link in document_links(db, doc_id(db, old_policy().url))["replaced_by"]] == [
+        doc_id(db, new_policy().url)]  # fmt: skip
+    assert superseded(db) == []
 
 
 def test_a_reply_saying_a_policy_is_abolished_does_not_supersede_it(db: sqlite_utils.Database, run_id: int) -> None:
     record(db, old_policy(), run_id=run_id, now=NOW)
-    record(db, citing_reply(f"原《{OLD_TITLE}》（厦医保规〔2019〕2号）已于今年废止。"), run_id=run_id, now=NOW)
+    record(db, citing_reply(f"原《{OLD_TITLE}》（厦医保规〔2019〕2号）已于今年废止。"), run_id=later_run(db), now=LATER)
     assert document_links(db, doc_id(db, citing_reply("").url))["cites"][0].relation == "abolishes"
     assert superseded(db) == []
+    assert db.execute("SELECT COUNT(*) FROM lineage").fetchone()[0] == 0
 
 
 def test_a_second_abolishing_policy_is_recorded_without_a_second_event(db: sqlite_utils.Database, run_id: int) -> None:
     record(db, old_policy(), run_id=run_id, now=NOW)
-    record(db, new_policy(), run_id=run_id, now=NOW)
+    record(db, new_policy(), run_id=later_run(db), now=LATER)
     third = new_policy(title="厦门市医疗保障局关于门诊特殊病种待遇的通知", doc_no="厦医保规〔2025〕5号",
                        doc_no_raw="厦医保规〔2025〕5号", index_no="XM-2025-0005", published_on="2025-05-01",
                        url="https://xm.example.gov.cn/zcwj/third.html")  # fmt: skip
-    record(db, third, run_id=run_id, now=LATER)
+    record(db, third, run_id=later_run(db), now=LATER)
     old = doc_id(db, old_policy().url)
     assert len(document_links(db, old)["replaced_by"]) == 2
     assert len(superseded(db)) == 1
@@ -220,13 +241,14 @@ def test_a_failed_transaction_leaves_no_lineage_and_the_rerun_supersedes_once(
         if getattr(event, "kind", None) == "superseded":
             raise RuntimeError("killed while routing")
 
-    (outcome,) = record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=run_id, now=LATER, on_event=crash)
+    second = later_run(db)
+    (outcome,) = record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=second, now=LATER, on_event=crash)
     assert isinstance(outcome, RuntimeError)
     assert db.execute("SELECT COUNT(*) FROM lineage").fetchone()[0] == 0
     assert db.execute("SELECT COUNT(*) FROM postings WHERE url = ?", [new_policy().url]).fetchone()[0] == 0
     assert superseded(db) == []
-    record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=run_id, now=LATER)
-    record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=run_id, now=LATER)
+    record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=second, now=LATER)  # the rerun
+    record_batch(db, [Fetched(new_policy().url, new_policy())], run_id=later_run(db), now=LATER)
     assert len(superseded(db)) == 1
 
 
@@ -234,28 +256,39 @@ def test_a_failed_transaction_leaves_no_lineage_and_the_rerun_supersedes_once(
 
 
 def test_a_policy_term_expires_exactly_once(db: sqlite_utils.Database, run_id: int) -> None:
-    term = new_policy(body="本通知自2020年1月1日起施行，有效期2年。", published_on="2019-12-20")
-    record(db, term, run_id=run_id, now=NOW)
+    term = new_policy(body="本通知自2024年1月1日起施行，有效期2年。", published_on="2023-12-20")
+    record(db, term, run_id=run_id, now=NOW)  # 2025-08-18: valid through 2025-12-31
     lasting = new_policy("本通知自2025年4月1日起施行，有效期5年。", "https://xm.example.gov.cn/zcwj/l.html",
                          doc_no="厦医保规〔2025〕9号", doc_no_raw="厦医保规〔2025〕9号", index_no="XM-9",
                          title="厦门市医疗保障局关于长期护理保险的通知")  # fmt: skip
     record(db, lasting, run_id=run_id, now=NOW)
-    assert expire_due(db, date(2021, 12, 31), now=NOW) == []  # still valid on its last day
-    (event,) = expire_due(db, date(2022, 1, 1), now=NOW, run_id=run_id)
+    assert expire_due(db, date(2025, 12, 31), now=NOW) == []  # still valid on its last day
+    (event,) = expire_due(db, date(2026, 1, 1), now=NOW, run_id=run_id)
     assert event.kind == "expired"
     assert event.document_id == doc_id(db, term.url)
-    assert "2021-12-31" in event.summary
-    assert expire_due(db, date(2026, 1, 1), now=LATER) == []
+    assert "2025-12-31" in event.summary
+    assert expire_due(db, date(2026, 1, 2), now=LATER) == []
     record(db, replace(term, body_text=term.body_text + "\n特此通知。"), run_id=run_id, now=LATER)  # a new version
-    assert expire_due(db, date(2026, 1, 1), now=LATER) == []
+    assert expire_due(db, date(2026, 2, 1), now=LATER) == []
     assert [e.document_id for e in expire_due(db, date(2030, 4, 1), now=LATER)] == [doc_id(db, lasting.url)]
     assert len(list_events(db, kind="expired")) == 2
 
 
+def test_a_term_already_ended_when_first_archived_is_marked_without_an_event(
+    db: sqlite_utils.Database, run_id: int
+) -> None:
+    ended = new_policy(body="本通知自2020年1月1日起施行，有效期2年。", published_on="2019-12-20")
+    record(db, ended, run_id=run_id, now=NOW)
+    assert term_of(db, doc_id(db, ended.url)) == {"effective_from": "2020-01-01", "valid_years": 2,
+                                                  "expires_on": "2021-12-31", "expired": True}  # fmt: skip
+    assert expire_due(db, date(2026, 1, 1), now=LATER) == []
+    assert list_events(db, kind="expired") == []
+
+
 def test_expired_events_are_routed_in_their_transaction(db: sqlite_utils.Database, run_id: int) -> None:
-    record(db, new_policy(body="本办法有效期至2024年12月31日。"), run_id=run_id, now=NOW)
+    record(db, new_policy(body="本办法有效期至2025年12月31日。"), run_id=run_id, now=NOW)
     seen: list[str] = []
-    expire_due(db, date(2025, 1, 1), now=NOW, on_event=lambda _db, e: seen.append(e.kind))
+    expire_due(db, date(2026, 1, 1), now=LATER, on_event=lambda _db, e: seen.append(e.kind))
     assert seen == ["expired"]
 
 

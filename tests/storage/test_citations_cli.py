@@ -28,7 +28,7 @@ def archive(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     run = start_run(db, "fujian_xiamen", now=NOW)
     record(db, old_policy(), run_id=run, now=NOW)
     record(db, citing_reply(f"根据《{OLD_TITLE}》（厦医保规〔2019〕2号），您反映的门诊问题已按规定办理。"), run_id=run, now=NOW)
-    record(db, new_policy(), run_id=run, now=LATER)
+    record(db, new_policy(), run_id=start_run(db, "fujian_xiamen", now=LATER), now=LATER)  # a later crawl
     ids = {"old": doc_id(db, old_policy().url), "reply": doc_id(db, citing_reply("").url),
            "new": doc_id(db, new_policy().url)}  # fmt: skip
     db.close()
