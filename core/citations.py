@@ -104,7 +104,7 @@ _YEAR_BRACKET_RE = re.compile(r"[〔\[【(〖]\s*(?:19|20)\d{2}\s*[〕\]】)〗]
 # sentence words in front of a 文号 that core.normalize.numbers does not cut (``本通知文号为厦医保规〔2025〕1号``)
 _EXTRA_PREFIX_CUT_RE = re.compile(
     r".*(?:为|是|将|文号|字号|号|在|由|对|通知|办法|意见|规定|细则|文件|要求|本|印发了?|出台|代替|替代|取代"
-    r"|修订|修改|修正|废止|同|自|结合|遵照|以及|明确|相比|参照)"
+    r"|修订|修改|修正|废止|同|自|结合|遵照|以及|明确|相比|参照|了|于)"
 )
 _FORMER_RE = re.compile(r"原")  # 原厦医保规〔2019〕2号: the former one
 _OWN_LINE_TAIL_RE = re.compile(r"\s*(?:\(\s*[A-DＡ-Ｄ甲乙丙丁]\s*类\s*\)|签发人\s*:?\s*\S{0,12})?\s*")
@@ -115,6 +115,11 @@ _CLAUSE_END = _SENTENCE_END | frozenset(",:")
 _LIST_SEP_RE = re.compile(r"^[\s、,和及与或以及等]*$")
 
 _IMPLEMENT_RE = re.compile(r"根据|按照|依据|依照|遵照|对照|为贯彻落实|为落实|贯彻落实|贯彻|结合")
+# 根据工作安排我局印发了《X》: the clause's own verb issues X (印发的《X》 is still what is followed)
+_ISSUED_RE = re.compile(r"(?:印发|出台|制定|发布|下发|起草|修订|出版)(?!的|\ue000)")
+_BASIS_AFTER_RE = re.compile(
+    r"\s*(?:等)?(?:的|有关|相关)?(?:要求|规定|精神|部署|标准)"
+)  # 根据…印发《X》的要求
 # a clause that continues an implementing one: 按照《A》中明确的…，以及《B》中规定的…
 _CONTINUE_RE = re.compile(r"^\s*(?:以及|及|并|和)")
 _ALIAS_RE = re.compile(r"(?:以下)?简称\s*$")
@@ -385,7 +390,9 @@ def _relation(m: _Mention, cl: _Clauses) -> str:
         return "replaces"  # 代替《A》、《B》: right after the verb, or in the list that follows it
     if _AMEND_RE.search(prefix.replace("\ue000", "")) or _AMEND_AFTER_RE.match(after.replace("\ue000", "")):
         return "amends"
-    if _IMPLEMENT_RE.search(prefix):
+    if (verbs := list(_IMPLEMENT_RE.finditer(prefix))) and (
+        not _ISSUED_RE.search(prefix, verbs[-1].end()) or _BASIS_AFTER_RE.match(after.replace("\ue000", ""))
+    ):
         return "implements"
     if _CONTINUE_RE.match(prefix) and _IMPLEMENT_RE.search(masked[s_start:c_start]):
         return "implements"

@@ -259,6 +259,8 @@ class Linker:
                     f"依据{cited}，相关费用已纳入基金支付范围。",
                     f"结合{cited}有关要求，我市制定了实施细则。",
                     f"按照{cited}文件精神，我局已将相关项目纳入支付范围。",
+                    f"根据上级印发的{cited}要求，我局细化了经办规程。",
+                    f"按照有关部门印发{cited}的要求，做好政策衔接。",
                 )
             )
         if relation == "amends":
@@ -276,6 +278,7 @@ class Linker:
                 f"{cited}实施以来，累计惠及参保群众{rng.randint(2, 90)}万人次。",
                 f"{cited}明确，异地就医人员享受与参保地相同的待遇。",
                 f"其他事项参照{cited}执行。",  # 参照: by analogy, not the basis → cites
+                f"根据工作安排我局印发了{cited}，进一步规范了经办服务。",  # the clause's own verb issues it
             )
         )
 

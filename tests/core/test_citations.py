@@ -480,3 +480,16 @@ def test_the_heading_number_is_the_document_s_own_even_unannounced(heading: str)
     assert (c.relation, c.doc_no, c.title) == ("implements", "中府〔2021〕87号", "X办法")
     assert text[c.start] == "《"
     assert c.quote == "根据《X办法》（中府〔2021〕87号）执行"
+
+
+@pytest.mark.parametrize(
+    ("text", "relation"),
+    [
+        ("根据工作安排我局印发了《X办法》，进一步规范了经办服务。", "cites"),
+        ("根据省局部署制定《X办法》（中医保〔2024〕5号）。", "cites"),
+        ("根据国家医保局印发的《X办法》要求，做好衔接。", "implements"),
+        ("按照有关部门印发《X办法》的要求，做好政策衔接。", "implements"),
+    ],
+)
+def test_a_document_the_clause_itself_issues_is_not_its_basis(text: str, relation: str) -> None:
+    assert [c.relation for c in extract_citations(text)] == [relation]
