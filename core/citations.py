@@ -14,9 +14,11 @@ Rules (see docs/citations.md, "What is extracted"):
   法, 方案, 细则, 决定, 批复, 函, 规划, 目录, 标准, …), so 《健康报》, 《中国式现代化之路》 or a
   proposal's 《关于…的建议》 are not documents. Only the outermost 《》 pair counts (a nested
   《》 is part of the title). A 文号 alone on its line, or after a 文号/发文字号 label, is the
-  document's own number, not a citation; so is ``own_doc_no`` and any title equal to ``own_title``
-  or quoted inside it (``关于印发《X》的通知`` → 《X》), and a title the clause says is being issued
-  (``现将《X》印发给你们``).
+  document's own number, not a citation (also with its reply class ``（B类）`` or ``签发人`` on the line);
+  so is ``own_doc_no``, any title equal to ``own_title`` or quoted inside it (``关于印发《X》的通知`` →
+  《X》) when printed without a 文号 (a same-named predecessor with its own 文号 is a citation), a title
+  the clause says is being issued (``现将《X》印发给你们``), a short name (``（以下简称《条例》）``) and the
+  proposal a reply answers (``关于修订《X》的提案收悉``, ``《…》（第12号）收悉``).
 * **Kind.** ``document`` when a 文号 is given; else ``law`` for a title ending in 法 (not 办法/方法),
   e.g. 《社会保险法》, 《中华人民共和国社会保险法》; ``regulation`` for a title ending in 条例 or one
   followed by a ``(…令第N号)`` order number (部门规章); else ``document``.
@@ -25,16 +27,18 @@ Rules (see docs/citations.md, "What is extracted"):
   - ``replaces`` / ``abolishes``: the sentence has 废止 / 不再执行 / 停止执行 / 失效 / 作废 and the
     citation is in that clause or in the clauses just before it that only name documents
     (``原《A》（X〔2019〕2号），自本办法施行之日起废止``). ``replaces`` when the same sentence also
-    says 代替/替代/取代, else ``abolishes``. A citation right after 代替/替代/取代 (``本办法代替《A》``)
-    is ``replaces`` too.
+    says 代替/替代/取代, else ``abolishes``. A citation right after 代替/替代/取代 (``本办法代替《A》、《B》``)
+    is ``replaces`` too, and so is every document listed one per line after a ``下列文件同时废止：`` head.
   - ``amends``: 修订/修改/修正 in the clause before the citation (``一是修订《X办法》``, ``关于修改《X》的决定``)
     or right after it (``对《X》作如下修改``, ``《X》修订后``).
   - ``implements``: the clause (text from the last ``，。；：`` or line break, citations blanked) before the
-    citation contains 根据/按照/依据/依照/遵照/为贯彻落实/为落实/贯彻落实/结合 (``根据《A》和《B》要求``).
+    citation contains 根据/按照/依据/依照/遵照/对照/为贯彻落实/为落实/贯彻落实/结合 (``根据《A》和《B》要求``),
+    or opens with 以及/及/并/和 after such a clause — unless the clause's own verb issues the document
+    (``根据工作安排我局印发了《X》``; ``…印发的《X》`` and ``…印发《X》的要求`` still implement).
   - ``cites`` otherwise.
 
-* Each document appears once per (relation, :func:`citation_key`); a title given with its 文号 anywhere
-  in the text lends that 文号 to its title-only mentions.
+* Each document appears once per (relation, :func:`citation_key`); a title given with its 文号 elsewhere
+  in the text lends its title-only mentions the 文号 of the nearest numbered mention before them.
 
 Everything is regex/scan based on the width-folded text and linear in the text length (a 1 MB body is a
 fraction of a second); control characters are treated as spaces.
