@@ -229,8 +229,7 @@ class Writer:
         portal = self._portal(portal_id)
         if portal is not None:
             sync_portals(self.db, [portal])
-        run_id = start_run(self.db, portal_id, now=str(msg.data.get("started_at") or "") or None,
-                           full=bool(msg.data.get("full")))  # fmt: skip
+        run_id = start_run(self.db, portal_id, now=_when(msg.data.get("started_at")), full=bool(msg.data.get("full")))
         claim(self.db_path, run_id)
         self.runs[msg.job] = OpenRun(run_id, portal_id)
         self.client.hset(messages.RUNS, msg.job, json.dumps({"run": run_id, "portal": portal_id}))
@@ -374,6 +373,15 @@ class Writer:
             by_portal.setdefault(page.record.portal_id, {})[page.url] = stored
         for portal_id, mapping in by_portal.items():
             self.client.hset(messages.attachments_key(portal_id), mapping=mapping)  # type: ignore[arg-type]
+
+
+def _when(value: Any) -> datetime:
+    """A worker's ISO time as an aware datetime (the archive writes its own format); now when absent or unreadable."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.now(UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def wait_idle(client: redis.Redis, *, timeout: float, poll: float = 0.5) -> bool:

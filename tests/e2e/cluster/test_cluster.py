@@ -4,6 +4,7 @@ the writer mid-crawl and a rerun (no event twice, no outbox row lost)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -13,7 +14,7 @@ from typing import Any
 
 from crawler.cluster import messages
 from crawler.registry import load_registry
-from tests.e2e.cluster.conftest import FAST, PORTALS, Cluster, contents, runs
+from tests.e2e.cluster.conftest import FAST, PORTALS, Cluster, contents, runs, yibao
 
 
 def documents(db: Path) -> int:
@@ -44,6 +45,15 @@ def test_three_workers_make_the_archive_one_process_makes(cluster: Cluster, refe
     # the crawls ran on more than one worker, and no worker ever opened the archive (only the writer did)
     opened = {line.split(" opened by ")[1].strip() for line in cluster.logs().splitlines() if " opened by " in line}
     assert len(opened) >= 2, opened
+    # runs, health and stats across workers: yibao status, and each run's stats as a local run records them
+    done = yibao(cluster.config, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {row["portal"]: row for row in json.loads(done.stdout)}
+    assert all(rows[p]["health"] == "ok" and rows[p]["documents"] > 0 for p in PORTALS), rows
+    with sqlite3.connect(cluster.db) as conn:
+        stats = [json.loads(text) for (text,) in conn.execute("SELECT stats_json FROM runs")]
+    assert sum(s.get("yibao/events/new", 0) for s in stats) == reference["events"]["new"]
+    assert all(s["yibao/health"] == "ok" and s["yibao/documents"] > 0 and s["yibao/coverage"] for s in stats)
     client = cluster.redis.client
     assert client.xlen(messages.STREAM) == 0  # everything stored and acknowledged
     assert client.hlen(messages.RUNS) == 0
