@@ -1,10 +1,13 @@
 """Citation extraction accuracy against the replicas' ground truth.
 
-    .venv/bin/python -m benchmarks.citation_accuracy [--docs 2100] [--seed 31] [--show 5]
+    .venv/bin/python -m benchmarks.citation_accuracy [--docs 2100] [--seed 31] [--show 5] [--crawl]
 
 Builds the replica world in process (no server: the generator gives each document's body text and the
 citations written into it, ``Document.citations``), runs ``core.citations.extract_citations`` on every body
-(``own_doc_no``/``own_title`` from the document's own metadata, as the pipeline knows them) and prints:
+(``own_doc_no``/``own_title`` from the document's own metadata, as the pipeline knows them) and prints the
+figures below. With ``--crawl`` the world is also served and fully crawled (``yibao crawl --full`` in a
+subprocess, into a temporary archive) and the figures are printed a second time for the body text, 文号 and
+title the archive stored for each page (first versions), against the truth of the document served there:
 
 1. precision and recall per relation (cites, implements, replaces, abolishes, amends) and overall, a
    citation counting as found when (document, relation, resolution key) match the truth — the key being
@@ -23,14 +26,23 @@ citations written into it, ``Document.citations``), runs ``core.citations.extrac
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from core.citations import RELATIONS, Citation, citation_key, extract_citations, normalize_title, policy_term
 from replicas.links import inner_title
-from replicas.model import CitedDoc, Document
+from replicas.model import Block, CitedDoc, Document
+from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
 
 Extractor = Callable[..., list[Citation]]
@@ -188,11 +200,57 @@ def report(fig: Figures) -> list[str]:
     return lines
 
 
+def crawled_documents(world: ReplicaWorld) -> list[Document]:
+    """Serve ``world``, crawl it fully, and return one document per archived page: the replica document's
+    truth with the body text, 文号 and title the archive stored for it."""
+    server = ReplicaServer(world).start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "yibao.toml"
+            db = Path(tmp) / "archive.db"
+            config.write_text(server.registry_toml() + f'\n[archive]\npath = "{db}"\n', encoding="utf-8")
+            cmd = [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "--config",
+                str(config),
+                "crawl",
+                "--fast",
+                "--json",
+                "--full",
+            ]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+            if done.returncode not in (0, 1):
+                raise SystemExit(f"crawl failed: {done.stderr[-2000:]}")
+            with sqlite3.connect(db) as conn:
+                rows = conn.execute(
+                    "SELECT url, record_json, body_text FROM versions WHERE version_no = 1"
+                ).fetchall()
+    finally:
+        server.stop()
+    out = []
+    for url, record_json, body in rows:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        portal = next(pid for pid, base in server.urls.items() if url.startswith(base))
+        doc_id, _variant = world.site(portal).paths[path]
+        record = json.loads(record_json)
+        doc = world.doc(doc_id)
+        stored = dataclasses.replace(doc, blocks=[Block(body or "")], doc_no=record.get("doc_no"))
+        stored.title = record.get("title") or doc.title
+        out.append(stored)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=2100)
     parser.add_argument("--seed", type=int, default=31)
     parser.add_argument("--show", type=int, default=0, help="print this many misses per relation")
+    parser.add_argument(
+        "--crawl", action="store_true", help="also measure on the body text a full crawl stored"
+    )
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
     world = ReplicaWorld(docs=args.docs, seed=args.seed)
@@ -207,6 +265,14 @@ def main(argv: list[str] | None = None) -> None:
         for name, score in [*fig.relations.items(), ("resolution", fig.resolution)]:
             for example in score.examples:
                 print(f"  {name}: {example}")
+    if args.crawl:
+        t0 = time.perf_counter()
+        stored = crawled_documents(world)
+        print(
+            f"\ncrawled and archived {len(stored)} pages in {time.perf_counter() - t0:.1f} s; on the stored text:"
+        )
+        for line in report(measure(stored, show=args.show)):
+            print(line)
 
 
 if __name__ == "__main__":
