@@ -6,7 +6,7 @@ ground truth, no HTML): the rows ``storage.record`` would write (``--workers`` p
 then the full-text indexes merged (``optimize``). It prints the build rate and the size of the
 full-text indexes, then for 2-char terms, 4-char terms, quoted phrases and two-term AND: p50/p95 of the
 first page of 20 with snippets (default relevance order), newest first, page 6, the count as the CLI
-and the web page show it (capped: "10,000+") and exact (``--exhaustive``), each also with every filter
+and the web page show it (capped: "1,000+") and exact (``--exhaustive``), each also with every filter
 set (region + kind, portal, reply class, dates, deputy, adoption), with issue 15's figures at 1M beside
 them; ``--bm25`` adds ``sort="bm25"``. Then alternatives to bm25 over every hit (overlap with its top 20)
 and the export rate to JSONL and CSV.

@@ -2,8 +2,9 @@
 
 Datasette (with this project's plugin, metadata and templates) is driven in process through its own
 ASGI client, so the figures are server time without the network: the home page, ranked search (a
-common 2-char term, a 4-char term, a phrase, filtered by region and kind, by deputy and adoption), the
-documents table with its seven facets (plain and with the search box), a document page with its
+common 2-char term, a 4-char term, a phrase, filtered by region and kind, by deputy and adoption, newest
+first, a later page), the documents table with its seven facets (plain, with a facet selected, its search
+box -- a redirect to the search page -- and a search kept on the table with ``_table=1``), a document page with its
 versions, the charts, the Atom feed of changes and two canned queries. Each line gives p50/p95 and
 the status codes seen: a page over Datasette's time limits answers 400/500 or drops its facets, and
 that shows here.
@@ -49,8 +50,16 @@ def pages(db_path: Path) -> list[tuple[str, str]]:
             "search 建议, deputy + adoption",
             f"/-/search?q={quote('建议')}&deputy={deputy_q}&adoption={quote('部分采纳')}",
         ),
+        ("search 医保, newest first", f"/-/search?q={quote('医保')}&sort=newest"),
+        ("search phrase, region + kind, newest first",
+         f"/-/search?q={quote(chr(34) + '按病种分值付费' + chr(34))}&region=350000&kind=suggestion_reply&sort=newest"),
+        ("search 异地就医, page 6", f"/-/search?q={quote('异地就医')}&page=6"),
         ("documents table + 7 facets", "/archive/documents"),
-        ("documents table, search box 异地就医", f"/archive/documents?_search={quote('异地就医')}"),
+        ("documents table, search box 医保 (redirect)", f"/archive/documents?_search={quote('医保')}"),
+        ("  the search page it sends to", f"/-/search?q={quote('医保')}"),
+        ("documents table, search box 异地就医 + kind (redirect)",
+         f"/archive/documents?_search={quote('异地就医')}&kind=suggestion_reply"),
+        ("documents table, search 异地就医 kept (_table=1)", f"/archive/documents?_search={quote('异地就医')}&_table=1"),
         ("documents table, facet selected", "/archive/documents?province=福建省&kind=suggestion_reply"),
         ("document page (record, versions, diffs)", f"/archive/documents/{doc_id}"),
         ("charts, 36 months by province", "/-/charts"),

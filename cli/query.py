@@ -221,7 +221,7 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
               help="rank (default: title/文号 matches first, then the others, most recently archived first), "
               "bm25 (slow on a large archive), or by publication date, newest or oldest first")
 @click.option("--exhaustive", is_flag=True,
-              help="count every match (by default counting stops at 10,000: '10,000+ results'); with --sort bm25 "
+              help="count every match (by default counting stops at 1,000: '1,000+ results'); with --sort bm25 "
               "also rank every match (by default, beyond 20,000 matches only the most recently archived are "
               "ranked: bm25 over every match of a common term is slow on a large archive)")
 @_color_option

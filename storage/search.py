@@ -444,8 +444,8 @@ match, so a common term costs time in proportion to the archive (~0.25 s at 100k
 ``RANK_WINDOW`` of them (highest ids); ``exhaustive=True`` ranks them all. Filtered searches rank every
 filtered hit."""
 
-COUNT_CAP = 10_000
-"""``search_count(cap=COUNT_CAP)`` stops there: the CLI and the web page then say "10,000+" (a lower
+COUNT_CAP = 1_000
+"""``search_count(cap=COUNT_CAP)`` stops there: the CLI and the web page then say "1,000+" (a lower
 bound); ``--exhaustive`` counts every match (about 1 s for the commonest phrases at 1M documents)."""
 
 FILTER_FIRST = 1_000

@@ -210,7 +210,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
         problems.append(f"sort: one of {', '.join(SORTS)}")
         sort = "rank"
     context: dict[str, Any] = {
-        "window": COUNT_CAP,  # the count stops there: "10,000+"
+        "window": COUNT_CAP,  # the count stops there: "1,000+"
         "rank_window": RANK_WINDOW,
         "windowed": filters.empty and sort == "bm25",  # bm25 ranks a window; the other orders every hit
         "sort": sort,
@@ -241,7 +241,8 @@ async def search_page(datasette: Any, request: Any) -> Response:
             context["total"], hits = await _read(datasette, run)
             context["table_link"] = _table_link(text, filters)
             context["prev_link"] = _page_link(args, page - 1) if page > 1 else None
-            context["next_link"] = _page_link(args, page + 1) if context["total"] > page * PAGE_SIZE else None
+            more = context["total"] > page * PAGE_SIZE or (context["total"] >= COUNT_CAP and len(hits) == PAGE_SIZE)
+            context["next_link"] = _page_link(args, page + 1) if more else None
             context["hits"] = [(hit, _marked_title(hit.title, query.terms), highlight(hit.snippet)) for hit in hits]
     elif problems:
         status = 400
