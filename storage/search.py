@@ -452,10 +452,10 @@ FILTER_FIRST = 1_000
 """A filter that at most this many documents pass is applied first: its documents are looked up in the
 index one by one (~40 µs each) instead of the index's matches being checked against it."""
 
-DENSE_SAMPLE = 2_000
-"""Newest-first search: how many of the most recently archived matches are read to tell a rare query
-(all its matches sorted by date) from a common one (documents walked in date order and each looked up
-in the index, stopping at the page's end)."""
+DENSE_SAMPLE = 1_000
+"""Newest-first search: how many of the most recently archived (filtered) matches are read to tell a
+rare query (all its matches sorted by date) from a common one (documents walked in date order and each
+looked up in the index, stopping at the page's end)."""
 
 WALK_BUDGET = 4_000  # documents a date-ordered walk looks up before it gives way to sorting every match
 
@@ -560,41 +560,44 @@ def _dated_ids(
 ) -> list[int]:
     """The first ``need`` matches by publication date (undated last, then by id).
 
-    A narrow filter (``FILTER_FIRST``): its documents are looked up in the index and the matches sorted.
-    A common query (its newest ``DENSE_SAMPLE`` matches show it matches a share of the documents such
-    that about ``need / share`` <= ``WALK_BUDGET`` lookups fill the page): the documents are walked in
-    date order through the ``published_on`` index, each looked up in the full-text index (``EXISTS``),
-    until ``need`` match. Otherwise, and when the walk has looked at ``WALK_BUDGET`` documents without
-    filling the page, every match is read and sorted by date.
+    - A narrow filter (``FILTER_FIRST``): its documents are looked up in the index, the matches sorted.
+    - Otherwise the most recently archived ``DENSE_SAMPLE`` (filtered) matches are read: if that is all
+      of them, they are sorted. Else they tell what share of the documents are (filtered) matches, and
+      when about ``need / share`` lookups (at most ``WALK_BUDGET``) fill the page, the documents are
+      walked in date order through the ``published_on`` index, each passing the filter looked up in the
+      full-text index (``EXISTS``), until ``need`` match.
+    - Else (and when the walk did not fill the page) every match is read and sorted by date.
     """
     assert query.match is not None
     where, params = (filters or DocumentFilter()).where("d")
-    among = None if filters is None or filters.empty else _filter_first(db, (where, params))
-    if among is not None:  # a narrow filter: its documents are looked up, the matches sorted
-        matched = _stream(db, "documents_fts", query.match, None, len(among), among) if among else []
+    filtered = None if filters is None or filters.empty else (where, params)
+    among = None if filtered is None else _filter_first(db, filtered)
+    if among is not None:  # a narrow filter: its documents are looked up
+        sample = _stream(db, "documents_fts", query.match, None, len(among), among) if among else []
+    else:
+        sample = _stream(db, "documents_fts", query.match, filtered, DENSE_SAMPLE)
+    if among is not None or len(sample) < DENSE_SAMPLE:  # every (filtered) match is in hand: sort them
         cursor = db.execute(
             f"SELECT d.id FROM documents d WHERE d.id IN (SELECT value FROM json_each(?))"
             f" ORDER BY {_DATE_ORDER[sort]} LIMIT ?",
-            [json.dumps(matched), need],
+            [json.dumps(sample), need],
         )
         return [row[0] for row in cursor]
-    sample = _stream(db, "documents_fts", query.match, None, DENSE_SAMPLE)
-    if len(sample) == DENSE_SAMPLE:
-        (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
-        share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many match
-        if need / share <= WALK_BUDGET:
-            rows = db.execute(
-                # the date index drives (the planner would rather sort a facet index's rows)
-                "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
-                " FROM documents d INDEXED BY documents_published"
-                f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
-                " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
-                " AND documents_fts.rowid = c.id) LIMIT ?",
-                [*params, WALK_BUDGET, query.match, need],
-            ).fetchall()
-            if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
-                rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
-                return [row[0] for row in rows]
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+    share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many are (filtered) matches
+    if need / share <= WALK_BUDGET:
+        rows = db.execute(
+            # the date index drives (the planner would rather sort a facet index's rows)
+            "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
+            " FROM documents d INDEXED BY documents_published"
+            f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
+            " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
+            " AND documents_fts.rowid = c.id) LIMIT ?",
+            [*params, WALK_BUDGET, query.match, need],
+        ).fetchall()
+        if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
+            rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
+            return [row[0] for row in rows]
     sql = _DATED_SEARCH_SQL.format(where=where, order=_DATE_ORDER[sort])
     return [row[0] for row in db.execute(sql, [query.match, *params, need])]
 
