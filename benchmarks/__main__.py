@@ -6,7 +6,7 @@ import importlib
 import sys
 
 BENCHMARKS = ("replicas_bench", "pipeline_bench", "crawl_bench", "crawl_compare", "revisit_bench", "search_bench",
-              "webui_bench", "fts_compare")
+              "webui_bench", "fts_compare", "citation_accuracy", "cluster_bench", "hostile_probe")
 
 
 def main() -> int:
