@@ -505,10 +505,10 @@ def _stream(
 
 
 def _filter_first(db: sqlite_utils.Database, where: tuple[str, list[Any]]) -> list[int] | None:
-    """The ids of the documents the filter passes, newest first, when there are at most
-    ``FILTER_FIRST`` of them (else None)."""
+    """The ids of the documents the filter passes when there are at most ``FILTER_FIRST`` of them (else
+    None). Unordered: the query stops at the first ``FILTER_FIRST + 1`` rows its index gives."""
     rows = db.execute(
-        f"SELECT d.id FROM documents d WHERE {where[0]} ORDER BY d.id DESC LIMIT ?", [*where[1], FILTER_FIRST + 1]
+        f"SELECT d.id FROM documents d WHERE {where[0]} LIMIT ?", [*where[1], FILTER_FIRST + 1]
     ).fetchall()
     return None if len(rows) > FILTER_FIRST else [row[0] for row in rows]
 
