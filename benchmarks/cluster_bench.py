@@ -2,7 +2,7 @@
 processes (each ``--jobs`` crawls at a time) into one archive through one ``yibao writer``; then the writer alone
 draining a stream of documents.
 
-    .venv/bin/python -m benchmarks.cluster_bench [--docs 100] [--jobs 5] [--workers 1,2,3] [--writer-docs 3000]
+    .venv/bin/python -m benchmarks.cluster_bench [--docs 100] [--jobs 4] [--workers 1,2,3] [--writer-docs 3000]
 
 Needs Debian's ``redis-server`` (started here on a free port of 127.0.0.1). Four replica worlds serve the five
 replica portals each (renamed ``<portal>_<n>``: 20 portals, each its own port). Politeness is the project's default
@@ -28,7 +28,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -117,6 +116,37 @@ def crawl_round(servers: list[ReplicaServer], client: redis.Redis, url: str, wor
             "workers_cpu": workers_cpu, "writer_cpu": writer_cpu}  # fmt: skip
 
 
+def overhead_round(servers: list[ReplicaServer], client: redis.Redis, url: str, folder: Path,
+                   jobs: int = 5) -> tuple[float, float]:  # fmt: skip
+    """(CPU seconds of a worker's start and stop, CPU seconds of one crawl job apart from its pages): a worker
+    alone, then ``jobs`` jobs of portals that do not answer (each ends after two refused connections)."""
+    client.flushall()
+    folder.mkdir()
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    entries = [{**entry, "id": f"dead_{n}", "base_url": dead}
+               for n, entry in enumerate(list(portal_entries(servers[0].urls).values()) * 2)][:jobs]  # fmt: skip
+    config = folder / "yibao.toml"
+    config.write_text(render_toml(entries) + f'\n[archive]\npath = "{folder / "archive.db"}"\n\n[cluster]\n'
+                      f'redis_url = "{url}"\n', encoding="utf-8")  # fmt: skip
+    before = cpu_children()
+    idle = yibao(config, "worker")
+    time.sleep(3.0)
+    stop(idle)
+    start_cpu = cpu_children() - before
+    writer = yibao(config, "writer")
+    worker = yibao(config, "worker", "--jobs", str(jobs))
+    time.sleep(1.0)
+    subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once"], capture_output=True,
+                   check=False)  # fmt: skip
+    if not wait_idle(client, timeout=600, poll=0.5):
+        raise RuntimeError("the cluster did not finish")
+    before = cpu_children()
+    stop(worker)
+    jobs_cpu = cpu_children() - before - start_cpu
+    stop(writer)
+    return start_cpu, jobs_cpu / jobs
+
+
 def writer_round(client: redis.Redis, source: Path, folder: Path, total: int) -> dict[str, Any]:
     """``total`` new documents (variants of the crawled ones: other URL, 文号 and text) through the stream into a
     fresh archive by one writer; documents/s from its start to the stream drained."""
@@ -154,7 +184,9 @@ def writer_round(client: redis.Redis, source: Path, folder: Path, total: int) ->
 
     writer = Writer(client, folder / "archive.db", load_registry(config))  # in this process: no start-up counted
     cpu, started = time.process_time(), time.perf_counter()
-    writer.run(threading.Event(), until_idle=True)
+    writer.prepare()
+    while client.xlen(messages.STREAM) or writer.runs:  # until the last entry is stored and the run closed
+        writer.step()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     writer.close()
     db = folder / "archive.db"
@@ -165,7 +197,7 @@ def writer_round(client: redis.Redis, source: Path, folder: Path, total: int) ->
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100, help="documents per replica world (5 portals)")
-    parser.add_argument("--jobs", type=int, default=5, help="crawls at a time per worker")
+    parser.add_argument("--jobs", type=int, default=4, help="crawls at a time per worker")
     parser.add_argument("--workers", default="1,2,3", help="worker counts to compare")
     parser.add_argument("--writer-docs", type=int, default=3000)
     args = parser.parse_args(argv)
@@ -204,31 +236,35 @@ def main(argv: list[str] | None = None) -> None:
                 results.append(r)
                 show(str(n), r)
             first = results[0]
-            again = crawl_round(servers, client, url, first["workers"], args.jobs, base / f"w{first['workers']}",
+            last = results[-1]
+            again = crawl_round(servers, client, url, last["workers"], args.jobs, base / f"w{last['workers']}",
                                 again=True)  # fmt: skip
-            show(f"{first['workers']} again", again)
-            # CPU = fixed (worker start-ups, one crawl process per portal) + per page: the two cycles of the same
-            # portals by the same workers tell the two apart
-            per_page = max((first["workers_cpu"] - again["workers_cpu"]) / max(first["pages"] - again["pages"], 1), 1e-3)
-            fixed = again["workers_cpu"] - per_page * again["pages"]
-            per_job = fixed / max(again["queued"], 1)
-            print(f"unchanged cycle: {again['pages']} requests for {again['queued']} portals "
-                  f"({again['pages'] / max(again['queued'], 1):.1f} a portal: robots.txt, one per list column, 304s)")
-            print(f"CPU: {per_page * 1000:.1f} ms per page fetched and parsed, plus {per_job:.2f} s per crawl job "
-                  f"(its own Scrapy process; the worker processes' start-ups included)")
+            show(f"{last['workers']} again", again)
+            start_cpu, per_job = overhead_round(servers, client, url, base / "overhead")
+            print(f"fixed costs: a worker's start and stop {start_cpu:.2f} s CPU; a crawl job {per_job:.2f} s CPU "
+                  f"apart from its pages (its own Scrapy process, robots.txt, the run's open and close)")
+
+            def per_page(r: dict[str, Any]) -> float:
+                net = r["workers_cpu"] - r["workers"] * start_cpu - r["queued"] * per_job
+                return max(net, 0.0) / max(r["pages"], 1)
+
+            for r, what in ((first, "first cycle (documents fetched and parsed)"), (again, "unchanged cycle (304s)")):
+                print(f"CPU per page, {what}: {1000 * per_page(r):.1f} ms, "
+                      f"{r['pages'] / max(r['queued'], 1):.1f} requests a portal")
             w = writer_round(client, base / f"w{first['workers']}" / "archive.db", base / "writer", args.writer_docs)
             print(f"writer alone: {w['documents']} new documents (and {w['events']} events, outbox rows with them) "
                   f"in {w['wall']:.1f} s = {w['documents'] / w['wall']:.0f} documents/s sustained, "
                   f"{1000 * w['cpu'] / max(w['documents'], 1):.2f} ms CPU per document")
-            last = results[-1]
             print(f"speed-up {first['workers']} -> {last['workers']} workers: {first['wall'] / last['wall']:.2f}x "
-                  f"(the portals' politeness bounds a crawl, not the CPU)")
+                  f"({first['workers'] * args.jobs} -> {last['workers'] * args.jobs} portals crawled at a time: each "
+                  f"crawl is paced by its portal's politeness, not by the CPU)")
             rate = w["documents"] / w["wall"]
-            print(f"for N machines: a polite portal yields ~1 page/s, i.e. ~{per_page * 1000:.0f} ms CPU/s, so one core "
-                  f"keeps ~{1 / per_page:.0f} portal crawls going (less the {per_job:.1f} s per job); "
-                  f"3,200 portals in one cycle of ~{again['pages'] / max(again['queued'], 1):.0f} requests each cost "
-                  f"~{3200 * (per_job + per_page * again['pages'] / max(again['queued'], 1)) / 3600:.1f} CPU-hours; "
-                  f"one writer stores ~{rate:.0f} new documents/s (~{rate * 3600 / 1e6:.1f} million an hour)")
+            page, cycle = per_page(first), again["pages"] / max(again["queued"], 1)
+            print(f"for N machines: a polite portal yields ~1 page/s, ~{1000 * page:.0f} ms CPU a second, so a core "
+                  f"keeps ~{0.7 / page:.0f} portal crawls busy at 70 % (each also costs {per_job:.1f} s CPU to start); "
+                  f"an unchanged cycle of 3,200 portals (~{cycle:.0f} requests each here) costs "
+                  f"~{3200 * (per_job + per_page(again) * cycle) / 3600:.1f} CPU-hours; one writer stores ~{rate:.0f} "
+                  f"new documents/s (~{rate * 3600 / 1e6:.2f} million an hour)")
         finally:
             for server in servers:
                 server.stop()
