@@ -186,7 +186,7 @@ class _Citing:
 
 
 def _citing(db: sqlite_utils.Database, document_id: int) -> _Citing:
-    row = db.execute(
+    row = db.conn.execute(
         "SELECT id, title, doc_no, kind, published_on FROM documents WHERE id = ?", [document_id]
     ).fetchone()
     return _Citing(*row)
@@ -196,45 +196,69 @@ def link_version(db: sqlite_utils.Database, event: Event, body_text: str, *, emi
     """Store the citations of the version ``event`` made (``new``, or a change with a previous version) and
     resolve them; add the document's keys and resolve the earlier citations waiting for them; record the
     lineage and the policy term they imply. Call it inside the version's write transaction; returns the
-    events it added (``superseded``), for the caller to route. ``emit=False`` records lineage without events."""
+    events it added (``superseded``), for the caller to route. ``emit=False`` records lineage without events.
+
+    A handful of statements per version whatever its number of citations (keys looked up together, rows
+    inserted with one ``executemany``): it runs for every stored version, inside the crawl's write lock."""
     assert event.document_id is not None
     assert event.version_id is not None
+    conn = db.conn
     doc = _citing(db, event.document_id)
     found = extract_citations(body_text, own_doc_no=doc.doc_no, own_title=doc.title)
-    added: list[Event] = []
     keys = target_keys(doc.title, doc.doc_no)
-    for key in keys:
-        db.execute("INSERT OR IGNORE INTO citation_targets (key, document_id) VALUES (?, ?)", [key, doc.id])
-    for c in found:
-        key = citation_key(c)
-        cited = _pick(db, key, doc.id)
-        cursor = db.execute(
+    conn.executemany(
+        "INSERT OR IGNORE INTO citation_targets (key, document_id) VALUES (?, ?)", [(key, doc.id) for key in keys]
+    )
+    added: list[Event] = []
+    if found:
+        cited_keys = [citation_key(c) for c in found]
+        candidates = _candidates(db, cited_keys)
+        rows = []
+        superseding = False
+        for c, key in zip(found, cited_keys, strict=True):
+            cited = _pick(db, key, doc.id, candidates.get(key, ()))
+            superseding = superseding or (cited is not None and c.relation in SUPERSEDING)
+            rows.append((doc.id, event.version_id, c.relation, key, c.doc_no, c.title, c.kind, c.quote, cited))
+        conn.executemany(
             "INSERT INTO citations (document_id, version_id, relation, key, doc_no, title, kind, quote,"
             " cited_document_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [doc.id, event.version_id, c.relation, key, c.doc_no, c.title, c.kind, c.quote, cited],
+            rows,
         )
-        if cited is not None and c.relation in SUPERSEDING:
-            made = _supersede(db, doc, cited, c.relation, int(cursor.lastrowid or 0), event, emit)
-            if made is not None:
-                added.append(made)
+        if superseding:
+            for citation_id, relation, cited in conn.execute(
+                "SELECT id, relation, cited_document_id FROM citations WHERE version_id = ?"
+                " AND relation IN ('replaces', 'abolishes') AND cited_document_id IS NOT NULL ORDER BY id",
+                [event.version_id],
+            ).fetchall():
+                made = _supersede(db, doc, cited, relation, citation_id, event, emit)
+                if made is not None:
+                    added.append(made)
     added.extend(_resolve_waiting(db, doc.id, keys, event, emit))
     if doc.kind in SUPERSEDING_KINDS:
         _store_term(db, doc, event.version_id, body_text, event)
     return added
 
 
-def _pick(db: sqlite_utils.Database, key: str, citing_id: int) -> int | None:
-    """The archived document ``key`` resolves to for a citation of ``citing_id`` (module docstring)."""
-    candidates = [
-        int(r[0])
-        for r in db.execute("SELECT document_id FROM citation_targets WHERE key = ? LIMIT 20", [key])
-        if int(r[0]) != citing_id
-    ]
+def _candidates(db: sqlite_utils.Database, keys: Sequence[str]) -> dict[str, list[int]]:
+    """The archived documents answering to each of ``keys`` (one query)."""
+    out: dict[str, list[int]] = {}
+    for key, document_id in db.conn.execute(
+        "SELECT key, document_id FROM citation_targets WHERE key IN (SELECT value FROM json_each(?))",
+        [json.dumps(sorted(set(keys)), ensure_ascii=False)],
+    ):
+        out.setdefault(key, []).append(int(document_id))
+    return out
+
+
+def _pick(db: sqlite_utils.Database, key: str, citing_id: int, answering: Sequence[int]) -> int | None:
+    """The archived document ``key`` resolves to for a citation of ``citing_id`` among the documents
+    ``answering`` to it (module docstring)."""
+    candidates = [doc for doc in answering if doc != citing_id]
     if len(candidates) <= 1:
         return candidates[0] if candidates else None
     shared = [
         int(r[0])
-        for r in db.execute(
+        for r in db.conn.execute(
             "SELECT DISTINCT p.document_id FROM postings p WHERE p.document_id IN"
             " (SELECT value FROM json_each(?)) AND p.portal_id IN"
             " (SELECT portal_id FROM postings WHERE document_id = ?)",
@@ -250,22 +274,26 @@ def _resolve_waiting(
     db: sqlite_utils.Database, document_id: int, keys: Sequence[str], event: Event, emit: bool
 ) -> list[Event]:
     """Resolve the unresolved citations whose key is one of ``keys`` (a document answering to them arrived)."""
+    if not keys:
+        return []
+    rows = db.conn.execute(
+        "SELECT id, document_id, relation, key FROM citations WHERE cited_document_id IS NULL AND key IN"
+        f" ({', '.join('?' * len(keys))}) AND document_id != ? ORDER BY id",
+        [*keys, document_id],
+    ).fetchall()
+    if not rows:
+        return []
+    candidates = _candidates(db, keys)
     added: list[Event] = []
-    for key in keys:
-        rows = db.execute(
-            "SELECT id, document_id, relation FROM citations WHERE key = ? AND cited_document_id IS NULL"
-            " AND document_id != ?",
-            [key, document_id],
-        ).fetchall()
-        for citation_id, citing_id, relation in rows:
-            cited = _pick(db, key, citing_id)
-            if cited is None:
-                continue
-            db.execute("UPDATE citations SET cited_document_id = ? WHERE id = ?", [cited, citation_id])
-            if relation in SUPERSEDING and _is_current(db, citation_id):
-                made = _supersede(db, _citing(db, citing_id), cited, relation, citation_id, event, emit)
-                if made is not None:
-                    added.append(made)
+    for citation_id, citing_id, relation, key in rows:
+        cited = _pick(db, key, citing_id, candidates.get(key, ()))
+        if cited is None:
+            continue
+        db.conn.execute("UPDATE citations SET cited_document_id = ? WHERE id = ?", [cited, citation_id])
+        if relation in SUPERSEDING and _is_current(db, citation_id):
+            made = _supersede(db, _citing(db, citing_id), cited, relation, citation_id, event, emit)
+            if made is not None:
+                added.append(made)
     return added
 
 
