@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlite_utils
 
 from core.records import KIND_NOTICE, KIND_POLICY, DocumentRecord
-from storage import list_events, record, start_run
+from storage import list_events, open_db, record, start_run
 from storage.archive import Fetched, record_batch
 from storage.citations import (
     cites_where,
@@ -322,3 +323,18 @@ def test_only_policies_and_notices_keep_a_term(db: sqlite_utils.Database, run_id
     record(db, new_policy(body="本通知自2020年1月1日起施行，有效期2年。", kind=kind), run_id=run_id, now=NOW)
     terms = db.execute("SELECT document_id, valid_years, expires_on FROM policy_terms").fetchall()
     assert terms == [(doc_id(db, new_policy().url), 2, "2021-12-31")]
+
+
+def test_opening_an_archive_from_before_citations_links_it(db_path: Path, db: sqlite_utils.Database, run_id: int) -> None:
+    record(db, citing_reply(f"根据《{OLD_TITLE}》（厦医保规〔2019〕2号）办理。"), run_id=run_id, now=NOW)
+    record(db, old_policy(), run_id=run_id, now=NOW)
+    for table in ("lineage", "citations", "citation_targets", "policy_terms"):  # as m004 left it
+        db.execute(f"DROP TABLE {table}")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_citations'")
+    db.conn.commit()
+    db.close()
+    upgraded = open_db(db_path)
+    (link,) = document_links(upgraded, doc_id(upgraded, citing_reply("").url))["cites"]
+    assert link.document_id == doc_id(upgraded, old_policy().url)
+    assert [e.kind for e in list_events(upgraded)] == ["new", "new"]
+    upgraded.close()
