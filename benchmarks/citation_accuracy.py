@@ -18,7 +18,8 @@ title the archive stored for each page (first versions), against the truth of th
    by canonical 文号, else by an exact (normalised) title, the cover notice's inner 《title》 included — and
    compared with the document the truth says it refers to (when that document exists in this world);
 4. policy terms: ``policy_term`` against ``Document.term`` (effective date, years, expiry);
-5. extraction time over the corpus.
+5. extraction time over the corpus, and on three adversarial 1 MB bodies (a long reply repeating one
+   citation between filler and stray brackets, a million 《, a hundred thousand titles before one 同时废止).
 
 ``measure`` returns the figures for tests (``tests/replicas/test_citation_truth.py`` asserts ≥ 95 %).
 """
@@ -243,6 +244,16 @@ def crawled_documents(world: ReplicaWorld) -> list[Document]:
     return out
 
 
+def adversarial_bodies() -> dict[str, str]:
+    """Bodies of about a million characters that a backtracking rule would take minutes over."""
+    chunk = "根据《关于某某的通知》（中府〔2021〕87号）要求。" + "医保" * 500 + "\x00《〔2021〕"
+    return {
+        "repeated citation between filler": chunk * (1_000_000 // len(chunk)),
+        "a million 《": "《" * 1_000_000,
+        "100,000 titles, one 同时废止": "《关于X的通知》，" * 100_000 + "同时废止。",
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=2100)
@@ -261,6 +272,11 @@ def main(argv: list[str] | None = None) -> None:
         print(line)
     kinds = Counter(c.kind for d in docs for c in d.cited())
     print("truth kinds  " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    for name, body in adversarial_bodies().items():
+        t0 = time.process_time()
+        found = len(extract_citations(body))
+        print(f"adversarial  {name}: {len(body):,} characters, {found:,} citations, "
+              f"{time.process_time() - t0:.2f} CPU-s")
     if args.show:
         for name, score in [*fig.relations.items(), ("resolution", fig.resolution)]:
             for example in score.examples:
