@@ -190,6 +190,17 @@ def test_an_abolishing_policy_supersedes_the_old_one_exactly_once(db: sqlite_uti
     assert [e.kind for e in list_events(db, document_id=new)] == ["new", "edited", "edited"]
 
 
+def test_an_edit_that_adds_an_abolishing_clause_supersedes_once(db: sqlite_utils.Database, run_id: int) -> None:
+    record(db, old_policy(), run_id=run_id, now=NOW)
+    record(db, new_policy(body="本通知自印发之日起施行。"), run_id=run_id, now=NOW)
+    assert superseded(db) == []
+    record(db, new_policy(), run_id=later_run(db), now=LATER)  # the same policy, now saying it abolishes
+    assert [subject for subject, _ in superseded(db)] == [doc_id(db, old_policy().url)]
+    record(db, new_policy(body="本通知自印发之日起施行。"), run_id=later_run(db), now=LATER)  # and taking it back
+    record(db, new_policy(), run_id=later_run(db), now=LATER)
+    assert len(superseded(db)) == 1
+
+
 def test_a_crawl_archiving_both_documents_records_the_lineage_without_an_event(
     db: sqlite_utils.Database, run_id: int
 ) -> None:
