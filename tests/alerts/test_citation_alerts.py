@@ -157,3 +157,22 @@ def test_the_documented_watcher_example_loads() -> None:
     (watcher,) = load(block)
     assert watcher.follow_citations is True
     assert watcher.kinds == ("suggestion_reply", "proposal_reply")
+
+
+def test_a_digest_follower_is_told_the_citing_documents_too(db: sqlite_utils.Database, run_id: int) -> None:
+    from alerts.render import render_digest
+
+    digest = load(f'[[watchers]]\nname = "daily"\nkeywords = ["蓝鲸问题"]\nfollow_citations = true\nmode = "digest"\n'
+                  f'digest_cron = "0 8 * * *"\n{HOOK}\n')  # fmt: skip
+    on_event = make_router(digest)
+    record(db, old_policy(), run_id=run_id, now=NOW, on_event=on_event)
+    record(db, citing_reply(REPLY_TEXT), run_id=run_id, now=NOW, on_event=on_event)
+    record(db, new_policy(), run_id=start_run(db, "fujian_xiamen", now=LATER), now=LATER, on_event=on_event)
+    (row,) = rows_for(db, "superseded")["daily"]
+    assert row.mode == "digest"
+    items = [event_item(db, r.event_id, AlertSettings()) for r in list_deliveries(db, watcher="daily") if r.event_id]
+    message = render_digest(items, watcher=digest[0], delivery_id="d")
+    assert "【已被替代】" in message.text
+    assert f"《{citing_reply('').title}》（依据）" in message.text
+    superseded_item = next(i for i in message.payload["items"] if i["event"]["kind"] == "superseded")
+    assert superseded_item["citing"][0]["title"] == citing_reply("").title
