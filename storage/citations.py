@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 SUPERSEDING = ("replaces", "abolishes")
+_BACKFILL = "backfill"  # the stand-in event of rebuild_citations (never stored)
 SUPERSEDING_KINDS = (KIND_POLICY, KIND_NOTICE)  # a reply or an interpretation restating it decides nothing
 # what happens to a cited document that a watcher following citations hears of
 CITED_CHANGE_KINDS = ("edited", "validity_changed", "withdrawn", EVENT_SUPERSEDED, EVENT_EXPIRED)
@@ -395,7 +396,8 @@ def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_t
         db.execute("DELETE FROM policy_terms WHERE document_id = ? AND expired_on IS NULL", [doc.id])
         return
     today = _local_date(cause.created_at)
-    ended = cause.kind == "new" and term.expires_on is not None and term.expires_on < today
+    first = cause.kind in ("new", _BACKFILL)  # first archived (or first linked, by a backfill)
+    ended = first and term.expires_on is not None and term.expires_on < today
     db.execute(
         "INSERT INTO policy_terms (document_id, version_id, effective_from, valid_years, expires_on, expired_on)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (document_id) DO UPDATE SET version_id = excluded.version_id,"
@@ -703,7 +705,7 @@ def rebuild_citations(db: sqlite_utils.Database, *, batch: int = 500) -> int:
             return done
         with write_transaction(db):
             for document_id, version_id, body, created_at, run_id in rows:
-                event = Event(0, "backfill", document_id, version_id, None, (), "", created_at, run_id, None, None)
+                event = Event(0, _BACKFILL, document_id, version_id, None, (), "", created_at, run_id, None, None)
                 link_version(db, event, body or "", emit=False)
                 done += 1
         last = rows[-1][0]

@@ -312,14 +312,19 @@ def test_rebuild_links_an_archive_stored_before_citations_without_events(
 ) -> None:
     record(db, citing_reply(f"根据《{OLD_TITLE}》（厦医保规〔2019〕2号）办理。"), run_id=run_id, now=NOW)
     record(db, old_policy(), run_id=run_id, now=NOW)
-    record(db, new_policy(), run_id=run_id, now=NOW)
+    record(db, new_policy(body=ABOLISH + "有效期2年。"), run_id=run_id, now=NOW)  # 2025-04-01 .. 2027-03-31
+    record(db, new_policy(body="本通知自2020年1月1日起施行，有效期2年。", url="https://xm.example.gov.cn/zcwj/e.html",
+                          index_no="XM-E", doc_no="厦医保规〔2019〕9号", doc_no_raw="厦医保规〔2019〕9号",
+                          title="厦门市医疗保障局关于已到期事项的通知", published_on="2019-12-01"),
+           run_id=run_id, now=NOW)  # fmt: skip
     before = {t: db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in ("lineage", "citation_targets")}
     cited = db.execute("SELECT document_id, relation, key, cited_document_id FROM citations ORDER BY id").fetchall()
     events = len(list_events(db))
     for table in ("lineage", "citations", "citation_targets", "policy_terms"):
         db.execute(f"DELETE FROM {table}")
     db.conn.commit()
-    assert rebuild_citations(db) == 3
+    assert rebuild_citations(db) == 4
+    assert expire_due(db, date(2026, 1, 1), now=LATER) == []  # the ended term is marked, not announced
     assert db.execute("SELECT document_id, relation, key, cited_document_id FROM citations ORDER BY id").fetchall() \
         == cited
     assert db.execute("SELECT * FROM citation_targets ORDER BY 1, 2").fetchall() == before["citation_targets"]
