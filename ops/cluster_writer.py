@@ -366,10 +366,10 @@ class Writer:
         """The stored attachments of these pages, for the next crawl's workers (``RedisCrawlState``)."""
         if not pages:
             return
-        by_portal: dict[str, dict[str, str]] = {}
+        by_portal: dict[str, dict[str, bytes]] = {}
         for page in pages:
             assert page.record is not None
-            stored = json.dumps(posting_attachments(self.db, page.url), ensure_ascii=False)
+            stored = messages.pack_attachments(posting_attachments(self.db, page.url))
             by_portal.setdefault(page.record.portal_id, {})[page.url] = stored
         for portal_id, mapping in by_portal.items():
             self.client.hset(messages.attachments_key(portal_id), mapping=mapping)  # type: ignore[arg-type]

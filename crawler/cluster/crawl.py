@@ -16,7 +16,6 @@ middlewares as a local crawl, with four pieces swapped so that the process never
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -99,8 +98,7 @@ class RedisCrawlState(CrawlState):
         raw = self.redis.hget(messages.attachments_key(self.portal_id), url)
         if not raw:
             return {}
-        stored = json.loads(raw)
-        return {a["url"]: a for a in stored if isinstance(a, dict) and a.get("url")}
+        return {a["url"]: a for a in messages.unpack_attachments(raw) if a.get("url")}
 
 
 def snapshot_state(crawler: Crawler, portal_id: str) -> RedisCrawlState:

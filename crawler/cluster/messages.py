@@ -143,6 +143,19 @@ def record_from_dict(data: Mapping[str, Any]) -> DocumentRecord:
         raise MessageError(f"not a document record: {exc}") from None
 
 
+def pack_attachments(stored: list[dict[str, Any]]) -> bytes:
+    """A page's stored attachments as a value of ``yibao:attachments:<portal>`` (zlib'd JSON: they carry text)."""
+    return zlib.compress(json.dumps(stored, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 6)
+
+
+def unpack_attachments(blob: bytes) -> list[dict[str, Any]]:
+    try:
+        stored = json.loads(zlib.decompress(blob))
+    except (zlib.error, ValueError):
+        return []  # a cache: an unreadable entry is as good as none (the attachments are fetched again)
+    return [a for a in stored if isinstance(a, dict)] if isinstance(stored, list) else []
+
+
 # --- stream entries -------------------------------------------------------------------------------------------
 
 

@@ -122,3 +122,12 @@ def test_keys_name_the_portal_and_the_job() -> None:
     assert messages.lock_key("sichuan") == "yibao:lock:sichuan"
     assert messages.state_key("j1") == "yibao:job:j1:state"
     assert messages.attachments_key("nhsa") == "yibao:attachments:nhsa"
+
+
+def test_stored_attachments_are_packed_and_a_bad_entry_is_no_entry() -> None:
+    stored = [{"name": "附件1", "url": "http://a.example/1.pdf", "sha256": "0" * 64, "text": "正文" * 500}]
+    blob = messages.pack_attachments(stored)
+    assert messages.unpack_attachments(blob) == stored
+    assert len(blob) < len(str(stored).encode())
+    assert messages.unpack_attachments(b"not zlib") == []
+    assert messages.unpack_attachments(zlib.compress(b'{"a": 1}')) == []

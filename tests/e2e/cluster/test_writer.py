@@ -87,7 +87,9 @@ def test_a_crash_between_commit_and_ack_stores_nothing_twice(setup: tuple[Any, P
     assert runs(db) == [(PORTAL, "ok", "finished")]
     assert client.xlen(messages.STREAM) == 0
     assert not client.exists(messages.lock_key(PORTAL))  # the portal is free for its next run
-    assert client.hget(messages.attachments_key(PORTAL), record(1, base).url)  # for the next crawl's workers
+    stored = messages.unpack_attachments(client.hget(messages.attachments_key(PORTAL), record(1, base).url))
+    assert [a["url"] for a in stored] == [f"{base}/files/1.pdf"]  # for the next crawl's workers
+    assert stored[0]["text"] == "附件文字"
 
 
 def test_a_crash_before_the_commit_loses_nothing(setup: tuple[Any, Path, str], fresh_redis: RedisServer) -> None:
