@@ -236,7 +236,7 @@ def link_version(db: sqlite_utils.Database, event: Event, body_text: str, *, emi
                     added.append(made)
     added.extend(_resolve_waiting(db, doc.id, keys, event, emit))
     if doc.kind in SUPERSEDING_KINDS:
-        _store_term(db, doc, event.version_id, body_text, event)
+        _store_term(db, doc, event.version_id, body_text if "有效期" in body_text else "", event)
     return added
 
 
@@ -382,9 +382,10 @@ def _archived_before(db: sqlite_utils.Database, document_id: int, cause: Event) 
 
 
 def _store_term(db: sqlite_utils.Database, doc: _Citing, version_id: int, body_text: str, cause: Event) -> None:
-    """Keep the policy's stated term (its latest version's). A term that had already ended when the document
-    was first archived is marked expired then, without an event: it is not news (an archive's first crawl
-    would otherwise announce every old policy whose term ran out years ago)."""
+    """Keep the policy's stated term (its latest version's; only a body that states a 有效期 is read: a term
+    without one never ends, and reading every policy's 施行 clause costs more than it tells). A term that had
+    already ended when the document was first archived is marked expired then, without an event: it is not
+    news (an archive's first crawl would otherwise announce every old policy whose term ran out years ago)."""
     published = None
     if doc.published_on:
         try:
