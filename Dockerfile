@@ -9,6 +9,10 @@
 #
 # The archive is /var/lib/yibao/archive.db (YIBAO_DB) on the volume both containers share; the config is
 # /etc/yibao/yibao.toml (YIBAO_CONFIG). `docker run --rm -e YIBAO_CONFIG= yibao-watch yibao demo` runs the demo.
+#
+# Scale-out (docs/scale-out.md): the same image runs every role -- `yibao writer` beside the scheduler on the
+# archive's volume, `yibao worker --jobs N` on any machine (the config only, no archive), Redis from its own image;
+# deploy/compose.yaml's "cluster" profile wires them.
 
 FROM python:3.11-slim AS build
 WORKDIR /src

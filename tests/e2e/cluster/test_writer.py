@@ -132,3 +132,43 @@ def _failing(client: redis.Redis, name: str) -> Any:
             return getattr(client, attr)
 
     return Failing()
+
+
+def test_enqueue_takes_the_portals_lock_once_and_queues_what_a_local_crawl_would_get(
+    setup: tuple[Any, Path, str], fresh_redis: RedisServer
+) -> None:
+    from ops.cluster_writer import busy_portals, enqueue
+
+    config, db, _ = setup
+    client = fresh_redis.client
+    portal = config.get(PORTAL)
+    job_id = enqueue(client, db, portal, time_limit=600)
+    assert job_id
+    assert enqueue(client, db, portal, time_limit=600) is None  # busy: queued already
+    assert busy_portals(client, [PORTAL, PORTALS[1]]) == {PORTAL}
+    (raw,) = client.lrange(messages.JOBS, 0, -1)
+    job = messages.Job.loads(raw)
+    assert (job.id, job.portal, job.time_limit) == (job_id, PORTAL, 600)
+    assert job.settings["CLOSESPIDER_TIMEOUT"] == "480"  # ops.jobs.soft_time_limit: 600 s less the closing margin
+    assert job.settings["YIBAO_REVISIT_BUDGET"] == "0"  # the portal's baseline is pending: backfill settings
+    snapshot = messages.CrawlSnapshot.loads(client.get(messages.state_key(job_id)))
+    assert snapshot.known == {}
+    assert snapshot.history.last_started_at is None
+
+
+def test_a_job_a_worker_cannot_start_is_a_failed_run_naming_why(setup: tuple[Any, Path, str],
+                                                                 fresh_redis: RedisServer) -> None:  # fmt: skip
+    from crawler.cluster.worker import Worker
+
+    config, db, _ = setup
+    client = fresh_redis.client
+    stray = messages.Job(id="stray", portal=PORTAL)  # queued without its crawl state (expired, say)
+    client.lpush(messages.JOBS, "not a job")  # taken first (BRPOP): dropped with a log line
+    client.lpush(messages.JOBS, stray.dumps())
+    worker = Worker(client, fresh_redis.url, config, None)
+    assert worker.run(threading.Event(), max_jobs=1) == 1
+    assert not worker.running  # no crawl was started
+    assert client.llen(messages.JOBS) == 0
+    drain(config, db, client)
+    assert runs(db) == [(PORTAL, "failed", "no crawl state for the job (expired before a worker took it)")]
+    assert not client.exists(messages.lock_key(PORTAL))
