@@ -47,7 +47,7 @@ from crawler.cluster import messages
 from crawler.config_schema import DEFAULT_TIMEZONE
 from crawler.extensions import judge
 from crawler.registry import Config, ConfigError, Portal
-from crawler.run_owner import claim, release
+from crawler.run_owner import claim, close_dead_runs, release
 from ops.jobs import backfill_settings, soft_time_limit
 from ops.portal_alerts import after_run
 from storage import (
@@ -160,6 +160,10 @@ class Writer:
             entry = json.loads(raw)
             self.runs[job.decode()] = OpenRun(int(entry["run"]), str(entry["portal"]))
             claim(self.db_path, int(entry["run"]))
+        # runs a dead writer of this host had open that Redis no longer knows (a Redis restarted without its data):
+        # closed as interrupted, as any run whose owner is gone (the runs above are this process's now)
+        for run_id in close_dead_runs(self.db, self.db_path, datetime.now(UTC)):
+            log.warning("run %d: interrupted (its owner is gone and Redis does not know it)", run_id)
 
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> int:
         """Consume until ``stop`` is set (or, ``until_idle``, until the stream is drained and no run is open);
@@ -175,7 +179,7 @@ class Writer:
         when there is nothing, the dead runs are closed. Returns how many entries were handled."""
         entries = self._read("0", block=None) or self._read(">", block=self.block_ms)
         if not entries:
-            self.close_dead_runs()
+            self.close_lost_jobs()
             return 0
         self.handle(entries)
         return len(entries)
@@ -316,7 +320,7 @@ class Writer:
         self.client.delete(messages.state_key(job))  # (its closed mark expires: the worker may not have seen it)
         self.client.eval(_RELEASE, 1, messages.lock_key(entry.portal), job)
 
-    def close_dead_runs(self) -> list[int]:
+    def close_lost_jobs(self) -> list[int]:
         """Runs whose job no longer holds its portal's lock (the worker died) closed as ``interrupted``. Called
         with the stream drained: a crawl that ended normally has its close stored by then."""
         closed = []

@@ -172,3 +172,23 @@ def test_a_job_a_worker_cannot_start_is_a_failed_run_naming_why(setup: tuple[Any
     drain(config, db, client)
     assert runs(db) == [(PORTAL, "failed", "no crawl state for the job (expired before a worker took it)")]
     assert not client.exists(messages.lock_key(PORTAL))
+
+
+def test_a_run_redis_forgot_is_closed_when_the_writer_starts(setup: tuple[Any, Path, str],
+                                                             fresh_redis: RedisServer) -> None:  # fmt: skip
+    from crawler.run_owner import claim
+
+    config, db, base = setup
+    client = fresh_redis.client
+    publish(client, base)
+    *_, touch, close = client.xrange(messages.STREAM)
+    client.xdel(messages.STREAM, touch[0], close[0])  # the run's open and pages are stored, its close never comes
+    first = Writer(client, db, config, block_ms=100)
+    first.prepare()
+    first.step()
+    run_id = first.runs["job-1"].run_id
+    first.close()
+    claim(db, run_id, pid=4_194_305)  # its writer died (no such pid)...
+    client.flushall()  # ...and Redis came back without its data
+    drain(config, db, client)
+    assert runs(db) == [(PORTAL, "failed", "interrupted")]
