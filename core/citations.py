@@ -116,6 +116,8 @@ _OWN_LABEL_RE = re.compile(r"(?:发文字号|发文文号|文\s*号|发文号|�
 
 _SENTENCE_END = frozenset("。!?;\n\ufdd0")
 _CLAUSE_END = _SENTENCE_END | frozenset(",:")
+_SENTENCE_END_RE = re.compile("[" + re.escape("".join(sorted(_SENTENCE_END))) + "]")
+_CLAUSE_END_RE = re.compile("[" + re.escape("".join(sorted(_CLAUSE_END))) + "]")
 _LIST_SEP_RE = re.compile(r"^[\s、,和及与或以及等]*$")
 
 _IMPLEMENT_RE = re.compile(r"根据|按照|依据|依照|遵照|对照|为贯彻落实|为落实|贯彻落实|贯彻|结合")
@@ -330,14 +332,18 @@ class _Clauses:
     """Sentence and clause boundaries of the folded text, ignoring punctuation inside citations."""
 
     def __init__(self, folded: str, mentions: list[_Mention]) -> None:
-        self.mask = list(folded)
-        for m in mentions:
-            for i in range(m.start, m.end):
-                self.mask[i] = "\ue000"
-        masked = "".join(self.mask)
+        # built from slices and regex scans, not character by character: this was two thirds of extraction
+        parts, last = [], 0
+        for m in sorted(mentions, key=lambda m: m.start):
+            start = max(m.start, last)
+            if start < m.end:
+                parts += [folded[last:start], "\ue000" * (m.end - start)]
+                last = m.end
+        parts.append(folded[last:])
+        masked = "".join(parts)
         self.masked = masked
-        self.sentence = [i for i, ch in enumerate(masked) if ch in _SENTENCE_END]
-        self.clause = [i for i, ch in enumerate(masked) if ch in _CLAUSE_END]
+        self.sentence = [m.start() for m in _SENTENCE_END_RE.finditer(masked)]
+        self.clause = [m.start() for m in _CLAUSE_END_RE.finditer(masked)]
         self.n = len(masked)
 
     @staticmethod
