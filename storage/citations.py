@@ -39,6 +39,7 @@ had already ended when it was first archived is marked expired then, without an 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -162,9 +163,16 @@ def _title_key(title: str | None) -> str | None:
     return key if key != "title:" else None
 
 
+# a cover notice (关于印发《X》的通知) is cited by the title of what it issues: 按照《X》
+_COVER_TITLE = re.compile(r"(?:印发|转发|公布|发布|颁布|修订印发)《([^《》]+)》的(?:通知|决定)")
+
+
 def target_keys(title: str | None, doc_no: str | None) -> list[str]:
-    """The keys a document with this title and canonical 文号 (``documents.doc_no``) answers to, 文号 first."""
-    return [k for k in (_no_key(doc_no, canonical=True), _title_key(title)) if k]
+    """The keys a document with this title and canonical 文号 (``documents.doc_no``) answers to, 文号 first; a
+    cover notice answers to the inner title of the document it issues as well."""
+    inner = _COVER_TITLE.search(title or "")
+    keys = (_no_key(doc_no, canonical=True), _title_key(title), _title_key(inner.group(1)) if inner else None)
+    return list(dict.fromkeys(k for k in keys if k))
 
 
 def search_keys(value: str) -> list[str]:

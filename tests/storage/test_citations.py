@@ -354,3 +354,13 @@ def test_opening_an_archive_from_before_citations_links_it(db_path: Path, db: sq
     assert link.document_id == doc_id(upgraded, old_policy().url)
     assert [e.kind for e in list_events(upgraded)] == ["new", "new"]
     upgraded.close()
+
+
+def test_a_cover_notice_answers_to_the_title_of_what_it_issues(db: sqlite_utils.Database, run_id: int) -> None:
+    """Real replies cite 《中山市职工医疗保险办法》 where the archive holds 关于印发《中山市职工医疗保险办法》的通知."""
+    cover = old_policy(title="中山市人民政府关于印发《中山市职工医疗保险办法》的通知", doc_no="中府〔2021〕87号",
+                       doc_no_raw="中府〔2021〕87号")  # fmt: skip
+    record(db, cover, run_id=run_id, now=NOW)
+    record(db, citing_reply("按照《中山市职工医疗保险办法》的规定，门诊费用纳入统筹。"), run_id=run_id, now=NOW)
+    (link,) = document_links(db, doc_id(db, citing_reply("").url))["cites"]
+    assert link.document_id == doc_id(db, cover.url)
