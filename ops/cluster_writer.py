@@ -248,9 +248,16 @@ class Writer:
     def close_run(self, msg: messages.Message) -> None:
         entry = self.runs.get(msg.job)
         if entry is None:
-            if self.closed_run(msg.job) is None:
+            closed = self.closed_run(msg.job)
+            if closed is None:
                 log.warning("close of job %s, whose run was never opened here", msg.job)
-            return
+                return
+            # closed already: delivered again after a crash, or closed as interrupted when the job's lock expired
+            # while its crawl was still running (a worker starved of CPU past --lock-ttl): recorded now
+            known = get_run(self.db, closed)
+            if known is None:
+                return
+            entry = OpenRun(closed, known.portal_id)
         run = get_run(self.db, entry.run_id)
         # closed already: delivered again after a crash (recorded), or closed as interrupted meanwhile (recorded now)
         if run is not None and (run.finished_at is None or run.finish_reason == INTERRUPTED):

@@ -82,8 +82,8 @@ def postings(db: Path, portal_id: str) -> int:
 
 
 def test_kill_a_worker_and_the_writer_mid_crawl_then_rerun(cluster: Cluster, reference: dict[str, Any]) -> None:
-    slow = "fujian_xiamen"  # crawled politely (one request at a time, 0.3 s apart): still running at the kill
-    cluster.configure(slow={slow: {**FAST, "DOWNLOAD_DELAY": 0.3}})
+    slow = "fujian_xiamen"  # crawled politely (one request at a time, 0.25 s apart): still running at the kill
+    cluster.configure(slow={slow: {**FAST, "DOWNLOAD_DELAY": 0.25}})
     writer = cluster.start_writer()
     workers = cluster.start_workers(3, "--lock-ttl", "3")
     cluster.enqueue()

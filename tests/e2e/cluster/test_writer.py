@@ -192,3 +192,25 @@ def test_a_run_redis_forgot_is_closed_when_the_writer_starts(setup: tuple[Any, P
     client.flushall()  # ...and Redis came back without its data
     drain(config, db, client)
     assert runs(db) == [(PORTAL, "failed", "interrupted")]
+
+
+def test_a_run_closed_as_interrupted_too_early_takes_its_real_close(setup: tuple[Any, Path, str],
+                                                                     fresh_redis: RedisServer) -> None:  # fmt: skip
+    """A worker starved of CPU past --lock-ttl: its run is closed as interrupted while the crawl still runs; the
+    crawl's own close, arriving later, is the run's record."""
+    config, db, base = setup
+    client = fresh_redis.client
+    publish(client, base)
+    *_, close = client.xrange(messages.STREAM)
+    client.xdel(messages.STREAM, close[0])  # the close comes later
+    writer = Writer(client, db, config, block_ms=100)
+    writer.prepare()
+    writer.step()
+    client.delete(messages.lock_key(PORTAL))  # the lock expired
+    assert writer.step() == 0  # the stream is drained: the run is closed as interrupted
+    assert runs(db) == [(PORTAL, "failed", "interrupted")]
+    client.xadd(messages.STREAM, close[1])
+    writer.step()
+    writer.close()
+    assert runs(db) == [(PORTAL, "ok", "finished")]
+    assert contents(db)["events"] == {"new": 3}
