@@ -164,6 +164,7 @@ class Cluster:
         self.config = folder / "yibao.toml"
         self.configure()
         self.db = folder / "archive.db"
+        self.not_an_archive = folder / "workers" / "archive.db"
         self.procs: list[subprocess.Popen[bytes]] = []
         self.writer: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -172,11 +173,11 @@ class Cluster:
         """The config every role reads (a crawl reads its portal's settings when it starts)."""
         self.config.write_text(config_text(self.world, self.folder, self.redis.url, FAST, slow), encoding="utf-8")
 
-    def spawn(self, *args: str) -> subprocess.Popen[bytes]:
+    def spawn(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         with (self.folder / f"{args[0]}-{len(self.procs)}.log").open("wb") as log:  # the child keeps its own copy
             proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--config", str(self.config), "--log-level",
-                                     "INFO", *args], stdout=log, stderr=subprocess.STDOUT, env=environment(),
-                                    start_new_session=True)  # fmt: skip
+                                     "INFO", *args], stdout=log, stderr=subprocess.STDOUT,
+                                    env={**environment(), **(env or {})}, start_new_session=True)  # fmt: skip
         self.procs.append(proc)
         return proc
 
@@ -185,7 +186,9 @@ class Cluster:
         return self.writer
 
     def start_workers(self, n: int, *extra: str) -> list[subprocess.Popen[bytes]]:
-        self.workers = [self.spawn("worker", "--jobs", "1", *extra) for _ in range(n)]
+        # a worker never opens the archive: were it to, it would make this one, which nothing else names
+        self.workers = [self.spawn("worker", "--jobs", "1", *extra, env={"YIBAO_DB": str(self.not_an_archive)})
+                        for _ in range(n)]  # fmt: skip
         return self.workers
 
     def enqueue(self, *portals: str) -> str:

@@ -71,6 +71,7 @@ def test_three_workers_make_the_archive_one_process_makes(cluster: Cluster, refe
             assert s["statuses"].get("304", 0) == postings, (portal_id, s)
             assert s["total"] == 1 + len(config.get(portal_id).columns) + postings, (portal_id, s)
     assert contents(cluster.db)["events"] == reference["events"]  # nothing new, nothing doubled
+    assert not cluster.not_an_archive.parent.exists()  # the workers never opened an archive
 
 
 def postings(db: Path, portal_id: str) -> int:
