@@ -24,10 +24,12 @@ COVERAGE_FIELDS = ("title", "kind", "published_on", "body_text", "doc_no", "inde
 RouterFactory = Callable[[Crawler], OnEvent | None]
 
 
-@dataclass
-class RunContext:
-    db: sqlite_utils.Database
-    run_id: int
+@dataclass(kw_only=True)
+class RunTally:
+    """What a run's close reports beyond Scrapy's stats: the URLs found gone, and how many records had each
+    field (the coverage the health check compares with the portal's history). A local crawl keeps it in its
+    ``RunContext``, a scale-out worker in its ``crawler.cluster.crawl.JobRun``."""
+
     gone: list[str] = field(default_factory=list)
     records: int = 0
     coverage: Counter[str] = field(default_factory=Counter)
@@ -37,6 +39,12 @@ class RunContext:
         for name in COVERAGE_FIELDS:
             if getattr(rec, name):
                 self.coverage[name] += 1
+
+
+@dataclass
+class RunContext(RunTally):
+    db: sqlite_utils.Database
+    run_id: int
 
 
 _RUNS: WeakKeyDictionary[Crawler, RunContext] = WeakKeyDictionary()

@@ -103,8 +103,13 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("yibao/offsite_skipped")
         return ok
 
+    def load_crawl_state(self) -> CrawlState:
+        """What the archive knows of this portal (known URLs, validators, revisit history); a scale-out worker
+        reads it from the job's snapshot instead (``crawler.cluster.crawl.ClusterSpider``)."""
+        return load_state(self.settings, self.portal.id)
+
     async def start(self) -> AsyncIterator[Any]:
-        self.state = load_state(self.settings, self.portal.id)
+        self.state = self.load_crawl_state()
         self.attachment_budget = self.settings.getint("YIBAO_ATTACHMENTS_PER_RUN")
         for column in self.portal.columns:
             for request in self.column_requests(column):

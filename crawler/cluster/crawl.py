@@ -17,9 +17,7 @@ middlewares as a local crawl, with four pieces swapped so that the process never
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -33,10 +31,9 @@ from scrapy.http import Request
 from scrapy_redis.queue import Base
 from scrapy_redis.scheduler import Scheduler
 
-from core.records import DocumentRecord
 from crawler.items import DocumentItem, FetchOutcome
 from crawler.middlewares import summary_lines
-from crawler.runcontext import COVERAGE_FIELDS, portal_spider
+from crawler.runcontext import RunTally, portal_spider
 from crawler.spiderloader import PortalSpiderLoader
 from spiders.base import PortalSpider
 from spiders.state import CrawlState
@@ -48,20 +45,11 @@ log = logging.getLogger("yibao.cluster")
 
 
 @dataclass
-class JobRun:
+class JobRun(RunTally):
     """The worker-side state of one job's crawl: what its close message carries beyond Scrapy's stats."""
 
     job: str
     redis: redis.Redis
-    gone: list[str] = field(default_factory=list)
-    records: int = 0
-    coverage: Counter[str] = field(default_factory=Counter)
-
-    def record_coverage(self, rec: DocumentRecord) -> None:
-        self.records += 1
-        for name in COVERAGE_FIELDS:
-            if getattr(rec, name):
-                self.coverage[name] += 1
 
     def send(self, kind: str, data: dict[str, Any]) -> None:
         self.redis.xadd(messages.STREAM, messages.encode(kind, self.job, data))  # type: ignore[arg-type]
@@ -111,19 +99,11 @@ def snapshot_state(crawler: Crawler, portal_id: str) -> RedisCrawlState:
 
 
 class ClusterSpider(PortalSpider):
-    """Put first in the bases of a registry spider: its start reads the crawl state from Redis."""
+    """Put first in the bases of a registry spider: it reads the crawl state from the job's snapshot in Redis
+    instead of the archive."""
 
-    async def start(self) -> AsyncIterator[Any]:
-        # PortalSpider.start with the state from the job's snapshot instead of the archive
-        self.state = snapshot_state(self.crawler, self.portal.id)
-        self.attachment_budget = self.settings.getint("YIBAO_ATTACHMENTS_PER_RUN")
-        for column in self.portal.columns:
-            for request in self.column_requests(column):
-                yield request
-        if not self.full:
-            for url in self.state.due_revisits(self.settings, datetime.now(UTC)):
-                if self.allowed(url):
-                    yield self.detail_request(url, None, {}, revisit=True)
+    def load_crawl_state(self) -> CrawlState:
+        return snapshot_state(self.crawler, self.portal.id)
 
 
 class ClusterSpiderLoader(PortalSpiderLoader):
