@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlite_utils
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
@@ -25,6 +26,7 @@ from crawler.middlewares import summary_lines
 from crawler.run_owner import claim, close_dead_runs, release
 from crawler.runcontext import event_router, portal_spider, run_context
 from storage import finish_run, last_runs, note_gone, note_listed, write_transaction
+from storage.archive import OnEvent
 from storage.baselines import FINISH_TIME_LIMIT, HEALTH_PARTIAL, SUCCESS, complete_baseline, pending_baseline
 from storage.citations import expire_due
 
@@ -39,6 +41,40 @@ def judge(stats: dict[str, Any], reason: str, history: list[dict[str, Any]]) -> 
         verdict = classify(stats, "finished", history)
         return (HEALTH_PARTIAL if verdict in (OK, DEGRADED) else verdict), FINISH_TIME_LIMIT
     return classify(stats, reason, history), reason
+
+
+def close_run(db: sqlite_utils.Database, *, portal_id: str, run_id: int, stats: dict[str, Any], reason: str,
+              columns: list[str] | None, listed: list[str], gone: list[str], withdraw_checks: int,
+              on_event: OnEvent | None, now: datetime | None = None) -> tuple[str, str]:
+    """Close a crawl's run from its stats: judge its health against the portal's last healthy runs, announce the
+    policies whose term has passed, complete the baseline (``columns`` None: none to complete), record the
+    listings and the withdrawals of a healthy run. The one close of a local crawl (``RunRecorder``) and of a
+    scale-out worker's run (``ops.cluster_writer``); ``stats`` gets ``yibao/health``. Returns (health, finish
+    reason)."""
+    now = now or datetime.now(UTC)
+    history = [run.stats for run in last_runs(db, portal_id, limit=6) if run.health == OK and run.id != run_id][:5]
+    health, reason = settle(stats, *judge(stats, reason, history))  # interrupted, moved, unreachable
+    stats["yibao/health"] = health
+    # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first;
+    # before a baseline completes, so those found expired by a portal's first crawl are routed as its events
+    expire_due(db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=run_id, on_event=on_event)
+    baseline = pending_baseline(db, portal_id, columns) if health in SUCCESS and columns is not None else None
+    planner = getattr(on_event, "plan_baseline", None)
+    plan = planner(db, baseline, run_id=run_id) if baseline is not None and planner else None
+    with write_transaction(db):  # the run, its baseline and the baseline's summaries: one fact
+        if baseline is not None and complete_baseline(db, baseline, run_id=run_id, columns=columns or [],
+                                                      now=now) and plan is not None:  # fmt: skip
+            plan(db, now)
+        finish_run(db, run_id, finish_reason=reason, health=health, stats=stats, now=now)
+    if health == OK:
+        note_listed(db, portal_id, listed, run_id=run_id, now=now)
+        events = [note_gone(db, url, run_id=run_id, now=now, n_required=withdraw_checks, on_event=on_event)
+                  for url in gone]  # fmt: skip
+        withdrawn = sum(event is not None for event in events)
+        if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
+            stats["yibao/events/withdrawn"] = withdrawn
+            finish_run(db, run_id, finish_reason=reason, health=health, stats=stats, now=now)
+    return health, reason
 
 
 class RunRecorder:
@@ -64,35 +100,11 @@ class RunRecorder:
         ctx = run_context(self.crawler, archive_path(self.crawler.settings))
         stats = self.crawler.stats.get_stats()
         stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
-        history = [run.stats for run in last_runs(ctx.db, own.portal.id, limit=6)
-                   if run.health == OK and run.id != ctx.run_id][:5]
-        health, reason = settle(stats, *judge(stats, reason, history))  # interrupted, moved, unreachable
+        close_run(ctx.db, portal_id=own.portal.id, run_id=ctx.run_id, stats=stats, reason=reason,
+                  columns=[column.name for column in own.portal.columns], listed=sorted(own.listed_urls),
+                  gone=ctx.gone, withdraw_checks=self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS"),
+                  on_event=event_router(self.crawler))  # fmt: skip
         for line in summary_lines(own.portal.id, stats):
             log.warning(line)
-        stats["yibao/health"] = health
-        now = datetime.now(UTC)
-        on_event = event_router(self.crawler)
-        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first;
-        # before a baseline completes, so those found expired by a portal's first crawl are routed as its events
-        expire_due(ctx.db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=ctx.run_id,
-                   on_event=on_event)  # fmt: skip
-        columns = [column.name for column in own.portal.columns]
-        baseline = pending_baseline(ctx.db, own.portal.id, columns) if health in SUCCESS else None
-        planner = getattr(on_event, "plan_baseline", None)
-        plan = planner(ctx.db, baseline, run_id=ctx.run_id) if baseline is not None and planner else None
-        with write_transaction(ctx.db):  # the run, its baseline and the baseline's summaries: one fact
-            if baseline is not None and complete_baseline(ctx.db, baseline, run_id=ctx.run_id, columns=columns,
-                                                          now=now) and plan is not None:  # fmt: skip
-                plan(ctx.db, now)
-            finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
-        if health == OK:
-            note_listed(ctx.db, own.portal.id, sorted(own.listed_urls), run_id=ctx.run_id, now=now)
-            required = self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS")
-            events = [note_gone(ctx.db, url, run_id=ctx.run_id, now=now, n_required=required, on_event=on_event)
-                      for url in ctx.gone]
-            withdrawn = sum(event is not None for event in events)
-            if withdrawn:  # counted after the run was judged healthy: record it with the run's stats
-                stats["yibao/events/withdrawn"] = withdrawn
-                finish_run(ctx.db, ctx.run_id, finish_reason=reason, health=health, stats=stats, now=now)
         release(archive_path(self.crawler.settings), ctx.run_id)
         ctx.db.close()

@@ -37,15 +37,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import redis
 import sqlite_utils
 
-from core.health import INTERRUPTED, OK, settle
+from core.health import INTERRUPTED
 from crawler.cluster import messages
-from crawler.config_schema import DEFAULT_TIMEZONE
-from crawler.extensions import judge
+from crawler.extensions import close_run
 from crawler.registry import Config, ConfigError, Portal
 from crawler.run_owner import claim, close_dead_runs, release
 from ops.jobs import backfill_settings, soft_time_limit
@@ -54,25 +52,17 @@ from storage import (
     DOCUMENT_EVENT_KINDS,
     finish_run,
     get_run,
-    last_runs,
     list_events,
-    note_gone,
-    note_listed,
     open_db,
     start_run,
     sync_portals,
-    write_transaction,
 )
 from storage.archive import Fetched, OnEvent, record_batch
 from storage.baselines import (
     FINISH_TIME_LIMIT,
     HEALTH_PARTIAL,
-    SUCCESS,
-    complete_baseline,
-    pending_baseline,
     postings_seen,
 )
-from storage.citations import expire_due
 from storage.crawl_state import known_postings, posting_attachments, run_history
 from storage.events import Event
 
@@ -282,30 +272,13 @@ class Writer:
             stats[f"yibao/events/{kind}"] = count
         if self.failures.get(job):
             stats["yibao/errors/store"] = self.failures[job]
-        history = [r.stats for r in last_runs(db, entry.portal, limit=6) if r.health == OK and r.id != run_id][:5]
-        health, reason = settle(stats, *judge(stats, reason, history))
-        stats["yibao/health"] = health
         portal = self._portal(entry.portal)
-        columns = [column.name for column in portal.columns] if portal is not None else []
-        baseline = pending_baseline(db, entry.portal, columns) if health in SUCCESS and portal is not None else None
-        planner = getattr(self.router, "plan_baseline", None)
-        plan = planner(db, baseline, run_id=run_id) if baseline is not None and planner else None
-        with write_transaction(db):  # the run, its baseline and the baseline's summaries: one fact
-            if baseline is not None and complete_baseline(db, baseline, run_id=run_id, columns=columns,
-                                                          now=now) and plan is not None:  # fmt: skip
-                plan(db, now)
-            finish_run(db, run_id, finish_reason=reason, health=health, stats=stats, now=now)
-        if health == OK:
-            note_listed(db, entry.portal, [str(u) for u in data.get("listed") or []], run_id=run_id, now=now)
-            required = int(self.setting(portal, "YIBAO_WITHDRAW_CHECKS"))
-            withdrawn = [note_gone(db, str(url), run_id=run_id, now=now, n_required=required, on_event=self.router)
-                         for url in data.get("gone") or []]  # fmt: skip
-            count = sum(event is not None for event in withdrawn)
-            if count:
-                stats["yibao/events/withdrawn"] = count
-                finish_run(db, run_id, finish_reason=reason, health=health, stats=stats, now=now)
-        # policies whose stated term (有效期) has passed: one expired event each, whichever run sees it first
-        expire_due(db, datetime.now(ZoneInfo(DEFAULT_TIMEZONE)).date(), now=now, run_id=run_id, on_event=self.router)
+        health, _ = close_run(db, portal_id=entry.portal, run_id=run_id, stats=stats, reason=reason,
+                              columns=[column.name for column in portal.columns] if portal is not None else None,
+                              listed=[str(u) for u in data.get("listed") or []],
+                              gone=[str(u) for u in data.get("gone") or []],
+                              withdraw_checks=int(self.setting(portal, "YIBAO_WITHDRAW_CHECKS")),
+                              on_event=self.router, now=now)  # fmt: skip
         return health
 
     @staticmethod
