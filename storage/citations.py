@@ -50,6 +50,7 @@ import sqlite_utils
 from core.citations import Citation, citation_key, extract_citations, policy_term
 from core.normalize.numbers import canonical_doc_no
 from core.records import KIND_NOTICE, KIND_POLICY
+from storage.baselines import in_baseline
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_EXPIRED, EVENT_SUPERSEDED, Event, add_event
 
@@ -340,7 +341,7 @@ def _supersede(
         " VALUES (?, ?, ?, ?, ?)",
         [old_id, new.id, relation, citation_id, cause.created_at],
     ).rowcount
-    if inserted != 1 or not emit or not _archived_before(db, old_id, cause):
+    if inserted != 1 or not emit or not _archived_before(db, old_id, cause) or in_baseline(db, cause.portal_id, cause.url):
         return None
     already = db.execute(
         "SELECT 1 FROM lineage WHERE document_id = ? AND event_id IS NOT NULL LIMIT 1", [old_id]
@@ -375,7 +376,9 @@ def _local_date(stamp: str) -> date:
 def _archived_before(db: sqlite_utils.Database, document_id: int, cause: Event) -> bool:
     """Was ``document_id`` archived before the run (else the moment) of ``cause``? A document found superseded
     by the crawl that first archives it -- an archive's first crawl reading an old policy and the one that
-    abolished it, in any order -- is recorded as such without an event: that is not news."""
+    abolished it, in any order -- is recorded as such without an event: that is not news. Nor is a supersession
+    found while the abolishing page's portal (or column) is still in its baseline: a backfill cut into several
+    runs reads years of history, and whichever run reads the abolishing policy, it announces nothing."""
     row = db.execute(
         "SELECT v.run_id, d.first_seen_at FROM documents d JOIN versions v ON v.document_id = d.id"
         " AND v.version_no = 1 WHERE d.id = ?",

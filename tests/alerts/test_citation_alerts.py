@@ -19,7 +19,14 @@ from storage.citations import expire_due
 from storage.outbox import list_deliveries
 from storage.withdrawals import note_gone
 from tests.storage.factories import LATER, NOW
-from tests.storage.test_citations import OLD_TITLE, citing_reply, doc_id, new_policy, old_policy
+from tests.storage.test_citations import (
+    OLD_TITLE,
+    citing_reply,
+    crawled_before,
+    doc_id,
+    new_policy,
+    old_policy,
+)
 
 HOOK = 'webhook = { url = "https://hooks.example.org/h", secret_env = "X_SECRET" }'
 REPLY_TEXT = f"根据《{OLD_TITLE}》（厦医保规〔2019〕2号），您反映的门诊蓝鲸问题已按规定办理。"
@@ -63,6 +70,7 @@ def db(tmp_path: Any) -> Any:
 
 @pytest.fixture
 def run_id(db: sqlite_utils.Database) -> int:
+    crawled_before(db)  # the portals' baselines are complete: what the tests record is news
     return start_run(db, "fujian_xiamen", now=NOW)
 
 

@@ -24,11 +24,27 @@ from storage.citations import (
     rebuild_citations,
     term_of,
 )
+from tests.storage.conftest import healthy_run
 from tests.storage.factories import LATER, NOW, policy, reply
 
 OLD_NO = "厦医保规〔2019〕2号"
 OLD_TITLE = "厦门市医疗保障局关于规范门诊特殊病种管理的通知"
 ABOLISH = f"本通知自2025年4月1日起施行。原《{OLD_TITLE}》（厦医保规[2019]2号）同时废止。"
+
+
+EARLIER = "2025-08-01T02:00:00Z"
+PORTALS = ("fujian_xiamen", "fujian_ningde")
+
+
+def crawled_before(db: sqlite_utils.Database, portals: tuple[str, ...] = PORTALS) -> None:
+    """The portals' first (baseline) crawls are behind them: what the tests record is news."""
+    for portal in portals:
+        healthy_run(db, EARLIER, portal)
+
+
+@pytest.fixture(autouse=True)
+def _baselines_complete(db: sqlite_utils.Database) -> None:
+    crawled_before(db)
 
 
 def old_policy(**changes: Any) -> DocumentRecord:
@@ -211,6 +227,19 @@ def test_a_crawl_archiving_both_documents_records_the_lineage_without_an_event(
     assert superseded(db) == []
     # once recorded, later runs do not announce it either
     record(db, new_policy(body=ABOLISH + "\n特此通知。"), run_id=later_run(db), now=LATER)
+    assert superseded(db) == []
+
+
+def test_a_supersession_read_during_a_portals_baseline_is_recorded_without_an_event(
+    db: sqlite_utils.Database, run_id: int
+) -> None:
+    """A backfill cut into several runs: the first archives the old policy, a later one (the portal's baseline
+    still incomplete) the policy abolishing it. History, not news: the lineage without an event."""
+    db.execute("DELETE FROM runs WHERE portal_id = 'fujian_xiamen'")  # xiamen's first crawl is still going on
+    record(db, old_policy(), run_id=run_id, now=NOW)
+    record(db, new_policy(), run_id=later_run(db), now=LATER)
+    old, new = doc_id(db, old_policy().url), doc_id(db, new_policy().url)
+    assert db.execute("SELECT document_id, by_document_id, event_id FROM lineage").fetchall() == [(old, new, None)]
     assert superseded(db) == []
 
 

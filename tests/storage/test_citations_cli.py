@@ -12,7 +12,15 @@ import pytest
 from cli.main import main
 from storage import open_db, record, start_run
 from tests.storage.factories import LATER, NOW
-from tests.storage.test_citations import OLD_NO, OLD_TITLE, citing_reply, doc_id, new_policy, old_policy
+from tests.storage.test_citations import (
+    OLD_NO,
+    OLD_TITLE,
+    citing_reply,
+    crawled_before,
+    doc_id,
+    new_policy,
+    old_policy,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +33,7 @@ def shipped_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def archive(tmp_path: Path) -> tuple[Path, dict[str, int]]:
     path = tmp_path / "archive.db"
     db = open_db(path)
+    crawled_before(db)  # the baselines are complete: the later crawl's supersession is news
     run = start_run(db, "fujian_xiamen", now=NOW)
     record(db, old_policy(), run_id=run, now=NOW)
     record(db, citing_reply(f"根据《{OLD_TITLE}》（厦医保规〔2019〕2号），您反映的门诊问题已按规定办理。"), run_id=run, now=NOW)
