@@ -33,10 +33,15 @@ CONTROLS = [chr(c) for c in (*range(0, 9), *range(0x0B, 0x20), *range(0x7F, 0xA0
 ]
 TITLE_LIMIT = 501  # a bounded title: 500 characters and the ellipsis
 # the crawl in a wrapper that reports its own peak RSS (MiB) on stderr when it exits
+# The crawl's own peak: VmHWM, the high-water mark of this process's memory since its exec. Not ru_maxrss: Linux
+# carries the parent's high-water mark into a child across fork and exec, so a crawl started by a large test
+# process reported that process's size (310-355 MiB seen in full test runs, for crawls that peaked at 180).
 _WRAPPER = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print('PEAK_RSS_MIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
-    " file=sys.stderr))\n"
+    "import atexit, re, sys\n"
+    "def _peak():\n"
+    "    with open('/proc/self/status', encoding='ascii') as status:\n"
+    "        print('PEAK_RSS_MIB', int(re.search(r'VmHWM:\\s+(\\d+)', status.read()).group(1)) // 1024, file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
     "from cli.main import main\n"
     "sys.argv = ['yibao', *sys.argv[1:]]\n"
     "sys.exit(main())\n"
@@ -46,7 +51,7 @@ _WRAPPER = (
 @dataclass
 class Crawl:
     """One ``yibao crawl`` subprocess: its summary (None if it printed none), stderr, exit status, seconds,
-    peak RSS in MiB (the larger of /proc samples and the process's own ``ru_maxrss``), and whether it hung
+    peak RSS in MiB (its VmHWM: sampled, and read by the process itself at exit), and whether it hung
     (was killed at the timeout)."""
 
     summary: dict[str, Any] | None
@@ -71,7 +76,7 @@ def crawl_measured(config: Path, portals: tuple[str, ...] = (), *, timeout: floa
             try:
                 with open(f"/proc/{proc.pid}/status", encoding="ascii") as status:
                     for line in status:
-                        if line.startswith("VmRSS:"):
+                        if line.startswith("VmHWM:"):
                             sampled[0] = max(sampled[0], int(line.split()[1]) // 1024)
             except OSError:
                 pass
