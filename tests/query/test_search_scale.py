@@ -89,7 +89,7 @@ FILTERS: list[dict[str, Any]] = [
 ]
 
 
-PATHS = {  # name -> (FILTER_FIRST, DENSE_SAMPLE, WALK_BUDGET)
+PATHS = {  # name -> (FILTER_FIRST and FILTER_FIRST_ALL, DENSE_SAMPLE, WALK_BUDGET)
     "scan": (0, 5, 0),  # every filter checked on the matches; by date: every match read and sorted
     "sample": (0, 10**9, 10**9),  # by date: the sample holds every match, sorted
     "walk": (0, 5, 10**9),  # by date: the documents walked in date order (filters checked on the walk)
@@ -103,6 +103,7 @@ def paths(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
     share of matching documents choose)."""
     for name, value in zip(("FILTER_FIRST", "DENSE_SAMPLE", "WALK_BUDGET"), PATHS[request.param], strict=True):
         monkeypatch.setattr(SEARCH, name, value)
+    monkeypatch.setattr(SEARCH, "FILTER_FIRST_ALL", PATHS[request.param][0])
     return str(request.param)
 
 
