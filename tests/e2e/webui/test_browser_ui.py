@@ -125,7 +125,10 @@ def test_a_crawled_script_title_renders_as_text(page, archive):
     page.wait_for_url(f"**/archive/documents/{archive.hostile_id}")
     assert page.locator("h1.yibao-doc-title").inner_text() == HOSTILE
     assert page.title().startswith(HOSTILE)
-    page.goto(f"/archive/documents?_search={HOSTILE[-8:]}")
+    page.goto(f"/archive/documents?_search={HOSTILE[-8:]}")  # the table's search box: answered by the search page
+    page.wait_for_url("**/-/search?**")
+    assert page.locator(".yibao-hit h3 a").first.inner_text() == HOSTILE
+    page.goto(f"/archive/documents?_search={HOSTILE[-8:]}&_table=1")  # kept on the table when asked
     assert HOSTILE in page.locator("table.rows-and-columns").inner_text()
     assert page.dialogs == []  # no script ran on any page
     shot(page, "script-title")
