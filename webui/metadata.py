@@ -92,7 +92,8 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
         "events": {
             "title": "变化 Events",
             "description": "Changes detected: new, edited, metadata_changed, validity_changed, withdrawn,"
-            " reappeared; portal_broken / portal_recovered for operations.",
+            " reappeared, superseded (abolished or replaced by a later policy), expired (its stated term ended);"
+            " portal_broken / portal_recovered for operations.",
             "facets": ["kind", "portal_id"],
             "sort_desc": "id",
         },
@@ -108,7 +109,27 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
             "sort_desc": "id",
         },
         "portals": {"title": "门户 Portals", "description": "The portal registry as last synced."},
+        "citations": {
+            "title": "引用 Citations",
+            "description": "What each version of a document cites (文号 / 《title》) and how: cites, implements,"
+            " replaces, abolishes, amends; the archived document it resolves to, if any.",
+            "facets": ["relation", "kind"],
+        },
+        "lineage": {
+            "title": "沿革 Lineage",
+            "description": "Which document replaced or abolished which (the superseded event, when it was news).",
+        },
+        "policy_terms": {
+            "title": "有效期 Policy terms",
+            "description": "A policy's stated term (自…起施行, 有效期N年) and when it expired.",
+        },
+        # search and chart internals: kept by the archive, read through the search page and the charts
         "documents_fts": {"hidden": True},
+        "documents_heading_fts": {"hidden": True},
+        "citation_targets": {"hidden": True},
+        "document_deputies": {"hidden": True},
+        "document_adoption": {"hidden": True},
+        "monthly_counts": {"hidden": True},
     }
     for name in _PRIVATE:
         tables[name] = {"hidden": True, "allow": False}
