@@ -9,12 +9,12 @@ MARKS := not demo and not install
 # the two lanes of make test, by folder (tests/lanes.py): every test folder but tests/e2e is the unit lane (in
 # process: a subprocess or a bound socket fails the test), run first; tests/e2e/<area>/ is the end-to-end lane
 # (replica portals, crawls in subprocesses, servers); each with its pytest-xdist workers (0: none).
-# Measured on the 2-core machine: in-process tests gain nothing from workers (each rebuilds the module-scoped
-# archives: 31 s serial, 38 s with -n 2); end-to-end tests wait on crawl subprocesses and servers, and two workers
-# spreading single tests (--dist load) beat both serial and whole files per worker (loadfile leaves one worker
-# with the longest file): tests/crawl + the diff e2e took 129 s serial, 140 s loadfile, 104 s load.
-UNIT_WORKERS ?= 0
-E2E_WORKERS ?= 2
+# Measured on the 2-core machine (1,624 unit and 516 end-to-end tests): the unit lane took 87 s serial and, with
+# two workers beside mypy, 58 s for both; the end-to-end lane, whose tests wait on crawl subprocesses and
+# servers as much as they compute, took 7 min 04 s with two workers spreading single tests (--dist load) and
+# 4 min 34 s with three.
+UNIT_WORKERS ?= 2
+E2E_WORKERS ?= 3
 E2E_DIST ?= load
 
 .PHONY: all install test test-unit test-e2e typecheck test-demo test-install test-lowest lint fmt demo replicas \
@@ -61,7 +61,7 @@ system-deps:
 	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
 	fi
 
-# ruff; mypy beside the unit lane (each uses one core: the unit lane is serial); then the end-to-end lane
+# ruff; mypy beside the unit lane; then the end-to-end lane
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck test-unit
