@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -30,11 +31,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def base_url(archive) -> Iterator[str]:
+@contextmanager
+def yibao_serve(db_path: Path) -> Iterator[str]:
+    """``yibao serve`` over ``db_path`` on a free port of 127.0.0.1, up (its home page answered); the URL."""
     port = free_port()
-    cmd = [sys.executable, "-m", "cli.main", "serve", "--db", str(archive.path), "--port", str(port)]
-    log = archive.path.with_name("serve.log")
+    cmd = [sys.executable, "-m", "cli.main", "serve", "--db", str(db_path), "--port", str(port)]
+    log = db_path.with_name("serve.log")
     with log.open("w") as stderr:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
@@ -52,6 +54,12 @@ def base_url(archive) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(archive) -> Iterator[str]:
+    with yibao_serve(archive.path) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from storage import open_db, record, start_run
-from tests.e2e.webui.test_browser_ui import ARTIFACTS, free_port
+from tests.e2e.webui.test_browser_ui import ARTIFACTS, yibao_serve
 from tests.storage.factories import LATER, NOW
 from tests.storage.test_citations import OLD_TITLE, citing_reply, doc_id, new_policy, old_policy
 from webui.app import make_datasette, prepare_archive
@@ -98,23 +94,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 @pytest.fixture(scope="module")
 def served(linked: Linked) -> Iterator[str]:
-    port = free_port()
-    cmd = [sys.executable, "-m", "cli.main", "serve", "--db", str(linked.path), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(url + "/", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("yibao serve did not come up")
+    with yibao_serve(linked.path) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
