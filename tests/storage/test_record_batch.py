@@ -10,16 +10,16 @@ import sqlite_utils
 
 from storage import open_db, record, start_run
 from storage.archive import Fetched, record_batch
-from tests.storage import batch_crash_worker
-from tests.storage.batch_crash_worker import summary
+from tests.storage import crash_worker
+from tests.storage.crash_worker import summary
 from tests.storage.factories import LATER, NOW, corpus, policy
 
 
 def test_a_batch_stores_what_one_page_per_transaction_stores(tmp_path: Path) -> None:
     single, batched = tmp_path / "single.db", tmp_path / "batched.db"
     for phase in ("base", "change"):
-        batch_crash_worker.run(single, phase, pages=1)
-        batch_crash_worker.run(batched, phase, pages=7)
+        crash_worker.run(single, phase, pages=1)
+        crash_worker.run(batched, phase, pages=7)
     assert summary(batched) == summary(single)
 
 
