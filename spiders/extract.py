@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import copy
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
+from itertools import accumulate
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml import html as lxml_html
 from parsel import Selector
 
@@ -116,6 +119,7 @@ def label_key(text: str) -> str:
 # Every trait reads the page's one parsed tree (``sel.root``) with lxml directly: a parsel Selector per node
 # found costs more than the search.
 _BODY_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
+_BODY_TEXT_NODES = etree.XPath(_BODY_TEXT, smart_strings=False)
 
 
 def meta_tags(sel: Selector) -> dict[str, str]:
@@ -129,8 +133,7 @@ def meta_tags(sel: Selector) -> dict[str, str]:
 
 def metadata_block(sel: Selector) -> dict[str, str]:
     """Label → value pairs of the 信息公开 block, labels canonicalised (``索 引 号`` → ``索引号``)."""
-    stripped = (t.strip() for t in sel.root.xpath(_BODY_TEXT, smart_strings=False))
-    tokens = [t for t in stripped if t and t not in ("•", "·")]
+    tokens = [t for t in map(str.strip, _BODY_TEXT_NODES(sel.root)) if t and t != "•" and t != "·"]
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
         labels = list(_LABEL_COLON.finditer(token)) if ":" in token or "：" in token else []
@@ -144,7 +147,8 @@ def metadata_block(sel: Selector) -> dict[str, str]:
                 for key, value in pairs:
                     found.setdefault(key, value)
                 continue
-        if len(token) > 12 or _first_char(token) not in _LABEL_FIRST:
+        # most text is no label: its first kept character (the first ``label_key`` keeps) rules it out
+        if len(token) > 12 or token.lstrip(_NOT_LABEL_LEAD)[:1] not in _LABEL_FIRST:
             continue
         key = label_key(token)
         if key not in META_LABELS or key in found:
@@ -157,14 +161,8 @@ def metadata_block(sel: Selector) -> dict[str, str]:
 
 
 _LABEL_FIRST = frozenset(label[0] for label in META_LABELS)
-
-
-def _first_char(token: str) -> str:
-    """The first character ``label_key`` keeps (a cheap test before it: most text is no label)."""
-    for ch in token:
-        if not ch.isspace() and ch not in "•·:：":
-            return ch
-    return ""
+# what ``label_key`` drops before a label's first character: every whitespace character and ``•·:：``
+_NOT_LABEL_LEAD = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) + "•·:："
 
 
 def _density(node: lxml_html.HtmlElement) -> int:
@@ -208,18 +206,38 @@ def body_html(root: lxml_html.HtmlElement) -> str:
 
 
 def attachments(sel: Selector, base_url: str) -> list[Attachment]:
+    """Links to document files or to a download script, in page order, each URL once.
+
+    A page has a hundred links or more (navigation, footer) and one or two attachments: the links' targets are
+    read in one XPath call and searched together (``_ATTACHMENT_ANY``, one regex pass over them joined); only
+    the links found there are checked one by one (``ATTACHMENT_HREF``) and read."""
+    hrefs = _HREFS(sel.root)
+    if not hrefs:
+        return []
+    joined = "\n".join(hrefs)
+    starts = list(accumulate((len(h) + 1 for h in hrefs[:-1]), initial=0))
     out, seen = [], set()
-    for a in sel.root.iter("a"):
-        href = a.get("href")
-        if href is None or not ATTACHMENT_HREF.search(href):
+    for index in sorted({bisect_right(starts, m.start()) - 1 for m in _ATTACHMENT_ANY.finditer(joined)}):
+        href = hrefs[index]
+        if not ATTACHMENT_HREF.search(href):
             continue
         url = urljoin(base_url, href)
         if url in seen:
             continue
         seen.add(url)
+        a = _LINKS_TO(sel.root, href=href)[hrefs[:index].count(href)]  # the link itself: the n-th to this target
         name = strip_controls(" ".join(a.xpath(".//text()", smart_strings=False))).strip() or url.rsplit("/", 1)[-1]
         out.append(Attachment(name=name, url=url))
     return out
+
+
+# every link's target, in page order (plain strings: an element or a "smart string" per link costs more than
+# the search), and the links to one target, in page order
+_HREFS = etree.XPath("//a/@href", smart_strings=False)
+_LINKS_TO = etree.XPath("//a[@href = $href]")
+# ``ATTACHMENT_HREF`` over the targets joined by newlines: ``$`` also before each newline, so that every target
+# it matches alone is found (its matches never span a newline); what this finds is checked alone again
+_ATTACHMENT_ANY = re.compile(ATTACHMENT_HREF.pattern, re.I | re.M)
 
 
 def _title_candidates(sel: Selector, tags: dict[str, str]) -> Iterator[str | None]:
@@ -248,4 +266,6 @@ def check_title(sel: Selector, tags: dict[str, str], title: str) -> None:
 
 
 def is_soft_404(text: str, body: str) -> bool:
-    return bool(SOFT_404.search(text)) and len(body) < 400
+    """A "page not found" text on a page with (almost) no body (the body's length first: the whole page's text is
+    searched only then)."""
+    return len(body) < 400 and SOFT_404.search(text) is not None
