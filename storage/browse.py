@@ -1,19 +1,21 @@
 """Reads for browsing the archive (the web UI): totals, recent changes, monthly counts per region, the
-search form's choices (a document's page reads ``storage.views.DocumentView``).
+search form's choices, the documents table's facet counts (a document's page reads
+``storage.views.DocumentView``).
 
-Read-only. ``by`` chooses the region grouping: ``province`` (the generated province column) or
-``bureau``.
+Read-only, except ``suspend_facet_counts`` / ``rebuild_facet_counts`` (for bulk loading). ``by`` chooses
+the region grouping: ``province`` (the generated province column) or ``bureau``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import sqlite_utils
 
-from storage.migrations import PROVINCES
+from storage.db import write_transaction
+from storage.migrations import FACET_COUNT_COLUMNS, FACET_COUNTS_STALE, PROVINCES
 
 GroupBy = Literal["province", "bureau"]
 CHANGE_KINDS = ("edited", "metadata_changed", "validity_changed", "withdrawn", "reappeared")
@@ -140,3 +142,99 @@ def filter_choices(db: sqlite_utils.Database) -> dict[str, list[tuple[str, str]]
         "bureaus": [(b, b) for (b,) in bureaus],
         "kinds": [(k, k) for (k,) in kinds],
     }
+
+
+# --- the documents table's facets ------------------------------------------------------------------
+
+FACET_COLUMNS = FACET_COUNT_COLUMNS
+"""The documents table's facets (columns of ``documents``) that ``facet_counts`` keeps counts of."""
+
+FacetCounts = dict[str, list[tuple[str, int]]]
+
+
+def _facet_columns(columns: Sequence[str]) -> None:
+    unknown = [c for c in columns if c not in FACET_COLUMNS]
+    if unknown:
+        raise ValueError(f"no kept counts for facet {unknown[0]!r}: {', '.join(FACET_COLUMNS)}")
+
+
+def _by_count(counts: dict[str, dict[str, int]]) -> FacetCounts:
+    """Each facet's values most frequent first, then by value (the order of Datasette's facets)."""
+    return {c: sorted(values.items(), key=lambda item: (-item[1], item[0])) for c, values in counts.items()}
+
+
+def facet_counts(
+    db: sqlite_utils.Database, columns: Sequence[str], selected: tuple[str, str] | None = None
+) -> FacetCounts | None:
+    """For each facet of ``columns``, its values and how many documents have each (NULL left out), over
+    every document or, with ``selected`` = (column, value), over the documents whose ``column`` is
+    ``value``; most frequent first, then by value. Read from ``facet_counts`` (kept by the triggers of
+    migration m008): a few index reads whatever the archive's size. None while the counts are being
+    rebuilt (``suspend_facet_counts``): the caller groups the documents instead."""
+    _facet_columns([*columns, *(selected[:1] if selected else [])])
+    if db.execute("SELECT 1 FROM meta WHERE key = ?", [FACET_COUNTS_STALE]).fetchone():
+        return None
+    counts: dict[str, dict[str, int]] = {c: {} for c in columns}
+    if selected is None:
+        rows = db.execute("SELECT counted, counted_value, count FROM facet_counts WHERE facet = '' AND value = ''")
+    else:
+        column, value = selected
+        rows = db.execute(
+            "SELECT counted, counted_value, count FROM facet_counts WHERE facet = ? AND value = ?"
+            " UNION ALL SELECT counted, counted_value, count FROM facet_counts"
+            " WHERE facet = '' AND value = '' AND counted = ? AND counted_value = ?",
+            [column, value, column, value],
+        )
+    for counted, counted_value, count in rows:
+        if count > 0 and counted in counts:
+            counts[counted][counted_value] = count
+    return _by_count(counts)
+
+
+def facet_counts_scan(
+    db: sqlite_utils.Database, columns: Sequence[str], selected: tuple[str, str] | None = None
+) -> FacetCounts:
+    """``facet_counts`` grouped from the documents themselves (the reference the kept counts are tested
+    against)."""
+    _facet_columns([*columns, *(selected[:1] if selected else [])])
+    where, params = (f"WHERE {selected[0]} = ?", [selected[1]]) if selected else ("", [])
+    counts: dict[str, dict[str, int]] = {}
+    for column in columns:
+        rows = db.execute(
+            f"SELECT {column}, COUNT(*) FROM documents {where} GROUP BY {column} HAVING {column} IS NOT NULL",
+            params,
+        )
+        counts[column] = dict(rows.fetchall())
+    return _by_count(counts)
+
+
+def suspend_facet_counts(db: sqlite_utils.Database) -> None:
+    """Turn the ``facet_counts`` triggers off (about 60 µs per document written, see docs/search.md) until
+    ``rebuild_facet_counts``: for a bulk load, which then recounts once. Meanwhile ``facet_counts``
+    returns None (the web UI groups the documents instead). In the caller's transaction, if any."""
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", [FACET_COUNTS_STALE])
+
+
+def rebuild_facet_counts(db: sqlite_utils.Database) -> None:
+    """Recount ``facet_counts`` from the documents, set-based (one grouping pass over the documents,
+    then each count from the groups: seconds at 1M documents), and turn its triggers back on. One write
+    transaction (a savepoint in the caller's)."""
+    names = ", ".join(FACET_COLUMNS)
+    insert = "INSERT INTO facet_counts (facet, value, counted, counted_value, count)"
+    with write_transaction(db):
+        db.execute("DELETE FROM facet_counts")
+        db.execute("DROP TABLE IF EXISTS temp.facet_groups")
+        db.execute(f"CREATE TEMP TABLE facet_groups AS SELECT {names}, COUNT(*) AS n FROM documents GROUP BY {names}")
+        for counted in FACET_COLUMNS:
+            db.execute(
+                f"{insert} SELECT '', '', '{counted}', {counted}, SUM(n) FROM temp.facet_groups"
+                f" WHERE {counted} IS NOT NULL GROUP BY {counted}"
+            )
+            for facet in FACET_COLUMNS:
+                if facet != counted:
+                    db.execute(
+                        f"{insert} SELECT '{facet}', {facet}, '{counted}', {counted}, SUM(n) FROM temp.facet_groups"
+                        f" WHERE {facet} IS NOT NULL AND {counted} IS NOT NULL GROUP BY {facet}, {counted}"
+                    )
+        db.execute("DROP TABLE temp.facet_groups")
+        db.execute("DELETE FROM meta WHERE key = ?", [FACET_COUNTS_STALE])

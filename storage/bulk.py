@@ -34,7 +34,7 @@ import json
 import multiprocessing
 import sqlite3
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import datetime
 from itertools import islice
@@ -52,9 +52,10 @@ from storage.archive import (
     _version_payload,
     document_columns,
 )
+from storage.browse import rebuild_facet_counts, suspend_facet_counts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
-from storage.search import _SQL_FTS, _SQL_HEADING, fts_rows, index_text, optimize_index
+from storage.search import _SQL_FTS, _SQL_HEADING, bulk_index_settings, fts_rows, index_text, optimize_index
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
 _SQL_DOCUMENT = (
@@ -120,8 +121,13 @@ def prepare(rec: DocumentRecord) -> Prepared:
     )
 
 
-def _prepare_chunk(chunk: list[DocumentRecord]) -> list[Prepared]:
-    return [prepare(rec) for rec in chunk]
+RecordSource = Callable[[], Sequence[DocumentRecord]]
+"""A picklable callable that returns records (a slice of a dump, of a generated corpus): ``bulk_load_sources``
+calls it in the process that prepares its records, so they never pass through the writing process."""
+
+
+def _prepare_piece(piece: Sequence[DocumentRecord] | RecordSource) -> list[Prepared]:
+    return [prepare(rec) for rec in (piece() if callable(piece) else piece)]
 
 
 def _chunks(records: Iterable[DocumentRecord], size: int) -> Iterator[list[DocumentRecord]]:
@@ -130,29 +136,47 @@ def _chunks(records: Iterable[DocumentRecord], size: int) -> Iterator[list[Docum
         yield chunk
 
 
-def prepared_batches(
-    records: Iterable[DocumentRecord], *, batch: int, workers: int, ahead: int = 1
+def _prepared_pieces(
+    pieces: Iterable[Sequence[DocumentRecord] | RecordSource], workers: int, ahead: int
 ) -> Generator[list[Prepared], None, None]:
-    """``prepare`` over ``records``, ``batch`` at a time and in order.
-
-    With ``workers`` > 0 a process pool prepares the next ``ahead`` batches while the caller writes one
-    (so the pool does not wait for the writer; memory stays bounded whatever the input's length).
-    """
+    """``prepare`` over each piece, in order; with ``workers`` > 0 in a process pool that keeps ``ahead``
+    pieces in progress while the caller writes (memory stays bounded whatever the input's length)."""
     if workers <= 0:
-        for chunk in _chunks(records, batch):
-            yield _prepare_chunk(chunk)
+        for piece in pieces:
+            yield _prepare_piece(piece)
+        return
+    with multiprocessing.Pool(workers) as pool:
+        pending: deque[AsyncResult[list[Prepared]]] = deque()
+        for piece in pieces:
+            pending.append(pool.apply_async(_prepare_piece, (piece,)))
+            if len(pending) > ahead:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _batches(pieces: Iterable[list[Prepared]], batch: int) -> Generator[list[Prepared], None, None]:
+    """The prepared records regrouped ``batch`` at a time (the last batch may be shorter)."""
+    held: list[Prepared] = []
+    for piece in pieces:
+        held += piece
+        while len(held) >= batch:
+            yield held[:batch]
+            held = held[batch:]
+    if held:
+        yield held
+
+
+def prepared_batches(
+    records: Iterable[DocumentRecord], *, batch: int, workers: int
+) -> Generator[list[Prepared], None, None]:
+    """``prepare`` over ``records``, ``batch`` at a time and in order; with ``workers`` > 0 in that many
+    processes, pieces of up to 256 records each, about two batches ahead of the caller."""
+    if workers <= 0:
+        yield from _prepared_pieces(_chunks(records, batch), 0, 0)
         return
     piece = max(1, min(256, batch // (4 * workers)))
-    with multiprocessing.Pool(workers) as pool:
-        pending: deque[AsyncResult[list[list[Prepared]]]] = deque()
-        for chunk in _chunks(records, batch):
-            pending.append(
-                pool.map_async(_prepare_chunk, [chunk[i : i + piece] for i in range(0, len(chunk), piece)])
-            )
-            if len(pending) > ahead:
-                yield [p for part in pending.popleft().get() for p in part]
-        while pending:
-            yield [p for part in pending.popleft().get() for p in part]
+    yield from _batches(_prepared_pieces(_chunks(records, piece), workers, 2 * -(-batch // piece)), batch)
 
 
 def _next_id(db: sqlite_utils.Database, table: str) -> int:
@@ -236,6 +260,14 @@ def _conflict(db: sqlite_utils.Database, prepared: list[Prepared]) -> str:
 
 
 @contextmanager
+def _recount_facets(db: sqlite_utils.Database) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        rebuild_facet_counts(db)
+
+
+@contextmanager
 def _restore_cache_size(db: sqlite_utils.Database, cache_size: int) -> Iterator[None]:
     try:
         yield
@@ -255,10 +287,11 @@ def bulk_load(
 ) -> int:
     """Store ``records`` -- every one a new document -- as ``record`` would; return how many were stored.
 
-    ``batch`` records are written per transaction. A record costs about 2 ms of CPU to prepare (CJK
-    tokenisation, comparison hash) and 1 ms to write; ``workers`` > 0 prepares them in that many processes
-    while this one writes. Measured on two quiet cores: ``record`` about 300 documents/s, ``bulk_load``
-    450/s, with ``workers=2`` 620/s. The page cache is raised to ``BULK_CACHE_KIB`` meanwhile.
+    ``batch`` records are written per transaction. A record costs about 1 ms of CPU to prepare (comparison
+    hash, CJK tokenisation, a MinHash for the 6 % without an identity key) and 0.5 ms to write;
+    ``workers`` > 0 prepares them in that many processes while this one writes (``bulk_load_sources``:
+    the workers also read the records). The page cache is raised to ``BULK_CACHE_KIB`` meanwhile, and
+    the full-text indexes are written without incremental merging (``storage.search.bulk_index_settings``).
 
     With ``optimize`` (the default), the full-text indexes are merged into one segment at the end
     (``storage.search.optimize_index``: each transaction wrote a segment; merged, queries seek in one).
@@ -267,13 +300,46 @@ def bulk_load(
     ``ValueError``: the batch that contains it is rolled back, earlier batches are kept (the error message
     says how many records were stored).
     """
+    batches = prepared_batches(records, batch=batch, workers=workers)
+    return _load(db, batches, run_id=run_id, now=now, optimize=optimize)
+
+
+def bulk_load_sources(
+    db: sqlite_utils.Database,
+    sources: Iterable[RecordSource],
+    *,
+    run_id: int | None,
+    now: datetime | str | None = None,
+    batch: int = 5000,
+    workers: int = 2,
+    optimize: bool = True,
+) -> int:
+    """``bulk_load`` of the records each source returns, in order, each source called in a worker
+    process (``workers`` of them; 0: in this one): this process only writes. Sources of a few hundred
+    records each keep the workers evenly busy."""
+    pieces = _prepared_pieces(sources, workers, 4 * max(1, workers))
+    return _load(db, _batches(pieces, batch), run_id=run_id, now=now, optimize=optimize)
+
+
+def _load(
+    db: sqlite_utils.Database,
+    batches: Generator[list[Prepared], None, None],
+    *,
+    run_id: int | None,
+    now: datetime | str | None,
+    optimize: bool,
+) -> int:
     now = to_utc_iso(now)
     loaded = 0
     (cache_size,) = db.execute("PRAGMA cache_size").fetchone()
     db.execute(f"PRAGMA cache_size = {min(int(cache_size), -BULK_CACHE_KIB)}")  # restored below
+    with write_transaction(db):  # the facet counts' triggers off meanwhile; recounted once at the end
+        suspend_facet_counts(db)
     with (
-        closing(prepared_batches(records, batch=batch, workers=workers)) as batches,  # stops the pool
+        closing(batches),  # stops the pool
         _restore_cache_size(db, int(cache_size)),
+        _recount_facets(db),
+        bulk_index_settings(db),
     ):
         for prepared in batches:
             try:

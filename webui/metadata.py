@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.fields import ARCHIVE_FIELDS, FIELDS, field
+from storage.browse import FACET_COLUMNS
 
 DATABASE = "archive"  # the name the archive is served under: /archive/documents/{id}
 
@@ -71,7 +72,8 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
             "description": "One row per logical document (reposts merged), with its latest fields."
             ' Search box: Chinese terms of any length, "phrases", OR, -term.',
             "columns": _DOCUMENT_COLUMNS,
-            "facets": ["province", "bureau", "kind", "published_year", "reply_class", "validity", "status"],
+            # read from the counts the archive keeps (webui.facets.CountedFacet), not grouped per request
+            "facets": [{"counted": column} for column in FACET_COLUMNS],
             "sort_desc": "published_on",
             "label_column": "title",
             "size": 50,
@@ -130,6 +132,7 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
         "document_deputies": {"hidden": True},
         "document_adoption": {"hidden": True},
         "monthly_counts": {"hidden": True},
+        "facet_counts": {"hidden": True},
     }
     for name in _PRIVATE:
         tables[name] = {"hidden": True, "allow": False}

@@ -25,6 +25,7 @@ from core.fields import display
 from storage.search import QueryError, build_query, snippet
 from webui import pages
 from webui.document_view import document_context
+from webui.facets import CountedFacet
 from webui.metadata import DATABASE
 
 NOTHING = '"\U000f0000"'  # an FTS5 phrase of a token no indexed text contains
@@ -43,6 +44,11 @@ def yibao_match(user_query: str | None) -> str:
 def yibao_snippet(text: str | None, user_query: str | None) -> str:
     query = build_query(user_query or "")
     return snippet(text or "", query.terms, mark=("【", "】"))
+
+
+@hookimpl
+def register_facet_classes() -> list[type]:
+    return [CountedFacet]
 
 
 @hookimpl

@@ -1,0 +1,150 @@
+"""The documents table's facet counts kept by triggers (migration m008) equal the counts grouped from the
+documents themselves, after inserts, edits, withdrawals, a region move and deletions; recounted
+set-based (``rebuild_facet_counts``, what a bulk load does) they are the same table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import islice
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from replicas.corpus import CorpusGenerator
+from storage import finish_run, note_gone, open_db, record, start_run, write_transaction
+from storage.browse import (
+    FACET_COLUMNS,
+    facet_counts,
+    facet_counts_scan,
+    rebuild_facet_counts,
+    suspend_facet_counts,
+)
+from storage.bulk import bulk_load
+from tests.query.conftest import HAND, Archive, to_record
+
+NOW = "2025-08-18T02:00:00Z"
+
+
+def selections(db: sqlite_utils.Database) -> list[tuple[str, str] | None]:
+    """No selection, every value of every facet the archive has, and a value no document has."""
+    chosen: list[tuple[str, str] | None] = [None, ("province", "西藏自治区"), ("kind", "no such kind")]
+    for column in FACET_COLUMNS:
+        rows = db.execute(f"SELECT DISTINCT {column} FROM documents WHERE {column} IS NOT NULL")
+        chosen += [(column, value) for (value,) in rows]
+    return chosen
+
+
+def assert_kept(db: sqlite_utils.Database) -> None:
+    for selected in selections(db):
+        assert facet_counts(db, FACET_COLUMNS, selected) == facet_counts_scan(db, FACET_COLUMNS, selected), (
+            selected
+        )
+
+
+def kept_rows(db: sqlite_utils.Database) -> list[tuple[str, str, str, str, int]]:
+    return db.execute(
+        "SELECT facet, value, counted, counted_value, count FROM facet_counts WHERE count <> 0 ORDER BY 1, 2, 3, 4"
+    ).fetchall()
+
+
+def test_kept_counts_equal_the_scan(archive: Archive) -> None:
+    assert_kept(archive.db)
+    everything = facet_counts(archive.db, FACET_COLUMNS)
+    assert everything is not None
+    assert sum(count for _, count in everything["status"]) == len(archive.docs)
+    fujian = facet_counts(archive.db, ["kind", "province"], ("province", "福建省"))
+    assert fujian is not None
+    fujian_documents = sum(1 for d in archive.docs.values() if (d["region_code"] or "").startswith("35"))
+    assert fujian["province"] == [("福建省", fujian_documents)]
+    assert facet_counts(archive.db, ["kind"], ("kind", "no such kind")) == {"kind": []}
+
+
+def test_an_unknown_facet_is_refused(archive: Archive) -> None:
+    with pytest.raises(ValueError, match="title"):
+        facet_counts(archive.db, ["title"])
+    with pytest.raises(ValueError, match="doc_no"):
+        facet_counts(archive.db, ["kind"], ("doc_no", "x"))
+
+
+def test_kept_counts_follow_every_write(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "a.db")
+    with write_transaction(db):
+        for key in ("rare_title", "phrase", "reply", "edited", "withdrawn", "undated"):
+            record(db, HAND[key], run_id=None, now=NOW)
+    assert_kept(db)
+    with write_transaction(db):  # edits of the faceted fields: validity, kind, publication year
+        record(
+            db,
+            replace(HAND["edited"], validity="失效", body_text="改了。"),
+            run_id=None,
+            now="2025-09-01T02:00:00Z",
+        )
+        record(db, replace(HAND["phrase"], published_on="2024-01-02", kind="notice"), run_id=None,
+               now="2025-09-02T02:00:00Z")  # fmt: skip
+    assert_kept(db)
+    run = start_run(db, "fujian_ningde", now="2025-09-03T02:00:00Z")
+    finish_run(db, run, finish_reason="finished", health="ok", stats={}, now="2025-09-03T02:00:00Z")
+    assert note_gone(db, HAND["withdrawn"].url, run_id=run, now="2025-09-03T02:00:00Z", n_required=1)
+    assert ("withdrawn", 1) in (facet_counts(db, ["status"]) or {})["status"]
+    assert_kept(db)
+    (doc_id,) = db.execute("SELECT document_id FROM postings WHERE url = ?", [HAND["reply"].url]).fetchone()
+    with write_transaction(db):  # a region move: another province and bureau, the reply class cleared
+        db.execute(
+            "UPDATE documents SET region_code = '510100', bureau = '成都市医疗保障局', reply_class = NULL WHERE id = ?",
+            [doc_id],
+        )
+    assert_kept(db)
+    with write_transaction(db):  # a document row without versions, inserted and deleted
+        db.execute(
+            "INSERT INTO documents (id, identity_key, title, kind, region_code, published_on, first_seen_at,"
+            " last_changed_at) VALUES (999, 'k', 't', 'report', '110000', '2020-05-05', ?, ?)",
+            [NOW, NOW],
+        )
+    assert ("北京市", 1) in (facet_counts(db, ["province"]) or {})["province"]
+    assert_kept(db)
+    with write_transaction(db):
+        db.execute("DELETE FROM documents WHERE id = 999")
+    assert_kept(db)
+    assert ("北京市", 1) not in (facet_counts(db, ["province"]) or {})["province"]
+    db.close()
+
+
+def test_suspended_counts_are_not_read_and_a_rebuild_equals_the_kept_table(tmp_path: Path) -> None:
+    records = [to_record(doc) for doc in CorpusGenerator(seed=8).generate(120)]
+    kept = open_db(tmp_path / "kept.db")
+    rebuilt = open_db(tmp_path / "rebuilt.db")
+    with write_transaction(rebuilt):
+        suspend_facet_counts(rebuilt)
+    for db in (kept, rebuilt):
+        with write_transaction(db):
+            for rec in records:
+                record(db, rec, run_id=None, now=NOW)
+    assert kept_rows(rebuilt) == []  # the triggers were off
+    assert facet_counts(rebuilt, FACET_COLUMNS) is None  # the web UI groups the documents meanwhile
+    rebuild_facet_counts(rebuilt)
+    assert kept_rows(rebuilt) == kept_rows(kept)
+    assert len(kept_rows(kept)) > 100
+    assert_kept(rebuilt)
+    with write_transaction(rebuilt):  # the triggers are on again
+        record(rebuilt, HAND["reply"], run_id=None, now=NOW)
+    assert_kept(rebuilt)
+    kept.close()
+    rebuilt.close()
+
+
+def test_bulk_load_recounts_once_at_its_end(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "bulk.db")
+    generated = (to_record(doc) for doc in CorpusGenerator(seed=8).generate(90))
+    run_id = start_run(db, "bench", now=NOW)
+    assert bulk_load(db, islice(generated, 60), run_id=run_id, now=NOW, batch=25) == 60
+    assert_kept(db)
+    with pytest.raises(ValueError, match="already stored"):  # a failed load is recounted too
+        bulk_load(
+            db, [*islice(generated, 20), HAND["reply"], HAND["reply"]], run_id=run_id, now=NOW, batch=10
+        )
+    (count,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
+    assert count == 80
+    assert facet_counts(db, ["status"]) == {"status": [("active", 80)]}
+    assert_kept(db)
+    db.close()
