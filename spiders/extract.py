@@ -118,7 +118,7 @@ def label_key(text: str) -> str:
 
 # Every trait reads the page's one parsed tree (``sel.root``) with lxml directly: a parsel Selector per node
 # found costs more than the search.
-_BODY_TEXT = "//body//text()[not(ancestor::script) and not(ancestor::style)]"
+_BODY_TEXT = "//body/descendant::text()[not(ancestor::script or ancestor::style)]"
 _BODY_TEXT_NODES = etree.XPath(_BODY_TEXT, smart_strings=False)
 
 
@@ -136,7 +136,10 @@ def metadata_block(sel: Selector) -> dict[str, str]:
     tokens = [t for t in map(str.strip, _BODY_TEXT_NODES(sel.root)) if t and t != "•" and t != "·"]
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
-        labels = list(_LABEL_COLON.finditer(token)) if ":" in token or "：" in token else []
+        labels = []
+        # a "label：value" token starts with its label (after separators): one match there before a search
+        if (":" in token or "：" in token) and _LABEL_COLON.match(token, len(token) - len(token.lstrip(_SEPARATORS))):
+            labels = list(_LABEL_COLON.finditer(token))
         if labels and not token[: labels[0].start()].strip(_SEPARATORS):
             ends = [m.start() for m in labels[1:]] + [len(token)]
             pairs = [

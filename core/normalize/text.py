@@ -261,6 +261,13 @@ def html_to_paragraphs(html: str) -> list[str]:
             el.tail = _BREAK + el.tail if el.tail else _BREAK
     text = etree.tostring(root, method="text", encoding=str)
     out = []
+    if _CONTROL_RE.search(text) is None and not any(zw in text for zw in _ZERO_WIDTH):
+        # nothing for normalize_ws to drop anywhere in the text (the usual case): it only collapses whitespace
+        for chunk in text.split(_BREAK):
+            line = " ".join(chunk.split())
+            if line:
+                out.append(line)
+        return out
     for chunk in text.split(_BREAK):
         if chunk and not chunk.isspace():
             line = normalize_ws(chunk)
