@@ -41,9 +41,11 @@ _CANNED = {
         "title": "按代表/委员 Replies by deputy or member",
         "description": "Replies to suggestions and proposals made by a deputy or member (a name, or part"
         " of one), with their 答复类别.",
+        # the names from document_deputies (kept by the triggers of migration m006), not the JSON of every
+        # document (1.0-1.2 s at 1M documents)
         "sql": "select d.id, d.title, d.bureau, d.meeting_text, d.proposal_no, d.reply_class, d.published_on,"
-        " d.deputies from documents d, json_each(d.deputies) p"
-        " where p.value like '%' || :deputy || '%' group by d.id order by d.published_on desc limit 500",
+        " d.deputies from documents d where d.id in (select document_id from document_deputies"
+        " where name like '%' || :deputy || '%') order by d.published_on desc, d.id desc limit 500",
     },
     "documents_by_doc_no": {
         "title": "按文号 Documents by 文号",

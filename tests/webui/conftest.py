@@ -39,6 +39,17 @@ def _document_id(path: Path, server: ReplicaServer, portal: str, doc_id: str) ->
 
 
 @pytest.fixture(scope="package")
+def built_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The query tests' archive (``tests.query.conftest``: generated documents and hand-made ones), built
+    in process by ``storage.record``: for the unit tests of the web UI (no server, no crawl)."""
+    from tests.query.conftest import _build
+
+    path = tmp_path_factory.mktemp("built") / "archive.db"
+    _build(path)
+    return path
+
+
+@pytest.fixture(scope="package")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Archive]:
     tmp = tmp_path_factory.mktemp("webui")
     server = ReplicaServer(ReplicaWorld(docs=24, seed=3)).start()

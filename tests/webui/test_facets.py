@@ -15,18 +15,15 @@ import pytest
 
 from storage import build_query, open_db, write_transaction
 from storage.browse import FACET_COLUMNS, facet_counts_scan, suspend_facet_counts
-from tests.query.conftest import _build
 from webui.app import make_datasette
 from webui.facets import counted_selection
 
 FACET_SIZE = 30  # Datasette's default_facet_size
 
 
-@pytest.fixture(scope="module")
-def archive_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("facets") / "archive.db"
-    _build(path)
-    return path
+@pytest.fixture
+def archive_path(built_archive: Path) -> Path:
+    return built_archive
 
 
 def get(ds: Any, url: str) -> httpx.Response:
