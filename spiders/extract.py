@@ -138,7 +138,8 @@ def metadata_block(sel: Selector) -> dict[str, str]:
     for i, token in enumerate(tokens):
         labels = []
         # a "label：value" token starts with its label (after separators): one match there before a search
-        if (":" in token or "：" in token) and _LABEL_COLON.match(token, len(token) - len(token.lstrip(_SEPARATORS))):
+        lead = len(token) - len(token.lstrip(_SEPARATORS))
+        if (":" in token or "：" in token) and _LABEL_COLON.match(token, lead):
             labels = list(_LABEL_COLON.finditer(token))
         if labels and not token[: labels[0].start()].strip(_SEPARATORS):
             ends = [m.start() for m in labels[1:]] + [len(token)]
@@ -228,8 +229,9 @@ def attachments(sel: Selector, base_url: str) -> list[Attachment]:
         if url in seen:
             continue
         seen.add(url)
-        a = _LINKS_TO(sel.root, href=href)[hrefs[:index].count(href)]  # the link itself: the n-th to this target
-        name = strip_controls(" ".join(a.xpath(".//text()", smart_strings=False))).strip() or url.rsplit("/", 1)[-1]
+        link = _LINKS_TO(sel.root, href=href)[hrefs[:index].count(href)]  # the n-th link to this target
+        name = strip_controls(" ".join(link.xpath(".//text()", smart_strings=False))).strip()
+        name = name or url.rsplit("/", 1)[-1]
         out.append(Attachment(name=name, url=url))
     return out
 
