@@ -165,8 +165,13 @@ def metadata_block(sel: Selector) -> dict[str, str]:
 
 
 _LABEL_FIRST = frozenset(label[0] for label in META_LABELS)
-# what ``label_key`` drops before a label's first character: every whitespace character and ``•·:：``
-_NOT_LABEL_LEAD = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace()) + "•·:："
+# what ``label_key`` drops before a label's first character: every whitespace character (``str.isspace``) and
+# ``•·:：``
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_NOT_LABEL_LEAD = _WHITESPACE + "•·:："
 
 
 def _density(node: lxml_html.HtmlElement) -> int:
