@@ -43,7 +43,10 @@ def test_attachments_among_many_links_in_page_order_each_once() -> None:
 def test_attachment_links_to_one_target_take_the_first_links_name() -> None:
     body = '<a href="a.doc">第一</a><a href="b.html">x</a><a href="a.doc">第二</a><a href="c.zip">第三</a>'
     found = extract.attachments(page(body), "http://h.example/p/")
-    assert [(a.name, a.url) for a in found] == [("第一", "http://h.example/p/a.doc"), ("第三", "http://h.example/p/c.zip")]
+    assert [(a.name, a.url) for a in found] == [
+        ("第一", "http://h.example/p/a.doc"),
+        ("第三", "http://h.example/p/c.zip"),
+    ]
 
 
 def test_no_attachments() -> None:
