@@ -268,6 +268,32 @@ def _recount_facets(db: sqlite_utils.Database) -> Iterator[None]:
 
 
 @contextmanager
+def _unjournaled(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
+    """With ``fresh``: no rollback journal on disk (``journal_mode=MEMORY``) and no syncs
+    (``synchronous=OFF``) meanwhile, then WAL again. A page is then written once, into the file, instead
+    of into the WAL and again at each checkpoint (twice over for the index merge, which rewrites the whole
+    full-text index in one transaction), and nothing waits for the disk. A failing batch is still rolled
+    back (the journal is in memory); a crash or power loss meanwhile can leave the file corrupt, which is
+    why only a new file (no documents, no other connection), that the caller deletes when the load does
+    not complete, is loaded this way."""
+    if not fresh:
+        yield
+        return
+    if db.execute("SELECT 1 FROM documents LIMIT 1").fetchone():
+        raise ValueError("bulk_load(fresh=True) loads only an archive without documents (a new file)")
+    (synchronous,) = db.execute("PRAGMA synchronous").fetchone()
+    (mode,) = db.execute("PRAGMA journal_mode = MEMORY").fetchone()
+    if mode != "memory":
+        raise ValueError(f"bulk_load(fresh=True): the archive stays in journal mode {mode} (is it open elsewhere?)")
+    db.execute("PRAGMA synchronous = OFF")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA synchronous = {int(synchronous)}")
+        db.execute("PRAGMA journal_mode = WAL")
+
+
+@contextmanager
 def _restore_cache_size(db: sqlite_utils.Database, cache_size: int) -> Iterator[None]:
     try:
         yield
@@ -284,6 +310,7 @@ def bulk_load(
     batch: int = 5000,
     workers: int = 0,
     optimize: bool = True,
+    fresh: bool = False,
 ) -> int:
     """Store ``records`` -- every one a new document -- as ``record`` would; return how many were stored.
 
@@ -296,12 +323,16 @@ def bulk_load(
     With ``optimize`` (the default), the full-text indexes are merged into one segment at the end
     (``storage.search.optimize_index``: each transaction wrote a segment; merged, queries seek in one).
 
+    ``fresh=True`` is for a new file (no documents yet, no other connection) that the caller deletes when
+    the load does not complete: it is written without a journal on disk and without syncs (see
+    ``_unjournaled``), then set back to WAL.
+
     A URL or identity key that already exists, in the archive or earlier in ``records``, raises
     ``ValueError``: the batch that contains it is rolled back, earlier batches are kept (the error message
     says how many records were stored).
     """
     batches = prepared_batches(records, batch=batch, workers=workers)
-    return _load(db, batches, run_id=run_id, now=now, optimize=optimize)
+    return _load(db, batches, run_id=run_id, now=now, optimize=optimize, fresh=fresh)
 
 
 def bulk_load_sources(
@@ -313,12 +344,13 @@ def bulk_load_sources(
     batch: int = 5000,
     workers: int = 2,
     optimize: bool = True,
+    fresh: bool = False,
 ) -> int:
     """``bulk_load`` of the records each source returns, in order, each source called in a worker
     process (``workers`` of them; 0: in this one): this process only writes. Sources of a few hundred
     records each keep the workers evenly busy."""
     pieces = _prepared_pieces(sources, workers, 4 * max(1, workers))
-    return _load(db, _batches(pieces, batch), run_id=run_id, now=now, optimize=optimize)
+    return _load(db, _batches(pieces, batch), run_id=run_id, now=now, optimize=optimize, fresh=fresh)
 
 
 def _load(
@@ -328,31 +360,28 @@ def _load(
     run_id: int | None,
     now: datetime | str | None,
     optimize: bool,
+    fresh: bool,
 ) -> int:
     now = to_utc_iso(now)
     loaded = 0
     (cache_size,) = db.execute("PRAGMA cache_size").fetchone()
-    db.execute(f"PRAGMA cache_size = {min(int(cache_size), -BULK_CACHE_KIB)}")  # restored below
-    with write_transaction(db):  # the facet counts' triggers off meanwhile; recounted once at the end
-        suspend_facet_counts(db)
-    with (
-        closing(batches),  # stops the pool
-        _restore_cache_size(db, int(cache_size)),
-        _recount_facets(db),
-        bulk_index_settings(db),
-    ):
-        for prepared in batches:
-            try:
-                write_prepared(db, prepared, run_id=run_id, now=now)
-            except sqlite3.IntegrityError as exc:
-                if "identity_keys.key" not in str(exc) and "postings.url" not in str(exc):
-                    raise
-                raise ValueError(
-                    f"bulk_load: {_conflict(db, prepared)} is already stored or repeated; it only loads new,"
-                    f" distinct documents (use storage.record to deduplicate). The failing batch of"
-                    f" {len(prepared)} records was rolled back; {loaded} records stored before it are kept."
-                ) from exc
-            loaded += len(prepared)
-    if optimize and loaded:
-        optimize_index(db)
+    with closing(batches), _unjournaled(db, fresh):  # closing: stops the pool
+        db.execute(f"PRAGMA cache_size = {min(int(cache_size), -BULK_CACHE_KIB)}")  # restored below
+        with write_transaction(db):  # the facet counts' triggers off meanwhile; recounted once at the end
+            suspend_facet_counts(db)
+        with _restore_cache_size(db, int(cache_size)), _recount_facets(db), bulk_index_settings(db):
+            for prepared in batches:
+                try:
+                    write_prepared(db, prepared, run_id=run_id, now=now)
+                except sqlite3.IntegrityError as exc:
+                    if "identity_keys.key" not in str(exc) and "postings.url" not in str(exc):
+                        raise
+                    raise ValueError(
+                        f"bulk_load: {_conflict(db, prepared)} is already stored or repeated; it only loads"
+                        f" new, distinct documents (use storage.record to deduplicate). The failing batch of"
+                        f" {len(prepared)} records was rolled back; {loaded} records stored before it are kept."
+                    ) from exc
+                loaded += len(prepared)
+            if optimize and loaded:
+                optimize_index(db)
     return loaded

@@ -28,10 +28,12 @@ import functools
 import json
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from core.identity import fold_width
@@ -87,11 +89,74 @@ def _sep_token(run: str) -> str:
 
 
 def index_text(text: str | None) -> str:
-    """The token text stored in ``documents_fts`` for one field (about 1 µs per char)."""
+    """The token text stored in ``documents_fts`` for one field.
+
+    A text of ``_VECTOR_MIN`` chars or more is tokenised with array operations (``_index_text_vector``,
+    about 45 ns per char: a body of 2,400 chars in 0.1 ms instead of 0.5); a shorter one, or one with a
+    char beyond the BMP, by the run-by-run reference (``_index_text_runs``). Both give the same string.
+    """
+    folded = fold_search(text or "")
+    if len(folded) >= _VECTOR_MIN:
+        tokens = _index_text_vector(folded)
+        if tokens is not None:
+            return tokens
+    return _index_text_runs(folded)
+
+
+_VECTOR_MIN = 64  # below it, the array set-up costs more than the runs loop
+_CLASS_CJK, _CLASS_WORD, _CLASS_SEP = 0, 1, 2
+_SPACE = ord(" ")
+
+
+@functools.cache
+def _bmp_classes() -> np.ndarray:
+    """The class (``_CLASS_*``) of every BMP char, as ``_PIECES`` classifies it (about 20 ms, once)."""
+    table = np.full(0x10000, _CLASS_SEP, dtype=np.uint8)
+    for m in _PIECES.finditer("".join(map(chr, range(0x10000)))):
+        if m.lastgroup != "sep":
+            table[m.start() : m.end()] = _CLASS_CJK if m.lastgroup == "cjk" else _CLASS_WORD
+    return table
+
+
+def _index_text_vector(folded: str) -> str | None:
+    """``_index_text_runs(folded)`` computed per char with numpy (None when a char is beyond the BMP).
+
+    Each char emits itself (a separator's ASCII char moved to plane 15), then the next char when both are
+    CJK (the bigram), then a space when it ends its run or is CJK; a leading and a trailing separator run
+    are dropped (separators only count between tokens).
+    """
+    codes = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if int(codes.max()) > 0xFFFF:
+        return None
+    cls = _bmp_classes()[codes]
+    cjk = cls == _CLASS_CJK
+    sep = cls == _CLASS_SEP
+    codes = np.where(sep & (codes < 128), codes + 0xF0000, codes)
+    ends_run = np.empty(len(codes), dtype=bool)
+    ends_run[:-1] = cls[:-1] != cls[1:]
+    ends_run[-1] = True
+    pair = cjk & ~ends_run
+    lengths = 1 + pair + (cjk | ends_run)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    out = np.full(int(ends[-1]), _SPACE, dtype=np.uint32)
+    out[starts] = codes
+    out[starts[pair] + 1] = codes[1:][pair[:-1]]
+    lo, hi = 0, len(out) - 1  # without the final space
+    if sep[0]:  # a leading separator run: start after its token
+        lo = int(ends[int(np.argmax(ends_run))])
+    if sep[-1]:  # a trailing one: stop before the space ahead of its token
+        inner = np.flatnonzero(ends_run[:-1])
+        hi = max(lo, int(starts[inner[-1] + 1]) - 1) if len(inner) else lo
+    return out[lo:hi].tobytes().decode("utf-32-le", "surrogatepass")
+
+
+def _index_text_runs(folded: str) -> str:
+    """``index_text`` of folded text, run by run (the reference: about 0.2 µs per char)."""
     parts: list[str] = []
     append = parts.append
     separator = ""
-    for cjk, word, sep in _PIECES.findall(fold_search(text or "")):
+    for cjk, word, sep in _PIECES.findall(folded):
         if sep:
             separator = sep
             continue
@@ -356,6 +421,43 @@ def ensure_index_current(db: sqlite_utils.Database) -> None:
     row = db.execute("SELECT value FROM meta WHERE key = 'fts_tokenizer'").fetchone()
     if row is None or row[0] != TOKENIZER_VERSION:
         rebuild_index(db)
+
+
+FTS_TABLES = ("documents_fts", "documents_heading_fts")
+FTS_MERGE_DEFAULTS = {"automerge": 4, "crisismerge": 16, "hashsize": 1024 * 1024}  # FTS5's own defaults
+BULK_FTS_SETTINGS = {"automerge": 0, "crisismerge": 1000, "hashsize": 256 * 1024 * 1024}
+
+
+@contextmanager
+def bulk_index_settings(db: sqlite_utils.Database) -> Iterator[None]:
+    """The full-text indexes set for loading many documents, then set back to what they were.
+
+    By default FTS5 flushes its pending tokens every 1 MiB (a segment each) and merges segments as they
+    accumulate (``automerge``): in a bulk load each token was rewritten at every merge level, and the
+    merges were half of the insert's cost. Meanwhile: no incremental merging (``automerge`` 0; a forced
+    merge only past ``crisismerge`` segments) and a 256 MiB token buffer, so a transaction of 5,000
+    documents writes one segment. ``optimize_index`` then merges the segments once.
+    """
+    previous = {
+        table: {
+            key: row[0] if (row := db.execute(f"SELECT v FROM {table}_config WHERE k = ?", [key]).fetchone())
+            else default
+            for key, default in FTS_MERGE_DEFAULTS.items()
+        }
+        for table in FTS_TABLES
+    }  # fmt: skip
+    _configure_index(db, dict.fromkeys(FTS_TABLES, BULK_FTS_SETTINGS))
+    try:
+        yield
+    finally:
+        _configure_index(db, previous)
+
+
+def _configure_index(db: sqlite_utils.Database, settings: dict[str, dict[str, Any]]) -> None:
+    with write_transaction(db):
+        for table, values in settings.items():
+            for key, value in values.items():
+                db.execute(f"INSERT INTO {table} ({table}, rank) VALUES (?, ?)", [key, value])
 
 
 def optimize_index(db: sqlite_utils.Database) -> None:
