@@ -462,8 +462,10 @@ def _insert_posting(db: sqlite_utils.Database, inc: _Incoming, document_id: int)
 
 
 def _add_keys(db: sqlite_utils.Database, document_id: int, keys: list[str]) -> None:
-    for key in keys:  # a key already owned by another document stays with it
-        db.execute("INSERT OR IGNORE INTO identity_keys (key, document_id) VALUES (?, ?)", [key, document_id])
+    # a key already owned by another document stays with it
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO identity_keys (key, document_id) VALUES (?, ?)", [(key, document_id) for key in keys]
+    )
 
 
 def _version_payload(rec: DocumentRecord) -> tuple[str, str]:
@@ -481,12 +483,16 @@ def _plain(value: Any) -> dict[str, Any]:
     raise TypeError(f"not JSON serialisable: {value!r}")
 
 
-def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int) -> int:
+def _append_version(db: sqlite_utils.Database, inc: _Incoming, document_id: int, *, first: bool = False) -> int:
+    """Insert ``inc`` as the document's next version (``first``: the document was just created, its number is 1)."""
     rec = inc.record
     record_json, body = _version_payload(rec)
-    (version_no,) = db.execute(
-        "SELECT COALESCE(MAX(version_no), 0) + 1 FROM versions WHERE document_id = ?", [document_id]
-    ).fetchone()
+    if first:
+        version_no = 1
+    else:
+        (version_no,) = db.execute(
+            "SELECT COALESCE(MAX(version_no), 0) + 1 FROM versions WHERE document_id = ?", [document_id]
+        ).fetchone()
     cursor = db.execute(
         "INSERT INTO versions (document_id, version_no, comparison_hash, record_json, body_text, url,"
         " created_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -513,11 +519,10 @@ def _store_fingerprint(
         "INSERT INTO fingerprints (version_id, document_id, scheme, signature) VALUES (?, ?, ?, ?)",
         [version_id, document_id, FINGERPRINT_SCHEME, fingerprint.signature],
     )
-    for band_hash in fingerprint.band_hashes():
-        db.execute(
-            "INSERT OR IGNORE INTO fingerprint_bands (band_hash, version_id) VALUES (?, ?)",
-            [band_hash, version_id],
-        )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO fingerprint_bands (band_hash, version_id) VALUES (?, ?)",
+        [(band_hash, version_id) for band_hash in fingerprint.band_hashes()],
+    )
 
 
 def _document_key(keys: list[str], url: str) -> str:
@@ -541,7 +546,7 @@ def _new_document(
         [identity_key, *fields.values(), inc.now, inc.now],
     )
     document_id = int(cursor.lastrowid or 0)
-    version_id = _append_version(db, inc, document_id)
+    version_id = _append_version(db, inc, document_id, first=True)
     db.execute("UPDATE documents SET latest_version_id = ? WHERE id = ?", [version_id, document_id])
     _insert_posting(db, inc, document_id)
     _add_keys(db, document_id, inc.keys)
