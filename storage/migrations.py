@@ -468,3 +468,22 @@ def m008_facet_counts(db: sqlite_utils.Database) -> None:
     for sql in _FACET_COUNTS:
         db.execute(sql)
     rebuild_facet_counts(db)
+
+
+@migrations()
+def m009_facet_date_indexes(db: sqlite_utils.Database) -> None:
+    """One index per facet of the documents table (``FACET_COUNT_COLUMNS``): the facet, then
+    ``published_on`` and ``id``, then the other facets and ``region_code``. The table's rows with a facet
+    value selected come newest first from the index (Datasette sorted every selected row: 0.1-0.2 s at
+    200,000 documents), as does a search's newest-first walk of one kind or class; a second selected value
+    or a search filter's region, kind or class is checked in the index, and a selection is counted from it. They replace m004's one-column facet indexes (their
+    prefixes). About 1 s each per 200,000 documents, at the first open after upgrading."""
+    for column in FACET_COUNT_COLUMNS:
+        rest = ", ".join(c for c in FACET_COUNT_COLUMNS if c != column)
+        db.execute(
+            f"CREATE INDEX IF NOT EXISTS documents_by_{column} ON documents ({column}, published_on, id, {rest},"
+            " region_code)"
+        )
+    for name in ("documents_kind", "documents_status", "documents_reply_class", "documents_validity",
+                 "documents_bureau", "documents_province", "documents_published_year"):  # fmt: skip
+        db.execute(f"DROP INDEX IF EXISTS {name}")
