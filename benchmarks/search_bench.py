@@ -30,18 +30,14 @@ import statistics
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
-from itertools import islice
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from core.records import Attachment, DocumentRecord, Meeting
-from replicas.corpus import CorpusGenerator
-from storage import build_query, open_db, search, search_count, start_run
-from storage.bulk import bulk_load
+from storage import build_query, open_db, search, search_count
 from storage.search import snippet
 
 SEED = 8
@@ -77,49 +73,12 @@ def to_record(doc: Any) -> DocumentRecord:
 # --- building ------------------------------------------------------------------------------------
 
 
-def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def _progress(
-    records: Iterable[DocumentRecord], start: int, total: int, every: int
-) -> Iterator[DocumentRecord]:
-    began = time.perf_counter()
-    for n, rec in enumerate(records, start=1):
-        if n % every == 0:
-            seconds = time.perf_counter() - began
-            print(f"  ... {start + n:,} / {total:,} records read, {n / seconds:,.0f}/s", flush=True)
-        yield rec
-
-
 def build(path: Path, docs: int, *, workers: int, batch: int) -> None:
-    """Bulk-load the corpus's first ``docs`` documents into ``path`` (only those it does not hold yet)."""
-    db = open_db(path)
-    (have,) = db.execute("SELECT COUNT(*) FROM documents").fetchone()
-    if have >= docs:
-        print(f"reusing {path} ({have:,} documents, {_size(path) / 1e6:,.0f} MB)")
-        db.close()
-        return
-    now = datetime.now(UTC)
-    run_id = start_run(db, "bench", now=now)
-    records = (to_record(doc) for doc in islice(CorpusGenerator(seed=SEED).generate(docs), have, None))
-    every = max(10_000, (docs - have) // 20)
-    print(
-        f"building: {docs - have:,} documents with bulk_load (workers={workers}, batch={batch:,})", flush=True
-    )
-    start = time.perf_counter()
-    loaded = bulk_load(
-        db, _progress(records, have, docs, every), run_id=run_id, now=now, batch=batch, workers=workers
-    )
-    seconds = time.perf_counter() - start
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    print(
-        f"archive of {have + loaded:,} documents: {loaded:,} loaded in {seconds:,.0f} s ({loaded / seconds:,.0f}"
-        f" docs/s, workers={workers}, {batch:,} per transaction); {_size(path) / 1e6:,.0f} MB"
-        f" ({_size(path) / (have + loaded) / 1e3:.1f} kB/doc)",
-        flush=True,
-    )
+    """Bulk-load the corpus's first ``docs`` documents into ``path`` (only those it does not hold yet), as
+    ``benchmarks.build_bench`` does (its figures printed: rate, CPU per document, merge, index sizes)."""
+    from benchmarks.build_bench import build as build_archive
+
+    build_archive(path, docs, workers=workers, batch=batch)
 
 
 # --- latency -------------------------------------------------------------------------------------
