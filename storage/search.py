@@ -560,11 +560,11 @@ FILTER_FIRST_ALL = 5_000
 pass a filter of 1,518 documents was 0.7-1.3 s at 1M documents, looking those up 45 ms."""
 
 DENSE_SAMPLE = 1_000
-"""Newest-first search: how many of the most recently archived (filtered) matches are read to tell a
-rare query (all its matches sorted by date) from a common one (documents walked in date order and each
-looked up in the index, stopping at the page's end)."""
+"""Newest-first search: how many of the most recently archived matches (unfiltered: read from the index
+alone) are read to tell a rare query (all its matches filtered and sorted by date) from a common one
+(documents walked in date order and each looked up in the index, stopping at the page's end)."""
 
-WALK_BUDGET = 4_000  # documents a date-ordered walk looks up before it gives way to sorting every match
+WALK_BUDGET = 4_000  # at most this many lookups in a date-ordered walk before every match is sorted
 
 
 def _window_floor(db: sqlite_utils.Database, from_sql: str, params: list[Any]) -> int | None:
@@ -621,6 +621,38 @@ def _filter_first(
     return None if len(rows) > most else [row[0] for row in rows]
 
 
+def _within(values: Sequence[str]) -> str:
+    return f"IN ({', '.join('?' * len(values))})"
+
+
+def _may_be_narrow(db: sqlite_utils.Database, filters: DocumentFilter, most: int) -> bool:
+    """False when no facet of ``filters`` can tell that at most ``most`` documents pass it: each facet's
+    own count (from the kept tables and indexes, read up to ``most + 1`` rows) is an upper bound of the
+    filter's. Asking the filter itself costs a walk of ``most / share`` documents (25-35 ms for a portal or
+    an adoption term passing a fifth of them), which a wide filter's date-ordered walk does not need."""
+    bounds: list[tuple[str, Sequence[Any]]] = []
+    if filters.deputies:
+        bounds.append((f"SELECT 1 FROM document_deputies WHERE name {_within(filters.deputies)}", filters.deputies))
+    if filters.adoption:
+        bounds.append((f"SELECT 1 FROM document_adoption WHERE term {_within(filters.adoption)}", filters.adoption))
+    if filters.portals:
+        bounds.append((f"SELECT 1 FROM postings WHERE portal_id {_within(filters.portals)}", filters.portals))
+    for field, column in _WALK_INDEXES:
+        values = getattr(filters, field)
+        if values:
+            bounds.append((f"SELECT 1 FROM documents WHERE {column} {_within(values)}", values))
+    if filters.since or filters.until:
+        dates = [filters.since or "", filters.until or "9999"]
+        bounds.append(("SELECT 1 FROM documents WHERE published_on >= ? AND published_on <= ?", dates))
+    if not bounds:
+        return True  # only facets without a count of their own (region, citations): ask the filter
+    for sql, params in bounds:
+        (count,) = db.execute(f"SELECT COUNT(*) FROM ({sql} LIMIT ?)", [*params, most + 1]).fetchone()
+        if count <= most:
+            return True
+    return False
+
+
 def _ranked_ids(
     db: sqlite_utils.Database, query: Query, filters: DocumentFilter | None, need: int
 ) -> list[tuple[int, float]]:
@@ -663,49 +695,83 @@ _WALK = {  # sort -> the dated documents in that order (the index's order)
 }
 
 
+# A filter of exactly one of these values: its facet index (migration m009: the facet, published_on, id,
+# the other facets, region_code) gives its documents in date order, the region, kind and class checked in
+# the index; otherwise the walk follows the published_on index.
+_WALK_INDEXES = (("kinds", "kind"), ("classes", "reply_class"), ("validity", "validity"), ("statuses", "status"))
+
+
+def _walk_index(filters: DocumentFilter | None) -> str:
+    for field, column in _WALK_INDEXES:
+        if filters is not None and len(getattr(filters, field)) == 1:
+            return f"documents_by_{column}"
+    return "documents_published"
+
+
+def _in_date_order(db: sqlite_utils.Database, ids: Sequence[int], sort: str, limit: int | None = None) -> list[int]:
+    sql = f"SELECT d.id FROM documents d WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY {_DATE_ORDER[sort]}"
+    params: list[Any] = [json.dumps(list(ids))]
+    if limit is not None:
+        sql, params = sql + " LIMIT ?", [*params, limit]
+    return [row[0] for row in db.execute(sql, params)]
+
+
 def _dated_ids(
     db: sqlite_utils.Database, query: Query, filters: DocumentFilter | None, sort: str, need: int
 ) -> list[int]:
     """The first ``need`` matches by publication date (undated last, then by id).
 
-    - A narrow filter (``FILTER_FIRST_ALL``): its documents are looked up in the index, the matches sorted.
-    - Otherwise the most recently archived ``DENSE_SAMPLE`` (filtered) matches are read: if that is all
-      of them, they are sorted. Else they tell what share of the documents are (filtered) matches, and
-      when about ``need / share`` lookups (at most ``WALK_BUDGET``) fill the page, the documents are
-      walked in date order through the ``published_on`` index, each passing the filter looked up in the
-      full-text index (``EXISTS``), until ``need`` match.
-    - Else (and when the walk did not fill the page) every match is read and sorted by date.
+    - A narrow filter (``FILTER_FIRST_ALL``; asked only when one of its facets is that narrow,
+      ``_may_be_narrow``): its documents are put in date order and looked up in the index in that order, a
+      growing chunk at a time, until ``need`` match.
+    - Otherwise the query's most recently archived ``DENSE_SAMPLE`` matches are read from the index alone
+      (unfiltered: cheap). If that is all of them, they are filtered and sorted. Else they tell what share
+      of the documents match, and the documents passing the filter are walked in date order (through the
+      facet index of a one-value kind/class/validity/status filter, else the ``published_on`` index), each
+      looked up in the full-text index (``EXISTS``), until ``need`` match or about twice the lookups the
+      share predicts (at most ``WALK_BUDGET``) are spent.
+    - Else (a query common in the archive and rare among the filtered documents) every filtered match is
+      read and sorted by date.
     """
     assert query.match is not None
     where, params = (filters or DocumentFilter()).where("d")
     filtered = None if filters is None or filters.empty else (where, params)
-    among = None if filtered is None else _filter_first(db, filtered, FILTER_FIRST_ALL)
-    if among is not None:  # a narrow filter: its documents are looked up
-        sample = _stream(db, "documents_fts", query.match, None, len(among), among) if among else []
-    else:
-        sample = _stream(db, "documents_fts", query.match, filtered, DENSE_SAMPLE)
-    if among is not None or len(sample) < DENSE_SAMPLE:  # every (filtered) match is in hand: sort them
+    among = None
+    if filters is not None and filtered is not None and _may_be_narrow(db, filters, FILTER_FIRST_ALL):
+        among = _filter_first(db, filtered, FILTER_FIRST_ALL)
+    if among is not None:  # a narrow filter: its documents looked up newest (oldest) first
+        ordered = _in_date_order(db, among, sort) if among else []
+        found: list[int] = []
+        start, size = 0, 4 * need + 16
+        while start < len(ordered) and len(found) < need:
+            chunk = ordered[start : start + size]
+            hits = set(_stream(db, "documents_fts", query.match, None, len(chunk), chunk))
+            found += [i for i in chunk if i in hits]
+            start, size = start + size, size * 4
+        return found[:need]
+    sample = _stream(db, "documents_fts", query.match, None, DENSE_SAMPLE)
+    if len(sample) < DENSE_SAMPLE:  # every match is in hand: filter and sort them
         cursor = db.execute(
-            f"SELECT d.id FROM documents d WHERE d.id IN (SELECT value FROM json_each(?))"
+            f"SELECT d.id FROM documents d WHERE d.id IN (SELECT value FROM json_each(?)) AND ({where})"
             f" ORDER BY {_DATE_ORDER[sort]} LIMIT ?",
-            [json.dumps(sample), need],
+            [json.dumps(sample), *params, need],
         )
         return [row[0] for row in cursor]
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
-    share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many are (filtered) matches
-    if need / share <= WALK_BUDGET:
-        rows = db.execute(
-            # the date index drives (the planner would rather sort a facet index's rows)
-            "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
-            " FROM documents d INDEXED BY documents_published"
-            f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
-            " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
-            " AND documents_fts.rowid = c.id) LIMIT ?",
-            [*params, WALK_BUDGET, query.match, need],
-        ).fetchall()
-        if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
-            rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
-            return [row[0] for row in rows]
+    share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many match
+    budget = min(WALK_BUDGET, int(2 * need / share) + need)
+    rows = db.execute(
+        # the index named drives (the planner would rather sort another index's rows)
+        "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
+        f" FROM documents d INDEXED BY {_walk_index(filters)}"
+        f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
+        " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
+        " AND documents_fts.rowid = c.id) LIMIT ?",
+        [*params, budget, query.match, need],
+    ).fetchall()
+    if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
+        rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
+        return [row[0] for row in rows]
     sql = _DATED_SEARCH_SQL.format(where=where, order=_DATE_ORDER[sort])
     return [row[0] for row in db.execute(sql, [query.match, *params, need])]
 
