@@ -8,6 +8,7 @@ the region grouping: ``province`` (the generated province column) or ``bureau``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -238,3 +239,43 @@ def rebuild_facet_counts(db: sqlite_utils.Database) -> None:
                     )
         db.execute("DROP TABLE temp.facet_groups")
         db.execute("DELETE FROM meta WHERE key = ?", [FACET_COUNTS_STALE])
+
+
+# Facets of the documents table that are generated (VIRTUAL) columns, and the expression over the indexed
+# columns that gives each: a query naming them reads every row, one naming the expression reads the index.
+_FROM_INDEXED = {"province": "substr(region_code, 1, 2)", "published_year": "substr(published_on, 1, 4)"}
+_PROVINCE_PREFIX = {name: prefix for prefix, name in PROVINCES.items()}
+
+
+def facet_counts_selected(
+    db: sqlite_utils.Database, columns: Sequence[str], selected: Sequence[tuple[str, str]]
+) -> FacetCounts | None:
+    """``facet_counts`` over the documents with every (column, value) of ``selected`` (two or more facet
+    values: the kept counts hold pairs only), grouped from the facet index of a selected stored column
+    (migration m009) without reading the documents' rows; None when every selected facet is a
+    generated column (``province``, ``published_year``: no index can be seeked without the rows)."""
+    _facet_columns([*columns, *(column for column, _ in selected)])
+    driver = next((column for column, _ in selected if column not in _FROM_INDEXED), None)
+    if driver is None:
+        return None
+    clauses, params = [], []
+    for column, value in selected:
+        if column == "province":
+            if value not in _PROVINCE_PREFIX:  # no document's province has this name
+                return {c: [] for c in columns}
+            value = _PROVINCE_PREFIX[value]
+        clauses.append(f"{_FROM_INDEXED.get(column, column)} = ?")
+        params.append(value)
+    names = ", ".join(_FROM_INDEXED.get(c, c) for c in FACET_COLUMNS)
+    rows = db.execute(
+        f"SELECT {names}, COUNT(*) FROM documents INDEXED BY documents_by_{driver}"
+        f" WHERE {' AND '.join(clauses)} GROUP BY {names}",
+        params,
+    )
+    counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
+    for row in rows:
+        for column, value in zip(FACET_COLUMNS, row, strict=False):
+            name = PROVINCES.get(value) if column == "province" else value
+            if name is not None and column in counts:
+                counts[column][name] += row[-1]
+    return _by_count(counts)

@@ -5,12 +5,15 @@ at 1,000,000 documents the seven facets of the unfiltered table took 1.9 s and t
 with a facet selected. ``CountedFacet`` (facet type ``counted``, configured in ``webui.metadata``) reads
 ``facet_counts`` instead (kept by the triggers of migration m008; ``storage.browse.facet_counts``): the
 values of each facet over the whole table, or over the documents with one facet value selected
-(``?province=福建省``), in a few milliseconds at any size.
+(``?province=福建省``), in a few milliseconds at any size. Several selected values
+(``?province=福建省&kind=suggestion_reply``) are grouped from the facet index of one of them (migration
+m009), without reading the documents' rows (``storage.browse.facet_counts_selected``).
 
-Any other filter (a second selected value, a search, a column filter such as ``published_on__gte``,
-``_where``) is answered by grouping the filtered rows, as Datasette does, but in one query for every
-facet (one pass over the filtered rows instead of one per facet) under Datasette's facet time limit.
-So are the facets of an archive whose counts are being rebuilt (``storage.browse.facet_counts`` says so).
+Any other filter (a search, a column filter such as ``published_on__gte``, ``_where``) is answered by
+grouping the filtered rows, as Datasette does, but in one query for every facet (one pass over the
+filtered rows instead of one per facet) under Datasette's facet time limit. So are the facets of an
+archive whose counts are being rebuilt (``storage.browse.facet_counts`` says so) and of a selection of
+generated columns only (province and year).
 
 The results have Datasette's column-facet shape (``type`` "column", toggle links, ``selected``), so the
 table page and its JSON look as with Datasette's own facets. One difference: on a later page
@@ -20,14 +23,17 @@ after the page's cursor).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
+import sqlite_utils
 from datasette.database import QueryInterrupted
 from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
-from storage.browse import FACET_COLUMNS, facet_counts
+from storage.browse import FACET_COLUMNS, FacetCounts, facet_counts, facet_counts_selected
 from webui.metadata import DATABASE
 from webui.pages import with_archive
 
@@ -39,27 +45,22 @@ KEEPS_ROWS = frozenset({
     "_context", "_table",
 })  # fmt: skip
 
-Selection = tuple[str, str] | None
-
-
-def counted_selection(pairs: list[tuple[str, str]]) -> tuple[bool, Selection]:
-    """Whether the table's rows are the whole table (``(True, None)``) or the documents with one facet
-    value (``(True, (column, value))``), as the kept counts can answer; ``(False, None)`` otherwise."""
+def facet_selections(pairs: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The (facet, value) pairs the table's query string selects (``?province=福建省``, ``kind__exact=``),
+    or None when it filters its rows otherwise (a search, another column filter, ``_where``)."""
     selected: list[tuple[str, str]] = []
     for key, value in pairs:
         if key == "_search" and not value.strip():
             continue  # an empty search box filters nothing (webui.plugin.filters_from_request)
         if key.startswith("_") and "__" not in key:
             if key not in KEEPS_ROWS:
-                return False, None
+                return None
             continue
         column = key[: -len("__exact")] if key.endswith("__exact") else key
         if column not in FACET_COLUMNS:
-            return False, None
+            return None
         selected.append((column, value))
-    if len(selected) > 1:
-        return False, None
-    return True, (selected[0] if selected else None)
+    return selected
 
 
 class CountedFacet(Facet):
@@ -74,12 +75,14 @@ class CountedFacet(Facet):
         columns = [c["config"].get("column") or c["config"]["simple"] for c in configs]
         pairs = self.get_querystring_pairs()
         counts: dict[str, list[tuple[Any, int]]] | None = None
-        answerable, selection = counted_selection(pairs)
-        if answerable and self.database == DATABASE and self.table == "documents":
-            db = self.ds.get_database(self.database)
-            counts = await db.execute_fn(
-                with_archive(lambda archive: facet_counts(archive, columns, selection))
-            )
+        selected = facet_selections(pairs)
+        if selected is not None and self.database == DATABASE and self.table == "documents":
+            read: Callable[[sqlite_utils.Database], FacetCounts | None]
+            if len(selected) <= 1:  # kept counts: the whole table, or one facet value and every other
+                read = functools.partial(facet_counts, columns=columns, selected=selected[0] if selected else None)
+            else:  # grouped from a selected facet's index, not from the rows
+                read = functools.partial(facet_counts_selected, columns=columns, selected=selected)
+            counts = await self.ds.get_database(self.database).execute_fn(with_archive(read))
         timed_out: list[str] = []
         if counts is None:
             counts, timed_out = await self._grouped(columns)

@@ -17,6 +17,7 @@ from storage.browse import (
     FACET_COLUMNS,
     facet_counts,
     facet_counts_scan,
+    facet_counts_selected,
     rebuild_facet_counts,
     suspend_facet_counts,
 )
@@ -148,3 +149,29 @@ def test_bulk_load_recounts_once_at_its_end(tmp_path: Path) -> None:
     assert facet_counts(db, ["status"]) == {"status": [("active", 80)]}
     assert_kept(db)
     db.close()
+
+
+def test_several_selected_values_grouped_from_an_index_equal_the_rows(archive: Archive) -> None:
+    db = archive.db
+    kinds = [k for (k,) in db.execute("SELECT DISTINCT kind FROM documents")]
+    chosen = [
+        *([("kind", k), ("province", "福建省")] for k in kinds),
+        [("status", "active"), ("published_year", "2025"), ("reply_class", "A")],
+        [("validity", "有效"), ("province", "广东省")],
+        [("bureau", "测试市医疗保障局"), ("kind", "notice")],
+    ]
+    for selected in chosen:
+        where = " AND ".join(f"{column} = ?" for column, _ in selected)
+        params = [value for _, value in selected]
+        reference = {
+            column: sorted(
+                db.execute(
+                    f"SELECT {column}, COUNT(*) FROM documents WHERE {where} GROUP BY 1 HAVING {column} IS NOT NULL",
+                    params,
+                ).fetchall(),
+                key=lambda item: (-item[1], item[0]),
+            )
+            for column in FACET_COLUMNS
+        }
+        assert facet_counts_selected(db, FACET_COLUMNS, selected) == reference, selected
+    assert facet_counts_selected(db, ["kind"], [("province", "福建省"), ("published_year", "2025")]) is None

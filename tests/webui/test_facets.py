@@ -1,6 +1,7 @@
 """The documents table's facets in a real Datasette (in process, its own ASGI client: no socket): read from
-the kept counts with no or one facet value selected, grouped from the filtered rows otherwise; either
-way the values and counts Datasette's own column facets would show."""
+the kept counts with no or one facet value selected, grouped from a facet index with several, grouped
+from the filtered rows otherwise; every way the values and counts Datasette's own column facets would
+show."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from storage import build_query, open_db, write_transaction
 from storage.browse import FACET_COLUMNS, facet_counts_scan, suspend_facet_counts
 from webui.app import make_datasette
-from webui.facets import counted_selection
+from webui.facets import facet_selections
 
 FACET_SIZE = 30  # Datasette's default_facet_size
 
@@ -101,27 +102,40 @@ def test_the_counts_are_what_is_read(archive_path: Path, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("query", "where", "params"),
     [
-        (
-            "province=福建省&kind=suggestion_reply",
-            "WHERE province = ? AND kind = ?",
-            ("福建省", "suggestion_reply"),
-        ),
         ("published_on__gte=2025-03-01", "WHERE published_on >= ?", ("2025-03-01",)),
-        (
-            "_search=门诊&_table=1",
-            "WHERE id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)",
-            (build_query("门诊").match,),
-        ),
+        ("_search=门诊&_table=1", "WHERE id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)",
+         (build_query("门诊").match,)),
         ("reply_class__isnull=1", "WHERE reply_class IS NULL", ()),
+        ("province=福建省&published_year=2025", "WHERE province = ? AND published_year = ?", ("福建省", "2025")),
     ],
-)
+)  # fmt: skip
 def test_other_filters_group_the_filtered_rows(
     archive_path: Path, query: str, where: str, params: tuple[str, ...]
 ) -> None:
     ds = make_datasette(archive_path)
     selected = {pair for pair in query.split("&") if pair.split("=")[0] in FACET_COLUMNS}
-    assert not counted_selection([tuple(pair.split("=")) for pair in query.split("&")])[0]  # type: ignore[misc]
-    assert facets_of(ds, query) == expected(archive_path, where, params, selected)
+    assert facets_of(ds, quote(query, safe="=&")) == expected(archive_path, where, params, selected)
+
+
+@pytest.mark.parametrize(
+    ("query", "where", "params"),
+    [
+        ("province=福建省&kind=suggestion_reply", "WHERE province = ? AND kind = ?", ("福建省", "suggestion_reply")),
+        ("kind=policy&status=active&validity=有效", "WHERE kind = ? AND status = ? AND validity = ?",
+         ("policy", "active", "有效")),
+        ("reply_class=A&published_year=2025&province=福建省",
+         "WHERE reply_class = ? AND published_year = ? AND province = ?", ("A", "2025", "福建省")),
+        ("kind=policy&kind=notice", "WHERE kind = ? AND kind = ?", ("policy", "notice")),
+        ("kind=policy&province=火星", "WHERE kind = ? AND province = ?", ("policy", "火星")),
+    ],
+)  # fmt: skip
+def test_several_selected_values_are_grouped_from_an_index(
+    archive_path: Path, query: str, where: str, params: tuple[str, ...]
+) -> None:
+    ds = make_datasette(archive_path)
+    shown = facets_of(ds, quote(query, safe="=&"))
+    assert shown == expected(archive_path, where, params, set(query.split("&")))
+    assert bool(shown["status"]) == ("notice" not in params and "火星" not in params)  # empty: none pass
 
 
 def test_while_the_counts_are_rebuilt_the_rows_are_grouped(archive_path: Path, tmp_path: Path) -> None:
@@ -153,20 +167,16 @@ def test_the_table_page_shows_the_facets_as_column_facets(archive_path: Path) ->
 @pytest.mark.parametrize(
     ("pairs", "answer"),
     [
-        ([], (True, None)),
-        (
-            [("_size", "1"), ("_sort_desc", "published_on"), ("_nocol", "identity_key"), ("_search", " ")],
-            (True, None),
-        ),
-        ([("province", "福建省")], (True, ("province", "福建省"))),
-        ([("kind__exact", "policy"), ("_next", "x")], (True, ("kind", "policy"))),
-        ([("kind", "policy"), ("kind", "notice")], (False, None)),
-        ([("province", "福建省"), ("kind", "policy")], (False, None)),
-        ([("title", "x")], (False, None)),
-        ([("kind__not", "policy")], (False, None)),
-        ([("_search", "医保")], (False, None)),
-        ([("_where", "1")], (False, None)),
+        ([], []),
+        ([("_size", "1"), ("_sort_desc", "published_on"), ("_nocol", "identity_key"), ("_search", " ")], []),
+        ([("province", "福建省")], [("province", "福建省")]),
+        ([("kind__exact", "policy"), ("_next", "x")], [("kind", "policy")]),
+        ([("province", "福建省"), ("kind", "policy")], [("province", "福建省"), ("kind", "policy")]),
+        ([("title", "x")], None),
+        ([("kind__not", "policy")], None),
+        ([("_search", "医保")], None),
+        ([("_where", "1")], None),
     ],
 )
-def test_which_requests_the_counts_answer(pairs: list[tuple[str, str]], answer: tuple[bool, Any]) -> None:
-    assert counted_selection(pairs) == answer
+def test_which_requests_select_facet_values(pairs: list[tuple[str, str]], answer: Any) -> None:
+    assert facet_selections(pairs) == answer
