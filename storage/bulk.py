@@ -273,9 +273,10 @@ def _unjournaled(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
     (``synchronous=OFF``) meanwhile, then WAL again. A page is then written once, into the file, instead
     of into the WAL and again at each checkpoint (twice over for the index merge, which rewrites the whole
     full-text index in one transaction), and nothing waits for the disk. A failing batch is still rolled
-    back (the journal is in memory); a crash or power loss meanwhile can leave the file corrupt, which is
-    why only a new file (no documents, no other connection), that the caller deletes when the load does
-    not complete, is loaded this way."""
+    back (the journal is in memory; the final index merge runs with no journal at all, so that it does
+    not hold the pages it rewrites in memory); a crash or power loss meanwhile can leave the file corrupt,
+    which is why only a new file (no documents, no other connection), that the caller deletes when the
+    load does not complete, is loaded this way."""
     if not fresh:
         yield
         return
@@ -383,5 +384,7 @@ def _load(
                     ) from exc
                 loaded += len(prepared)
             if optimize and loaded:
+                if fresh:  # no journal at all: the merge rewrites the whole index in one transaction
+                    db.execute("PRAGMA journal_mode = OFF")
                 optimize_index(db)
     return loaded
