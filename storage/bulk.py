@@ -2,10 +2,10 @@
 
 ``storage.record`` stores one page at a time: it looks the URL and every identity key up, MinHash-matches
 key-less records against the archive, and runs each page in its own transaction or savepoint (about
-300 documents/s on two quiet cores, two thirds of it CJK tokenisation and comparison hashing). ``bulk_load`` writes exactly the rows ``record`` writes for
-a *new* document -- ``documents``, ``versions`` (version 1), ``postings``, ``identity_keys``, the
-``new`` event, the ``documents_fts`` row, and ``fingerprints``/``fingerprint_bands`` for key-less
-records -- but prepares the rows in a process pool (``workers``) and writes them with ``executemany``,
+300 documents/s on two quiet cores, two thirds of it CJK tokenisation and comparison hashing).
+``bulk_load`` writes exactly the rows ``record`` writes for a *new* document -- ``documents``,
+``versions`` (version 1), ``postings``, ``identity_keys``, the ``new`` event, the ``documents_fts`` row,
+and ``fingerprints``/``fingerprint_bands`` for key-less records -- but prepares the rows in a process pool (``workers``) and writes them with ``executemany``,
 ``batch`` records per ``BEGIN IMMEDIATE`` transaction, without any per-record lookups.
 
 Use it for a benchmark corpus, or the initial import of a historical dump into an empty (or disjoint)
@@ -17,6 +17,13 @@ archive, when every record is a different document::
     db = open_db(path)
     run_id = start_run(db, "import", now=now)
     loaded = bulk_load(db, records, run_id=run_id, now=now, workers=2)
+
+Faster: ``bulk_load_sources`` takes picklable callables that each return a slice of the records (a part
+of a dump file, of a generated corpus) and calls them in the worker processes, so the records are read
+where they are prepared and this process only writes; ``fresh=True`` (a new file, deleted by the caller
+if the load does not complete) writes it without a journal on disk. During any bulk load the full-text
+indexes are not merged incrementally (``storage.search.bulk_index_settings``); they are merged once at
+the end. ``python -m benchmarks.build_bench`` measures it (docs/search.md, "Building a large archive").
 
 Do not use it for crawled pages, re-imports, or anything that may repeat a document: it does no
 deduplication. A record whose URL or any identity key is already stored (or repeated in the input)
