@@ -716,6 +716,46 @@ def _indexed_ids(db: sqlite_utils.Database, filters: DocumentFilter, most: int) 
     return None if len(ids) > most else ids
 
 
+RARE_SAMPLE = 200  # newest matches read per token of a phrase to tell its rarest token
+
+
+def _rare_first(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list[int] | None:
+    """Every match of a phrase (a query of one term of two tokens or more) among ``ids``, found from its
+    rarest token: the token whose newest ``RARE_SAMPLE`` matches span the most documents is read whole,
+    only its documents among ``ids`` kept (a membership test), and those looked up for the phrase. A
+    phrase evaluated over the whole index costs as much as its commonest tokens (every document of a
+    reply's salutation, 感谢您对医疗保障工作: 0.1 s at 200,000 documents), its rarest token a fraction.
+    None when the query is not such a phrase or too many documents have that token (``FILTER_FIRST_ALL``)."""
+    if not isinstance(query.root, Term):
+        return None
+    phrase = query.root.phrase()
+    if not phrase.endswith('"'):  # a prefix phrase ("3 号" *)
+        return None
+    tokens = phrase[1:-1].split(" ")
+    if len(tokens) < 2:
+        return None
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+    spans = []
+    for token in dict.fromkeys(tokens):
+        newest = _stream(db, "documents_fts", f'"{token}"', None, RARE_SAMPLE)
+        if len(newest) < RARE_SAMPLE:  # rarer than any sample can tell: take it
+            spans.append((top + 1, token))
+            break
+        spans.append((top - newest[-1] + 1, token))
+    rarest = max(spans)[1]
+    survivors = [
+        row[0]
+        for row in db.execute(
+            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND +rowid IN (SELECT value FROM json_each(?))"
+            " LIMIT ?",
+            [f'"{rarest}"', json.dumps(ids), FILTER_FIRST_ALL + 1],
+        )
+    ]
+    if len(survivors) > FILTER_FIRST_ALL:
+        return None
+    return _stream(db, "documents_fts", query.match or "", None, len(survivors), survivors) if survivors else []
+
+
 def _rest(
     db: sqlite_utils.Database,
     query: Query,
@@ -737,6 +777,10 @@ def _rest(
     ids = _indexed_ids(db, filters, FILTER_SET)
     if ids is None:
         return rest + _stream(db, "documents_fts", query.match, where, need - len(rest), None, floor + 1, first)
+    found = _rare_first(db, query, ids)
+    if found is not None:  # every filtered match: below the window, not tier 1, newest archived first
+        skip = set(first)
+        return rest + sorted((i for i in found if i <= floor and i not in skip), reverse=True)[: need - len(rest)]
     cursor = db.execute(
         "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ?"
         " AND +rowid IN (SELECT value FROM json_each(?)) AND rowid NOT IN (SELECT value FROM json_each(?))"
@@ -788,7 +832,8 @@ def _dated_ids(
       looked up in the full-text index (``EXISTS``), until ``need`` match or about twice the lookups the
       share predicts (at most ``WALK_BUDGET``) are spent.
     - Else (a query common in the archive and rare among the filtered documents) every filtered match is
-      read and sorted by date.
+      read and sorted by date (the filter checked on the ids read from its facet index, ``_indexed_ids``,
+      when it has one, else on each match's row).
     """
     assert query.match is not None
     where, params = (filters or DocumentFilter()).where("d")
@@ -829,6 +874,17 @@ def _dated_ids(
     if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
         rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
         return [row[0] for row in rows]
+    ids = None if filters is None or filtered is None else _indexed_ids(db, filters, FILTER_SET)
+    every = None if ids is None else _rare_first(db, query, ids)
+    if every is not None:  # every filtered match, from the phrase's rarest token
+        return _in_date_order(db, every, sort, need)
+    if ids is not None:  # the filter's ids from its facet index: a membership test, not a row per match
+        cursor = db.execute(
+            "SELECT d.id FROM documents d WHERE d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts"
+            f" MATCH ? AND +rowid IN (SELECT value FROM json_each(?))) ORDER BY {_DATE_ORDER[sort]} LIMIT ?",
+            [query.match, json.dumps(ids), need],
+        )
+        return [row[0] for row in cursor]
     sql = _DATED_SEARCH_SQL.format(where=where, order=_DATE_ORDER[sort])
     return [row[0] for row in db.execute(sql, [query.match, *params, need])]
 

@@ -47,3 +47,28 @@ def test_the_filter_ids_come_from_its_facet_index(archive: Archive) -> None:
     assert SEARCH._indexed_ids(archive.db, filters, len(passing) - 1) is None  # too many
     assert SEARCH._indexed_ids(archive.db, DocumentFilter(portals=["sichuan"], kinds=["policy"]), 10_000) is None
     assert SEARCH._indexed_ids(archive.db, DocumentFilter(regions=["350000"]), 10_000) is None
+
+
+@pytest.mark.parametrize("query", ["带量采购", "门诊共", '"互联网+医保"', '"异地就医 直接结算"', '"基本医疗保险"'])
+def test_a_phrase_from_its_rarest_token(archive: Archive, monkeypatch: pytest.MonkeyPatch, query: str) -> None:
+    from storage import build_query
+
+    monkeypatch.setattr(SEARCH, "RARE_SAMPLE", 3)  # so that the tokens' samples differ on this archive
+    for facets in FILTERS[:3]:
+        filters = DocumentFilter(**facets)
+        ids = SEARCH._indexed_ids(archive.db, filters, 10_000)
+        assert ids
+        found = SEARCH._rare_first(archive.db, build_query(query), ids)
+        assert found is not None
+        assert sorted(found) == sorted(truth(archive, query, filters)), (query, facets)
+    monkeypatch.setattr(SEARCH, "FILTER_FIRST_ALL", 0)  # too many documents have the token: not answered
+    assert SEARCH._rare_first(archive.db, build_query(query), ids) in (None, [])
+
+
+@pytest.mark.parametrize("query", ["医", "医保", "3号", "门诊 住院", "门诊 OR 住院", "门诊 -医保"])
+def test_only_a_phrase_of_two_tokens_or_more_is_read_from_its_rarest_token(archive: Archive, query: str) -> None:
+    from storage import build_query
+
+    ids = SEARCH._indexed_ids(archive.db, DocumentFilter(kinds=["policy"]), 10_000)
+    assert ids
+    assert SEARCH._rare_first(archive.db, build_query(query), ids) is None
