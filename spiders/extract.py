@@ -221,12 +221,16 @@ def attachments(sel: Selector, base_url: str) -> list[Attachment]:
     read in one XPath call and searched together (``_ATTACHMENT_ANY``, one regex pass over them joined); only
     the links found there are checked one by one (``ATTACHMENT_HREF``) and read."""
     hrefs = _HREFS(sel.root)
-    if not hrefs:
-        return []
     joined = "\n".join(hrefs)
+    if joined.isascii():  # lower-cased, the same length: a case-sensitive search, three times as fast
+        positions = [m.start() for m in _ATTACHMENT_ANY_LOWER.finditer(joined.lower())]
+    else:
+        positions = [m.start() for m in _ATTACHMENT_ANY.finditer(joined)]
+    if not positions:
+        return []
     starts = list(accumulate((len(h) + 1 for h in hrefs[:-1]), initial=0))
     out, seen = [], set()
-    for index in sorted({bisect_right(starts, m.start()) - 1 for m in _ATTACHMENT_ANY.finditer(joined)}):
+    for index in sorted({bisect_right(starts, position) - 1 for position in positions}):
         href = hrefs[index]
         if not ATTACHMENT_HREF.search(href):
             continue
@@ -234,7 +238,7 @@ def attachments(sel: Selector, base_url: str) -> list[Attachment]:
         if url in seen:
             continue
         seen.add(url)
-        link = _LINKS_TO(sel.root, href=href)[hrefs[:index].count(href)]  # the n-th link to this target
+        link = _NTH_HREF(sel.root, n=index + 1)[0].getparent()  # the first link to this URL
         name = strip_controls(" ".join(link.xpath(".//text()", smart_strings=False))).strip()
         name = name or url.rsplit("/", 1)[-1]
         out.append(Attachment(name=name, url=url))
@@ -242,12 +246,14 @@ def attachments(sel: Selector, base_url: str) -> list[Attachment]:
 
 
 # every link's target, in page order (plain strings: an element or a "smart string" per link costs more than
-# the search), and the links to one target, in page order
+# the search), and the n-th of them as a "smart string" (``getparent()`` is its link)
 _HREFS = etree.XPath("//a/@href", smart_strings=False)
-_LINKS_TO = etree.XPath("//a[@href = $href]")
+_NTH_HREF = etree.XPath("(//a/@href)[$n]")
 # ``ATTACHMENT_HREF`` over the targets joined by newlines: ``$`` also before each newline, so that every target
-# it matches alone is found (its matches never span a newline); what this finds is checked alone again
+# it matches alone is found (its matches never span a newline); what this finds is checked alone again. The
+# pattern is lower case: on lower-cased ASCII text it matches where the case-insensitive one does.
 _ATTACHMENT_ANY = re.compile(ATTACHMENT_HREF.pattern, re.I | re.M)
+_ATTACHMENT_ANY_LOWER = re.compile(ATTACHMENT_HREF.pattern, re.M)
 
 
 def _title_candidates(sel: Selector, tags: dict[str, str]) -> Iterator[str | None]:

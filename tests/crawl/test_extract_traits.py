@@ -49,6 +49,20 @@ def test_attachment_links_to_one_target_take_the_first_links_name() -> None:
     ]
 
 
+def test_attachments_with_chinese_file_names_and_upper_case() -> None:
+    body = '<a href="/a.html">首页</a><a href="/files/附件一.PDF">附件一</a><a href="/files/名单.Xls?x=1">名单</a>'
+    found = extract.attachments(page(body), "http://h.example/")
+    assert [a.url for a in found] == [
+        "http://h.example/files/附件一.PDF",
+        "http://h.example/files/名单.Xls?x=1",
+    ]
+
+
+def test_attachment_pattern_is_lower_case() -> None:
+    """The joined targets are searched lower-cased with a case-sensitive copy of the pattern when they are ASCII."""
+    assert extract.ATTACHMENT_HREF.pattern == extract.ATTACHMENT_HREF.pattern.lower()
+
+
 def test_no_attachments() -> None:
     assert extract.attachments(page('<a href="/a.html">a</a>'), "http://h.example/") == []
     assert extract.attachments(page("<p>no links</p>"), "http://h.example/") == []
