@@ -703,12 +703,38 @@ a region's policies: 175 -> 95 ms at 200,000 documents)."""
 FILTER_SET = 100_000  # at most this many ids of a filter are read for the membership test
 
 
+def _kept_bound(db: sqlite_utils.Database, filters: DocumentFilter, column: str) -> int | None:
+    """How many documents have one of the filter's values of ``column`` (and, when its regions are all
+    provinces, are in one of them), from the documents table's kept facet counts (migration m008): an
+    upper bound of the filter's documents. None while the counts are off (a bulk load)."""
+    from storage.migrations import FACET_COUNTS_STALE, PROVINCES
+
+    if db.execute("SELECT 1 FROM meta WHERE key = ?", [FACET_COUNTS_STALE]).fetchone():
+        return None
+    field = next(f for f, c in _WALK_INDEXES if c == column)
+    values = list(getattr(filters, field))
+    provinces = [PROVINCES.get(code[:2], "") if code.endswith("0000") else "" for code in filters.regions]
+    if provinces and all(provinces):  # the pairs (value, province)
+        sql = (
+            f"SELECT COALESCE(SUM(count), 0) FROM facet_counts WHERE facet = ? AND value {_within(values)}"
+            f" AND counted = 'province' AND counted_value {_within(provinces)}"
+        )
+        (count,) = db.execute(sql, [column, *values, *provinces]).fetchone()
+    else:
+        sql = f"SELECT COALESCE(SUM(count), 0) FROM facet_counts WHERE facet = '' AND value = '' AND counted = ? AND counted_value {_within(values)}"
+        (count,) = db.execute(sql, [column, *values]).fetchone()
+    return int(count)
+
+
 def _indexed_ids(db: sqlite_utils.Database, filters: DocumentFilter, most: int) -> list[int] | None:
     """The ids the filter passes, read from the facet index of its one kind, class, validity or status
     value (migration m009: the region and the other facets are in it), when there are at most ``most``;
     None otherwise, and for a filter that needs other tables (portal, deputy, adoption, citations)."""
     index = _walk_index(filters)
     if index == "documents_published" or filters.portals or filters.deputies or filters.adoption or filters.cites:
+        return None
+    bound = _kept_bound(db, filters, index.removeprefix("documents_by_"))
+    if bound is not None and bound > most:  # known to be too many: not read
         return None
     where, params = filters.where("d")
     rows = db.execute(f"SELECT d.id FROM documents d INDEXED BY {index} WHERE {where} LIMIT ?", [*params, most + 1])
@@ -830,7 +856,7 @@ def _dated_ids(
       of the documents match, and the documents passing the filter are walked in date order (through the
       facet index of a one-value kind/class/validity/status filter, else the ``published_on`` index), each
       looked up in the full-text index (``EXISTS``), until ``need`` match or about twice the lookups the
-      share predicts (at most ``WALK_BUDGET``) are spent.
+      share predicts (at most ``WALK_BUDGET``; no walk when the share predicts more) are spent.
     - Else (a query common in the archive and rare among the filtered documents) every filtered match is
       read and sorted by date (the filter checked on the ids read from its facet index, ``_indexed_ids``,
       when it has one, else on each match's row).
@@ -861,16 +887,17 @@ def _dated_ids(
         return [row[0] for row in cursor]
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
     share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many match
-    budget = min(WALK_BUDGET, int(2 * need / share) + need)
-    rows = db.execute(
-        # the index named drives (the planner would rather sort another index's rows)
-        "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
-        f" FROM documents d INDEXED BY {_walk_index(filters)}"
-        f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
-        " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
-        " AND documents_fts.rowid = c.id) LIMIT ?",
-        [*params, budget, query.match, need],
-    ).fetchall()
+    rows: list[Any] = []
+    if need / share <= WALK_BUDGET:  # else a walk would not fill the page: every match read at once
+        rows = db.execute(
+            # the index named drives (the planner would rather sort another index's rows)
+            "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
+            f" FROM documents d INDEXED BY {_walk_index(filters)}"
+            f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
+            " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
+            " AND documents_fts.rowid = c.id) LIMIT ?",
+            [*params, min(WALK_BUDGET, int(2 * need / share) + need), query.match, need],
+        ).fetchall()
     if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
         rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
         return [row[0] for row in rows]
@@ -993,15 +1020,39 @@ def search_count(
         sql, params = "SELECT documents_fts.rowid " + _FTS_FROM, []
     else:
         where, params = filters.where("d")
-        among = _filter_first(db, (where, params), FILTER_FIRST_ALL)
+        narrow = _may_be_narrow(db, filters, FILTER_FIRST_ALL)
+        among = _filter_first(db, (where, params), FILTER_FIRST_ALL) if narrow else None
         if among is not None:
             sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
             params = [json.dumps(among)]
         else:
             sql = "SELECT documents_fts.rowid " + _FILTERED_FROM.format(where=where)
+            (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+            floor = top - SCAN_WINDOW
+            if floor > 0:  # the newest ids with the filter's rows; below them, if the cap is not reached yet,
+                # against the filter's ids from its facet index (a membership test) when it has one
+                newest = _capped_count(db, sql + " AND documents_fts.rowid > ?", [query.match, *params, floor], cap)
+                if cap is not None and newest >= cap:
+                    return newest
+                ids = _indexed_ids(db, filters, FILTER_SET)
+                if ids is not None:
+                    sql = (
+                        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ?"
+                        " AND +rowid IN (SELECT value FROM json_each(?))"
+                    )
+                    params = [floor, json.dumps(ids)]
+                else:
+                    sql, params = sql + " AND documents_fts.rowid <= ?", [*params, floor]
+                rest = None if cap is None else cap - newest
+                return newest + _capped_count(db, sql, [query.match, *params], rest)
+    return _capped_count(db, sql, [query.match, *params], cap)
+
+
+def _capped_count(db: sqlite_utils.Database, sql: str, params: list[Any], cap: int | None) -> int:
+    """How many rows ``sql`` gives, at most ``cap``."""
     if cap is not None:
         sql, params = sql + " LIMIT ?", [*params, cap]
-    (count,) = db.execute(f"SELECT COUNT(*) FROM ({sql})", [query.match, *params]).fetchone()
+    (count,) = db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()
     return int(count)
 
 

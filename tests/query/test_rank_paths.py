@@ -72,3 +72,20 @@ def test_only_a_phrase_of_two_tokens_or_more_is_read_from_its_rarest_token(archi
     ids = SEARCH._indexed_ids(archive.db, DocumentFilter(kinds=["policy"]), 10_000)
     assert ids
     assert SEARCH._rare_first(archive.db, build_query(query), ids) is None
+
+
+@pytest.mark.parametrize("window", [0, 40, 150])
+@pytest.mark.parametrize("facets", FILTERS, ids=lambda f: ",".join(f))
+def test_counts_of_a_wide_filter_below_the_window(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, window: int, facets: dict[str, Any]
+) -> None:
+    from storage import search_count
+
+    monkeypatch.setattr(SEARCH, "FILTER_FIRST_ALL", 0)  # no filter is narrow
+    monkeypatch.setattr(SEARCH, "SCAN_WINDOW", window)
+    filters = DocumentFilter(**facets)
+    for query in QUERIES:
+        total = len(truth(archive, query, filters))
+        assert search_count(archive.db, query, filters) == total, (query, facets)
+        for cap in (1, 3, total, total + 1):
+            assert search_count(archive.db, query, filters, cap=cap) == min(cap, total), (query, facets, cap)
