@@ -49,11 +49,13 @@ _FOLD_SCAN_RANGES = ((0x00A0, 0x33FF), (0xF900, 0xFFEF))
 
 def _build_fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
+    keep = set().union(*(range(a, b + 1) for a, b in _FOLD_KEEP_RANGES))
     for lo, hi in _FOLD_SCAN_RANGES:
         for cp in range(lo, hi + 1):
-            if any(a <= cp <= b for a, b in _FOLD_KEEP_RANGES):
-                continue
             ch = chr(cp)
+            # NFKC changes a character alone only when it has a decomposition: the cheap test first (start-up)
+            if not unicodedata.decomposition(ch) or cp in keep:
+                continue
             folded = unicodedata.normalize("NFKC", ch)
             if folded != ch and len(folded) == 1:
                 table[cp] = folded

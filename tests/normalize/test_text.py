@@ -219,3 +219,22 @@ def test_strip_chrome_anywhere_in_container() -> None:
         "正文二。",
     ]
     assert strip_chrome(paragraphs) == ["标题", "正文一。", "正文二。"]
+
+
+def test_fold_table_is_every_single_character_nfkc_fold_outside_the_kept_ranges() -> None:
+    """The table is built by skipping characters without a decomposition (NFKC leaves those alone): it holds
+    exactly what testing every character of the scanned ranges finds."""
+    import unicodedata
+
+    from core.normalize import text
+
+    expected = {}
+    for lo, hi in text._FOLD_SCAN_RANGES:
+        for cp in range(lo, hi + 1):
+            if any(a <= cp <= b for a, b in text._FOLD_KEEP_RANGES):
+                continue
+            folded = unicodedata.normalize("NFKC", chr(cp))
+            if folded != chr(cp) and len(folded) == 1:
+                expected[cp] = folded
+    expected.update(dict.fromkeys((0x0085, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F), " "))
+    assert expected == text._FOLD_TABLE
