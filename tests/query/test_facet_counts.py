@@ -175,3 +175,17 @@ def test_several_selected_values_grouped_from_an_index_equal_the_rows(archive: A
         }
         assert facet_counts_selected(db, FACET_COLUMNS, selected) == reference, selected
     assert facet_counts_selected(db, ["kind"], [("province", "福建省"), ("published_year", "2025")]) is None
+
+
+def test_each_facet_has_its_date_index(tmp_path: Path) -> None:
+    from storage.migrations import FACET_DATE_INDEXES
+
+    db = open_db(tmp_path / "i.db")
+    names = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert set(FACET_DATE_INDEXES) <= names
+    assert not names & {"documents_kind", "documents_province", "documents_status"}  # m004's, replaced
+    for column in FACET_COLUMNS:
+        columns = [row[2] for row in db.execute(f"PRAGMA index_info(documents_by_{column})")]
+        assert columns[:3] == [column, "published_on", "id"]
+        assert set(columns[3:]) == {*FACET_COLUMNS, "region_code"} - {column}
+    db.close()
