@@ -436,7 +436,10 @@ def bulk_index_settings(db: sqlite_utils.Database) -> Iterator[None]:
     accumulate (``automerge``): in a bulk load each token was rewritten at every merge level, and the
     merges were half of the insert's cost. Meanwhile: no incremental merging (``automerge`` 0; a forced
     merge only past ``crisismerge`` segments) and a 256 MiB token buffer, so a transaction of 5,000
-    documents writes one segment. ``optimize_index`` then merges the segments once.
+    documents writes one segment. ``optimize_index`` then merges the segments once. (A load killed outright,
+    SIGKILL or power loss, leaves these settings in the archive: run ``INSERT INTO documents_fts
+    (documents_fts, rank) VALUES ('automerge', 4)`` and the same for ``crisismerge`` 16 and ``hashsize``
+    1048576, on both tables, before crawling into it again.)
     """
     previous = {
         table: {
