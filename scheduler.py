@@ -29,17 +29,27 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from redis import RedisError
 
-from crawler.cluster.config import connect, redis_url
+from crawler.launcher import warm_up
 from crawler.registry import ConfigError, load_registry
-from ops.cluster_writer import enqueue
 from ops.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
 from ops.portal_alerts import after_run, dispatch
 
 log = logging.getLogger("yibao.scheduler")
 GRACE_SECONDS = 60
 JITTER_SECONDS = 120
+
+
+def cluster_client(config: Any) -> Any:
+    """The Redis client of ``[cluster] redis_url``, or None. Redis, the queue and the writer's code (which brings
+    Scrapy) are imported only then: a scheduler that crawls here never needs them."""
+    section = config.raw.get("cluster")
+    if not isinstance(section, dict) or not section.get("redis_url"):
+        return None
+    from crawler.cluster.config import connect, redis_url
+
+    url = redis_url(config)
+    return connect(url) if url else None
 
 
 class Runner:
@@ -55,14 +65,15 @@ class Runner:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.time_limit = time_limit
         self.stop = threading.Event()
-        url = redis_url(self.config)
-        self.cluster = connect(url) if url else None  # crawls go to the workers through Redis
+        self.cluster = cluster_client(self.config)  # crawls go to the workers through Redis
 
     def crawl(self, portal_id: str) -> str:
         if self.stop.is_set():
             return "skipped"
         portal = self.config.get(portal_id)
         if self.cluster is not None:
+            from ops.cluster_writer import enqueue
+
             job = enqueue(self.cluster, self.db_path, portal, time_limit=self.time_limit)
             log.info("crawl %s: %s", portal_id, f"queued as job {job}" if job else "busy (a job of it is queued or running)")
             return "queued" if job else "busy"
@@ -78,6 +89,8 @@ class Runner:
 
 
 def run_once(runner: Runner, portal_ids: list[str]) -> int:
+    if runner.cluster is None:
+        warm_up()  # the crawl server's imports overlap what is left to do before the first crawl
     now = datetime.now(UTC)
     close_stale_runs(runner.db_path, now)
     portals = [runner.config.get(p) for p in portal_ids] if portal_ids else due_portals(runner.config, runner.db_path, now)
@@ -109,6 +122,8 @@ def build_scheduler(runner: Runner) -> BlockingScheduler:
 
 
 def run_daemon(runner: Runner) -> int:
+    if runner.cluster is None:
+        warm_up()  # the crawl server (crawler.launcher): its imports, once, before the first crawl is due
     close_stale_runs(runner.db_path, datetime.now(UTC))
     scheduler = build_scheduler(runner)
 
@@ -159,6 +174,8 @@ def start(*, config_path: str | None, db_path: str | None, time_limit: float = 3
         print(f"yibao: config error: {exc}", file=sys.stderr)
         return 2
     if runner.cluster is not None:
+        from redis import RedisError
+
         try:
             runner.cluster.ping()
         except RedisError as exc:

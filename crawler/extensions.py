@@ -11,6 +11,7 @@ a failure, and continued by the next run."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -100,6 +101,8 @@ class RunRecorder:
         ctx = run_context(self.crawler, archive_path(self.crawler.settings))
         stats = self.crawler.stats.get_stats()
         stats["yibao/coverage"] = {k: round(v / ctx.records, 3) for k, v in ctx.coverage.items()} if ctx.records else {}
+        # the crawl process's CPU so far, start-up included (a warm start's fork begins at zero): what a run costs
+        stats["yibao/cpu_seconds"] = round(time.process_time(), 3)
         close_run(ctx.db, portal_id=own.portal.id, run_id=ctx.run_id, stats=stats, reason=reason,
                   columns=[column.name for column in own.portal.columns], listed=sorted(own.listed_urls),
                   gone=ctx.gone, withdraw_checks=self.crawler.settings.getint("YIBAO_WITHDRAW_CHECKS"),

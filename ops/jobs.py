@@ -1,7 +1,8 @@
 """Running crawls as jobs: one subprocess per crawl, a wall-clock limit, one run per portal at a time.
 
-Each crawl is ``python -m scrapy crawl <portal>`` in its own process (the Twisted reactor cannot
-restart, and a leak or crash stays contained), reporting into a ``runs`` row opened here and passed
+Each crawl is ``scrapy crawl <portal>`` in its own process (the Twisted reactor cannot restart, and a leak or
+crash stays contained), started warm by ``crawler.launcher`` (forked from a server that has imported the crawl's
+code once; the crawl dies with its starter), reporting into a ``runs`` row opened here and passed
 as ``YIBAO_RUN_ID``. A crawl killed by a kill -9 of everything leaves its run unfinished;
 ``close_stale_runs`` marks such rows failed at the next start.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from core.cron import SHANGHAI, cron_trigger
 from core.health import DEGRADED, INTERRUPTED, OK, classify
-from crawler import settings as crawler_defaults
+from crawler.launcher import CrawlProcess, signal_group, start_crawl
 from crawler.registry import Config, Portal
 from crawler.run_owner import claim, close_dead_runs, release
 from storage import finish_run, get_run, last_runs, open_db, start_run
@@ -119,6 +119,8 @@ def backfill_settings(db: sqlite_utils.Database, portal: Portal) -> dict[str, st
     baseline = pending_baseline(db, portal.id, [column.name for column in portal.columns])
     if baseline is None:
         return {}
+    from crawler import settings as crawler_defaults  # Scrapy's settings module: imported only when needed
+
     pages = portal.settings.get("YIBAO_MAX_LIST_PAGES", crawler_defaults.YIBAO_MAX_LIST_PAGES)
     chosen = {"YIBAO_LOOKBACK_PAGES": str(pages)}
     if baseline.whole:
@@ -126,29 +128,12 @@ def backfill_settings(db: sqlite_utils.Database, portal: Portal) -> dict[str, st
     return chosen
 
 
-def crawl_command(portal: Portal, run_id: int, config_path: str | None, db_path: Path) -> list[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", portal.id, "-s", f"YIBAO_RUN_ID={run_id}",
-           "-s", f"YIBAO_DB={db_path}", "-s", "LOG_LEVEL=INFO"]
+def crawl_arguments(portal: Portal, run_id: int, config_path: str | None, db_path: Path) -> list[str]:
+    """``scrapy`` arguments of the portal's crawl (``crawler.launcher`` starts it warm or cold)."""
+    args = ["crawl", portal.id, "-s", f"YIBAO_RUN_ID={run_id}", "-s", f"YIBAO_DB={db_path}", "-s", "LOG_LEVEL=INFO"]
     if config_path:
-        cmd += ["-s", f"YIBAO_CONFIG={config_path}"]
-    return cmd
-
-
-# Linux: the crawl dies with the scheduler that started it (PR_SET_PDEATHSIG, kept across exec). A scheduler
-# killed with SIGKILL otherwise leaves its crawl running in its own session: the next start closes that live
-# run as ``interrupted`` and crawls the same portal alongside it (two runs of one portal at once).
-_DIE_WITH_PARENT = (
-    "import ctypes, os, sys\n"
-    "ctypes.CDLL(None).prctl(1, 9)\n"  # PR_SET_PDEATHSIG, SIGKILL
-    "if os.getppid() != int(sys.argv[1]):\n    os._exit(137)\n"  # the parent died before prctl
-    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
-)
-
-
-def _die_with_parent(cmd: list[str]) -> list[str]:
-    if not sys.platform.startswith("linux") or cmd[0] != sys.executable:
-        return cmd
-    return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd[1:]]
+        args += ["-s", f"YIBAO_CONFIG={config_path}"]
+    return args
 
 
 def run_crawl(
@@ -175,18 +160,16 @@ def run_crawl(
                       **(extra_settings or {})}  # fmt: skip
         finally:
             db.close()
-        cmd = crawl_command(portal, run_id, config_path, db_path)
+        args = crawl_arguments(portal, run_id, config_path, db_path)
         for key, value in chosen.items():
-            cmd += ["-s", f"{key}={value}"]
+            args += ["-s", f"{key}={value}"]
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
         log_path = run_log_path(db_path, portal.id, run_id)
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("w", encoding="utf-8") as log_file:
-            proc = subprocess.Popen(_die_with_parent(cmd), env=env, start_new_session=True, stdout=log_file,
-                                    stderr=log_file)
-            stop = stop or threading.Event()
-            with _stop_on_signals(stop):
-                returncode, timed_out = _wait(proc, time_limit, stop)
+        proc = start_crawl(args, env=env, log_path=log_path)
+        stop = stop or threading.Event()
+        with _stop_on_signals(stop):
+            returncode, timed_out = _wait(proc, time_limit, stop)
         return _outcome(portal, run_id, returncode, started, db_path, timed_out=timed_out,
                         interrupted=stop.is_set() and not timed_out)  # fmt: skip
     finally:
@@ -194,7 +177,7 @@ def run_crawl(
             _running.discard(portal.id)
 
 
-def _wait(proc: subprocess.Popen[bytes], time_limit: float, stop: threading.Event | None) -> tuple[int, bool]:
+def _wait(proc: CrawlProcess, time_limit: float, stop: threading.Event | None) -> tuple[int, bool]:
     """Wait for the crawl; on the time limit or a stop request: SIGTERM (Scrapy closes cleanly), then SIGKILL.
     Returns the exit status and whether the time limit was reached."""
     deadline = datetime.now(UTC) + timedelta(seconds=time_limit)
@@ -202,18 +185,18 @@ def _wait(proc: subprocess.Popen[bytes], time_limit: float, stop: threading.Even
     while proc.poll() is None:
         timed_out = datetime.now(UTC) >= deadline
         if timed_out or (stop is not None and stop.is_set()):
-            os.killpg(proc.pid, signal.SIGTERM)
+            signal_group(proc, signal.SIGTERM)
             try:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                signal_group(proc, signal.SIGKILL)
                 proc.wait()
             break
         try:
             proc.wait(0.5)
         except subprocess.TimeoutExpired:
             continue
-    return proc.returncode, timed_out
+    return proc.wait(), timed_out
 
 
 @contextmanager

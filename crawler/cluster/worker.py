@@ -17,13 +17,10 @@ PR_SET_PDEATHSIG), so a kill -9 of the worker leaves no crawl behind.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +31,7 @@ from typing import Any
 import redis
 
 from core.health import INTERRUPTED
+from crawler.launcher import CrawlProcess, signal_group, start_crawl, warm_up
 from crawler.registry import Config, ConfigError
 
 from . import messages
@@ -51,19 +49,10 @@ end
 return 0
 """
 _REFRESH = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end return 0"
-# Linux: the crawl dies with the worker (PR_SET_PDEATHSIG, kept across exec), as ops.jobs does for the scheduler
-_DIE_WITH_PARENT = (
-    "import ctypes, os, sys\n"
-    "ctypes.CDLL(None).prctl(1, 9)\n"
-    "if os.getppid() != int(sys.argv[1]):\n    os._exit(137)\n"
-    "os.execv(sys.executable, [sys.executable, *sys.argv[2:]])\n"
-)
-
-
 @dataclass
 class Running:
     job: messages.Job
-    proc: subprocess.Popen[bytes]
+    proc: CrawlProcess
     deadline: float
     terminated_at: float | None = None
     timed_out: bool = False
@@ -86,6 +75,7 @@ class Worker:
     def run(self, stop: threading.Event, *, max_jobs: int | None = None) -> int:
         """Take and run jobs until ``stop`` is set (then the running crawls are stopped cleanly) or, with
         ``max_jobs``, until that many have run and the queue is empty. Returns how many jobs ran."""
+        warm_up(wait=True)  # the crawl server's imports, before a job is taken (a start must not stall heartbeats)
         last_beat = 0.0
         while True:
             self.reap()
@@ -130,7 +120,7 @@ class Worker:
             self.done += 1
             return
         env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.cluster.settings", "YIBAO_REDIS_URL": self.redis_url}
-        proc = subprocess.Popen(self.command(job), env=env, start_new_session=True)
+        proc = start_crawl(self.arguments(job), env=env)
         self.running[job.id] = Running(job, proc, time.monotonic() + job.time_limit)
         log.info("job %s: crawling %s (pid %d)", job.id, job.portal, proc.pid)
 
@@ -143,18 +133,17 @@ class Worker:
             return "no crawl state for the job (expired before a worker took it)"
         return None
 
-    def command(self, job: messages.Job) -> list[str]:
+    def arguments(self, job: messages.Job) -> list[str]:
+        """``scrapy`` arguments of the job's crawl (``crawler.launcher`` starts it warm or cold)."""
         fmt = f"%(asctime)s [{job.portal}] %(name)s %(levelname)s: %(message)s"
-        cmd = [sys.executable, "-m", "scrapy", "crawl", job.portal, "-s", f"YIBAO_CLUSTER_JOB={job.id}",
-               "-s", f"LOG_LEVEL={self.log_level}", "-s", f"LOG_FORMAT={fmt}"]  # fmt: skip
+        cmd = ["crawl", job.portal, "-s", f"YIBAO_CLUSTER_JOB={job.id}", "-s", f"LOG_LEVEL={self.log_level}",
+               "-s", f"LOG_FORMAT={fmt}"]  # fmt: skip
         if self.config_path:
             cmd += ["-s", f"YIBAO_CONFIG={Path(self.config_path).resolve()}"]
         if job.full:
             cmd += ["-s", "YIBAO_FULL=True"]
         for key, value in job.settings.items():
             cmd += ["-s", f"{key}={value}"]
-        if sys.platform.startswith("linux"):
-            return [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd[1:]]
         return cmd
 
     # -- while they run ----------------------------------------------------------------------------------------
@@ -169,9 +158,9 @@ class Worker:
             if entry.terminated_at is None and (stopping or now >= entry.deadline):
                 entry.timed_out, entry.stopped = not stopping, stopping
                 entry.terminated_at = now
-                _signal(entry.proc, signal.SIGTERM)
+                signal_group(entry.proc, signal.SIGTERM)
             elif entry.terminated_at is not None and now - entry.terminated_at >= KILL_AFTER:
-                _signal(entry.proc, signal.SIGKILL)
+                signal_group(entry.proc, signal.SIGKILL)
 
     def reap(self) -> None:
         for job_id, entry in list(self.running.items()):
@@ -185,8 +174,3 @@ class Worker:
             reason = TIME_LIMIT if entry.timed_out else INTERRUPTED if entry.stopped else f"exit {code}"
             log.warning("job %s (%s) ended without its close: %s", job_id, entry.job.portal, reason)
             self.send(messages.CLOSE, entry.job, {"portal": entry.job.portal, "reason": reason, "stats": None})
-
-
-def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signum)

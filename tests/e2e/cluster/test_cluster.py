@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,18 @@ def documents(db: Path) -> int:
         return 0
 
 
-def crawling(pid: int) -> bool:
-    """Whether the worker ``pid`` has a crawl subprocess running."""
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    return children.exists() and bool(children.read_text().split())
+def crawling(cluster: Cluster, worker: subprocess.Popen[bytes]) -> bool:
+    """Whether ``worker`` has a crawl running: a crawl it logged starting (``crawling <portal> (pid N)``; started
+    warm, the crawl is the child of the worker's fork server, not of the worker) is alive."""
+    log = cluster.folder / f"worker-{cluster.procs.index(worker)}.log"
+    for pid in re.findall(r"crawling \S+ \(pid (\d+)\)", log.read_text(errors="replace")):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            return True
+    return False
 
 
 def test_three_workers_make_the_archive_one_process_makes(cluster: Cluster, reference: dict[str, Any]) -> None:
@@ -91,8 +101,8 @@ def test_kill_a_worker_and_the_writer_mid_crawl_then_rerun(cluster: Cluster, ref
     deadline = time.monotonic() + 60
     while postings(cluster.db, slow) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
-    busy = [w for w in workers if crawling(w.pid)]
-    assert busy, cluster.logs()
+    busy = [w for w in workers if crawling(cluster, w)]
+    assert busy, (postings(cluster.db, slow), [(w.pid, w.poll()) for w in workers], os.popen("ps -eo pid,ppid,stat,args | grep -v grep | grep python | cut -c1-120").read(), cluster.logs()[-1500:])
     for victim in busy:  # the slow portal's worker (the others are done, or nearly), with its crawl
         os.killpg(victim.pid, signal.SIGKILL)
     os.killpg(writer.pid, signal.SIGKILL)  # and the writer, with stream entries read and not acknowledged, maybe

@@ -111,17 +111,19 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 def survivors(marker: str) -> list[int]:
-    """Processes whose command line names ``marker`` (this test's temporary directory): the scheduler
-    and the crawls it started (``YIBAO_DB=...``), never this test process."""
+    """Processes of this test (``marker``: its temporary directory) still running: the scheduler and the crawls
+    it started, cold (``YIBAO_DB=...`` on the command line) or warm (forked by the launcher's server, which
+    writes the crawl's log into the archive's folder), never this test process."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
                 state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                files = [os.readlink(fd) for fd in (entry / "fd").iterdir()] if marker not in cmdline else []
             except OSError:
                 continue
-            if marker in cmdline and state != "Z":
+            if state != "Z" and (marker in cmdline or any(marker in f for f in files)):
                 found.append(int(entry.name))
     return found
 
