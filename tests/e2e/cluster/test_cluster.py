@@ -102,7 +102,7 @@ def test_kill_a_worker_and_the_writer_mid_crawl_then_rerun(cluster: Cluster, ref
     while postings(cluster.db, slow) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
     busy = [w for w in workers if crawling(cluster, w)]
-    assert busy, (postings(cluster.db, slow), [(w.pid, w.poll()) for w in workers], os.popen("ps -eo pid,ppid,stat,args | grep -v grep | grep python | cut -c1-120").read(), cluster.logs()[-1500:])
+    assert busy, cluster.logs()
     for victim in busy:  # the slow portal's worker (the others are done, or nearly), with its crawl
         os.killpg(victim.pid, signal.SIGKILL)
     os.killpg(writer.pid, signal.SIGKILL)  # and the writer, with stream entries read and not acknowledged, maybe
