@@ -24,6 +24,7 @@ the ratios are taken within a round (the machine is shared: compare ratios, not 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORTAL_ID = "bench"
 TOOLS = ("bare", "yibao", "urlwatch")
 BEFORE = "yibao@before"
+WARM = "yibao warm"  # the unchanged cycle as the daemon runs it: forked by crawler.launcher's server
 before_dir: Path | None = None  # --before
 
 
@@ -132,6 +134,25 @@ class Workdir:
         assert cmd is not None
         return [*cmd, *self.urlwatch_args()]
 
+    def run_warm(self) -> tuple[Measure, float]:
+        """The portal crawled once more as the daemon crawls it (``benchmarks.warm_cycle``): the crawl's own CPU
+        (its run's ``yibao/cpu_seconds``), and the server's one-time start CPU."""
+        portal = self.portal
+        portal.reset_counts()
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "benchmarks.warm_cycle", "--config", str(self.path / "yibao.toml"),
+                               "--portal", PORTAL_ID], cwd=self.path, env={**env(), "HOME": str(self.path)},
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            return Measure(WARM, portal.total(), 0, 0.0, wall, 0.0, code=done.returncode,
+                           error=(done.stderr.strip().splitlines() or [""])[-1]), 0.0  # fmt: skip
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+        crawl = figures["crawls"][0]
+        pages = sum(portal.total(kind) for kind in ("list", "detail"))
+        return Measure(WARM, portal.total(), pages, float(crawl["cpu"] or 0.0), wall, 0.0, "", 0 if crawl["health"] == "ok" else 1,
+                       "", portal.total("list"), portal.total("detail"), portal.total("detail", 304)), float(figures["server_start_cpu"])  # fmt: skip
+
     def run(self) -> Measure:
         portal = self.portal
         portal.reset_counts()
@@ -150,7 +171,7 @@ class Workdir:
 
 def yibao_config(portal: BenchPortal, archive: Path) -> str:
     return (
-        f'[archive]\npath = "{archive}"\n\n[[portals]]\nid = "{PORTAL_ID}"\nname = "基准市医疗保障局"\n'
+        f'use_shipped = false\n\n[archive]\npath = "{archive}"\n\n[[portals]]\nid = "{PORTAL_ID}"\nname = "基准市医疗保障局"\n'
         'region_code = "350200"\nlevel = "city"\nfamily = "generic"\n'
         f'base_url = "{portal.url}"\n'
         'columns = [{ name = "政策文件", kind = "policies", url = "/xxgk/index.html" }]\n'
@@ -216,6 +237,7 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
           f"every 4th exists, the rest 404), {rounds} round(s)", flush=True)
     full: dict[str, list[Measure]] = {t: [] for t in tools}
     again: dict[str, list[Measure]] = {t: [] for t in tools if t != "bare"}
+    server_cpu: list[float] = []
     portal = BenchPortal(n)
     with portal.serve():
         for k in range(rounds):
@@ -225,6 +247,10 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
             if unchanged:
                 for tool in rotated([t for t in tools if t != "bare"], k):
                     again[tool].append(dirs[tool].run())
+                if "yibao" in dirs:
+                    measure, server = dirs["yibao"].run_warm()
+                    again.setdefault(WARM, []).append(measure)
+                    server_cpu.append(server)
             for d in dirs.values():
                 shutil.rmtree(d.path, ignore_errors=True)
     print("  full first crawl")
@@ -234,7 +260,10 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
         print(f"  unchanged cycle (N = {n}, straight after the first crawl: every document young): the portal "
               "answers 304 to conditional GETs")  # fmt: skip
         table(again)
-        for tool in ("yibao", BEFORE):
+        if server_cpu:
+            print(f"  {WARM}: the crawl forked by the daemon's server (CPU from the fork to the spider's close; peak"
+                  f" RSS not measured); the server's imports, once per daemon: {spread(server_cpu, '.2f')} CPU s")
+        for tool in ("yibao", BEFORE, WARM):
             if again.get(tool):
                 m = again[tool][0]
                 print(f"  {tool} requests: {m.requests} = robots 1 + lists {m.lists} + revisits {m.details} "
@@ -261,9 +290,15 @@ def startup(rounds: int, tools: Sequence[str], root: Path) -> None:
             cases.append((f"{tool}: crawl of an empty portal", work.command(), work.path,
                           before_dir if tool == BEFORE and before_dir is not None else ROOT))  # fmt: skip
         figures: dict[str, list[float]] = {label: [] for label, _, _, _ in cases}
+        warm = Workdir(root, portal, "yibao") if "yibao" in tools else None
+        if warm is not None:
+            warm.run()
+        warm_label = f"{WARM}: crawl of an empty portal (forked)"
         for _ in range(rounds):
             for label, command, cwd, code_root in cases:
                 figures[label].append(measured(command, cwd, {"HOME": str(cwd)}, code_root)[0])
+            if warm is not None:
+                figures.setdefault(warm_label, []).append(warm.run_warm()[0].cpu)
     for label, values in figures.items():
         print(f"  {label:40s} {spread(values, '.2f')} CPU s")
 

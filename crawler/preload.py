@@ -68,15 +68,15 @@ def preload() -> list[str]:
 
 
 def _import_main() -> None:
-    """The starter's ``__main__`` (``crawler.launcher`` names it): as the forkserver should have."""
-    main = os.environ.get("YIBAO_LAUNCHER_MAIN", "")
-    kind, _, target = main.partition(":")
-    with contextlib.suppress(Exception):
-        if kind == "name" and not target.endswith("__main__"):
-            importlib.import_module(target)
-        elif kind == "path":
-            from multiprocessing import spawn
+    """The starter's ``__main__`` (``crawler.launcher`` names it), made the server's as the forkserver should have
+    made it: each child then finds it in place instead of running it again."""
+    from multiprocessing import spawn
 
+    kind, _, target = os.environ.get("YIBAO_LAUNCHER_MAIN", "").partition(":")
+    with contextlib.suppress(Exception):
+        if kind == "name":
+            spawn._fixup_main_from_name(target)  # type: ignore[attr-defined]  # (no public name for it)
+        elif kind == "path":
             spawn.import_main_path(target)
 
 
