@@ -1038,6 +1038,10 @@ def search_count(
                 if cap is not None and newest >= cap:
                     return newest
                 ids = _indexed_ids(db, filters, FILTER_SET)
+                every = None if ids is None else _rare_first(db, query, ids)
+                if every is not None:  # every filtered match of a phrase, from its rarest token
+                    below = sum(1 for i in every if i <= floor)
+                    return newest + (below if cap is None else min(below, cap - newest))
                 if ids is not None:
                     sql = (
                         "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ?"
