@@ -8,6 +8,8 @@ the region grouping: ``province`` (the generated province column) or ``bureau``.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -278,4 +280,34 @@ def facet_counts_selected(
             name = PROVINCES.get(value) if column == "province" else value
             if name is not None and column in counts:
                 counts[column][name] += row[-1]
+    return _by_count(counts)
+
+
+def facet_counts_of_rows(
+    db: sqlite_utils.Database,
+    columns: Sequence[str],
+    sql: str,
+    params: Any,
+    time_limit_ms: int,
+) -> FacetCounts | None:
+    """Each facet of ``columns`` over the rows of the documents query ``sql`` (the web UI's table with
+    any filter: Datasette's SQL and parameters), grouped in one query; None when it would take more
+    than ``time_limit_ms`` (it is interrupted then)."""
+    _facet_columns(columns)
+    names = ", ".join(columns)
+    deadline = time.monotonic() + time_limit_ms / 1000
+    db.conn.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    try:
+        rows = db.execute(f"SELECT {names}, COUNT(*) FROM ({sql}) GROUP BY {names}", params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" not in str(exc):
+            raise
+        return None
+    finally:
+        db.conn.set_progress_handler(None, 1000)
+    counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
+    for row in rows:
+        for column, value in zip(columns, row, strict=False):
+            if value is not None:
+                counts[column][value] += row[-1]
     return _by_count(counts)

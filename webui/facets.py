@@ -24,16 +24,20 @@ after the page's cursor).
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 import sqlite_utils
-from datasette.database import QueryInterrupted
 from datasette.facets import Facet
-from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+from datasette.utils import path_with_added_args, path_with_removed_args
 
-from storage.browse import FACET_COLUMNS, FacetCounts, facet_counts, facet_counts_selected
+from storage.browse import (
+    FACET_COLUMNS,
+    FacetCounts,
+    facet_counts,
+    facet_counts_of_rows,
+    facet_counts_selected,
+)
 from webui.metadata import DATABASE
 from webui.pages import with_archive
 
@@ -69,7 +73,12 @@ class CountedFacet(Facet):
     type = "counted"
 
     async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
-        configs = self.get_configs()
+        # the documents table's facets only (a ``_facet_counted`` of another column or table is ignored)
+        configs = [
+            c for c in self.get_configs()
+            if self.database == DATABASE and self.table == "documents"
+            and (c["config"].get("column") or c["config"].get("simple")) in FACET_COLUMNS
+        ]  # fmt: skip
         if not configs:
             return [], []
         columns = [c["config"].get("column") or c["config"]["simple"] for c in configs]
@@ -131,27 +140,12 @@ class CountedFacet(Facet):
         }
 
     async def _grouped(self, columns: list[str]) -> tuple[dict[str, list[tuple[Any, int]]], list[str]]:
-        """Every facet's values over the filtered rows, from one grouping query under the time
-        Datasette gives as many facets (its facet time limit each: one query costs about what one facet
-        did); when it is reached, every facet is reported as timed out."""
-        names = ", ".join(escape_sqlite(c) for c in columns)
-        sql = f"select {names}, count(*) from ({self.sql}) group by {names}"
-        try:
-            rows = await self.ds.execute(
-                self.database, sql, self.params, truncate=False,
-                custom_time_limit=self.ds.setting("facet_time_limit_ms") * len(columns),
-            )  # fmt: skip
-        except QueryInterrupted:
-            return {}, list(columns)
-        totals: dict[str, dict[Any, int]] = {c: defaultdict(int) for c in columns}
-        for row in rows.rows:
-            count = row[len(columns)]
-            for i, column in enumerate(columns):
-                if row[i] is not None:
-                    totals[column][row[i]] += count
-        return {c: ordered(totals[c].items()) for c in columns}, []
-
-
-def ordered(values: Any) -> list[tuple[Any, int]]:
-    """Facet values as Datasette orders them: most frequent first, then by value."""
-    return sorted(values, key=lambda item: (-item[1], item[0]))
+        """Every facet's values over the filtered rows (Datasette's SQL for them), grouped in one query
+        under the time Datasette gives as many facets (its facet time limit each: one query costs about
+        what one facet did); when it is reached, every facet is reported as timed out."""
+        limit_ms = self.ds.setting("facet_time_limit_ms") * len(columns)
+        read = functools.partial(
+            facet_counts_of_rows, columns=columns, sql=self.sql, params=self.params, time_limit_ms=limit_ms
+        )
+        counts = await self.ds.get_database(self.database).execute_fn(with_archive(read))
+        return (counts, []) if counts is not None else ({}, list(columns))

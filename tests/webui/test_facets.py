@@ -180,3 +180,13 @@ def test_the_table_page_shows_the_facets_as_column_facets(archive_path: Path) ->
 )
 def test_which_requests_select_facet_values(pairs: list[tuple[str, str]], answer: Any) -> None:
     assert facet_selections(pairs) == answer
+
+
+def test_a_counted_facet_of_another_column_is_ignored(archive_path: Path) -> None:
+    ds = make_datasette(archive_path)
+    for query in ("_facet_counted=title", '_facet_counted=kind"%20from%20x--', "_facet_counted=x&kind=policy"):
+        response = get(ds, f"/archive/documents.json?_size=1&{query}")
+        assert response.status_code == 200, query
+        assert set(response.json()["facet_results"]) == set(FACET_COLUMNS), query
+    events = get(ds, "/archive/events.json?_size=1&_facet_counted=kind").json()["facet_results"]
+    assert set(events) == {"kind", "portal_id"}  # its own column facets, no counted one
