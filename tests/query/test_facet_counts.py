@@ -189,3 +189,21 @@ def test_each_facet_has_its_date_index(tmp_path: Path) -> None:
         assert columns[:3] == [column, "published_on", "id"]
         assert set(columns[3:]) == {*FACET_COLUMNS, "region_code"} - {column}
     db.close()
+
+
+def test_facets_of_any_rows_are_grouped_within_a_time_limit(archive: Archive) -> None:
+    from storage.browse import facet_counts_of_rows
+
+    sql = "SELECT * FROM documents WHERE published_on >= :since"
+    got = facet_counts_of_rows(archive.db, FACET_COLUMNS, sql, {"since": "2025-03-01"}, time_limit_ms=60_000)
+    assert got is not None
+    for column in FACET_COLUMNS:
+        expected = archive.db.execute(
+            f"SELECT {column}, COUNT(*) FROM documents WHERE published_on >= '2025-03-01' GROUP BY 1"
+            f" HAVING {column} IS NOT NULL"
+        ).fetchall()
+        assert got[column] == sorted(expected, key=lambda item: (-item[1], item[0]))
+    assert facet_counts_of_rows(archive.db, FACET_COLUMNS, "SELECT * FROM documents", {}, time_limit_ms=0) is None
+    assert archive.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] > 0  # the handler is removed
+    with pytest.raises(ValueError, match="title"):
+        facet_counts_of_rows(archive.db, ["title"], "SELECT * FROM documents", {}, time_limit_ms=1000)
