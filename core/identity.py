@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -77,26 +76,7 @@ COMPARISON_HASH_VERSION = "c2"
 
 _ALL_SPACE = re.compile(r"\s+")
 
-# The compatibility characters that dominate Chinese text (full-width punctuation, the ideographic and other
-# wide spaces), each with its compatibility decomposition. A character replaced by its full decomposition
-# leaves the string's NFKD -- and so its NFKC -- unchanged; once they are gone a Chinese text is usually NFKC
-# already, and ``unicodedata.normalize`` returns it after its quick check instead of decomposing and
-# recomposing every character (about 0.13 µs each).
-_COMMON_COMPAT = tuple(
-    (ch, unicodedata.normalize("NFKD", ch))
-    for ch in "，：（）；！？\u3000\u00a0\u2002\u2003［］／－％＋．﹝﹞０１２３４５６７８９"
-    if unicodedata.normalize("NFKD", ch) != ch
-)
-
-
-def fold_width(text: str) -> str:
-    """``core.fields.fold_width`` (NFKC, zero-width characters dropped), the same string, faster on Chinese
-    text: its common full-width characters are decomposed with ``str.replace`` first."""
-    if not text.isascii():
-        for ch, decomposed in _COMMON_COMPAT:
-            if ch in text:
-                text = text.replace(ch, decomposed)
-    return fields.fold_width(text)
+fold_width = fields.fold_width  # the registry's fold (NFKC, zero-width characters dropped), fast on Chinese text
 
 
 def identity_keys(record: DocumentRecord) -> list[str]:
