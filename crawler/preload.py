@@ -3,7 +3,7 @@
 Found, not listed: every module a class path of the project's Scrapy settings names (Scrapy's and the project's
 middlewares, pipelines, extensions, download handlers, scheduler queues, the event router, ...), Scrapy's
 commands (its command line imports them all), the spiders, and the starter's main script (Python 3.11's
-forkserver would otherwise run it again in every child). A module that fails to import (an optional dependency
+forkserver would otherwise run it again in every child). Listed: the one library a crawl imports late, datasketch. A module that fails to import (an optional dependency
 that is not installed) is left to the crawl, which fails or not as it would cold. Nothing here installs the
 Twisted reactor: each crawl installs its own after the fork.
 """
@@ -54,7 +54,9 @@ def preload() -> list[str]:
     from scrapy.utils.misc import walk_modules_iter
 
     failed = []
-    for module in ("scrapy.cmdline", "scrapy.crawler", *setting_modules()):
+    # datasketch (the identity's MinHash, imported by a crawl at its first document without a strong key) brings
+    # scipy: about 0.8 CPU-s that a crawl would otherwise pay in the middle of its work
+    for module in ("scrapy.cmdline", "scrapy.crawler", *setting_modules(), "datasketch"):
         try:
             importlib.import_module(module)
         except Exception:  # an optional dependency: the crawl meets it as it would cold
