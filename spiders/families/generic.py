@@ -43,8 +43,10 @@ class GenericSpider(PortalSpider):
 
     def enrich(self, page: RawPage, response: Any, sel: Selector) -> None:
         opts = self.portal.options
-        html = sel.css(opts["body"]).get()
-        if html:
+        found = sel.css(opts["body"])
+        if found and not isinstance(found[0].root, str):  # the container itself, serialised once
+            page.body_html = lxml_html.tostring(found[0].root, encoding="unicode", with_tail=False)
+        elif found and (html := found.get()):  # a text or attribute selector: its text, as markup
             page.body_html = lxml_html.tostring(lxml_html.fromstring(html), encoding="unicode")
         if opts.get("title"):
             page.title = _text(sel, opts["title"]) or page.title
