@@ -20,6 +20,9 @@ def test_crawl_compare_runs_every_tool_and_section(capsys: pytest.CaptureFixture
     assert "yibao requests: 8 = robots 1 + lists 1 + revisits 6 (6 answered 304) + attachments 0" in out
     assert "yibao --help" in out
     assert "yibao: crawl of an empty portal" in out
+    # the daemon's way: the unchanged cycle and the empty crawl forked warm, with the same requests
+    assert "yibao warm requests: 8 = robots 1 + lists 1 + revisits 6 (6 answered 304) + attachments 0" in out
+    assert "yibao warm: crawl of an empty portal (forked)" in out
 
 
 def test_revisit_bench_sees_the_edit_within_the_period(capsys: pytest.CaptureFixture[str]) -> None:
