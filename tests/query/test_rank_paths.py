@@ -61,7 +61,7 @@ def test_a_phrase_from_its_rarest_token(archive: Archive, monkeypatch: pytest.Mo
         found = SEARCH._rare_first(archive.db, build_query(query), ids)
         assert found is not None
         assert sorted(found) == sorted(truth(archive, query, filters)), (query, facets)
-    monkeypatch.setattr(SEARCH, "FILTER_FIRST_ALL", 0)  # too many documents have the token: not answered
+    monkeypatch.setattr(SEARCH, "RARE_PROBES", 0)  # too many documents have the token: not answered
     assert SEARCH._rare_first(archive.db, build_query(query), ids) in (None, [])
 
 
