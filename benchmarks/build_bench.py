@@ -4,8 +4,9 @@ and the index sizes.
 The archive is built from the replicas' corpus (``CorpusGenerator`` ground truth, the records
 ``benchmarks.search_bench.to_record`` makes) with ``storage.bulk.bulk_load_sources``: ``--workers``
 processes each generate a slice of ``SLICE`` documents and prepare its rows (identity keys, comparison
-hash, MinHash, CJK bigram tokens); this process only writes. Then ``storage.search.optimize_index`` merges
-the full-text indexes into one segment each (timed apart: ``bulk_load`` does the same at its end).
+hash, MinHash, CJK bigram tokens); this process only writes. At its end ``bulk_load_sources`` merges the
+full-text indexes into one segment each (``storage.search.optimize_index``; timed apart). A new file is
+loaded with ``fresh=True`` (no journal on disk; deleted if the build fails), a top-up through the WAL.
 
     .venv/bin/python -m benchmarks.build_bench [--docs 100000] [--db PATH] [--workers 2] [--batch 5000]
 
@@ -38,7 +39,7 @@ from replicas.corpus import FIRST_GENERATED_ID, CorpusGenerator
 from storage import open_db, start_run
 from storage.archive import _version_payload, document_columns
 from storage.bulk import bulk_load_sources
-from storage.search import index_text, optimize_index
+from storage.search import index_text
 
 SEED = 8  # benchmarks.search_bench's corpus
 SLICE = 250  # documents a worker generates and prepares at a time
@@ -158,10 +159,11 @@ def build(
     cpu, children, wall = time.process_time(), _children_cpu(), time.perf_counter()
     sources = corpus_sources(SEED, have, docs) if corpus is None else saved_sources(corpus, have, docs)
     fresh = have == 0 and unjournaled  # a new file: written without a journal on disk, deleted if this fails
-    try:
+    timings: dict[str, float] = {}
+    try:  # the merge as bulk_load does it (with fresh, without a journal), timed apart
         loaded = bulk_load_sources(
             db, _progress(sources, have, docs), run_id=run_id, now=now, batch=batch, workers=workers,
-            optimize=False, fresh=fresh,
+            optimize=optimize, fresh=fresh, timings=timings,
         )  # fmt: skip
     except BaseException:
         if fresh:
@@ -169,13 +171,9 @@ def build(
             for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 leftover.unlink(missing_ok=True)
         raise
-    load_s = time.perf_counter() - wall
-    writer_cpu, worker_cpu = time.process_time() - cpu, _children_cpu() - children
-    merge_s = merge_cpu = 0.0
-    if optimize:
-        cpu, wall = time.process_time(), time.perf_counter()
-        optimize_index(db)
-        merge_s, merge_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    merge_s, merge_cpu = timings.get("merge_s", 0.0), timings.get("merge_cpu_s", 0.0)
+    load_s = time.perf_counter() - wall - merge_s
+    writer_cpu, worker_cpu = time.process_time() - cpu - merge_cpu, _children_cpu() - children
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     figures = {
         "docs": loaded, "load_s": load_s, "merge_s": merge_s, "rate": loaded / load_s,

@@ -105,6 +105,7 @@ def test_a_fresh_file_is_loaded_without_a_journal_and_left_in_wal(tmp_path: Path
     assert fts_instances(db) == fts_instances(expected)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL, as open_db sets it
+    assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)  # a WAL that works
     with pytest.raises(ValueError, match="only an archive without documents"):
         bulk_load(db, [notice("https://ybj.example.gov.cn/tzgg/9.html", "医保。")], run_id=run_id, fresh=True)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
