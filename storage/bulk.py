@@ -63,6 +63,7 @@ from storage.archive import (
 from storage.browse import rebuild_facet_counts, suspend_facet_counts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
+from storage.migrations import FACET_DATE_INDEXES
 from storage.search import _SQL_FTS, _SQL_HEADING, bulk_index_settings, fts_rows, index_text, optimize_index
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
@@ -306,6 +307,25 @@ def _unjournaled(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
 
 
 @contextmanager
+def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
+    """With ``fresh``: m009's facet indexes (``FACET_DATE_INDEXES``, seven of ten columns each) dropped
+    meanwhile and built once at the end, a sort each, instead of written document by document."""
+    exists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+    names = [name for name in FACET_DATE_INDEXES if fresh and db.execute(exists, [name]).fetchall()]
+    if names:
+        with write_transaction(db):
+            for name in names:
+                db.execute(f"DROP INDEX {name}")
+    try:
+        yield
+    finally:
+        if names:
+            with write_transaction(db):
+                for name in names:
+                    db.execute(FACET_DATE_INDEXES[name])
+
+
+@contextmanager
 def _restore_cache_size(db: sqlite_utils.Database, cache_size: int) -> Iterator[None]:
     try:
         yield
@@ -384,7 +404,12 @@ def _load(
         db.execute(f"PRAGMA cache_size = {min(int(cache_size), -BULK_CACHE_KIB)}")  # restored below
         with write_transaction(db):  # the facet counts' triggers off meanwhile; recounted once at the end
             suspend_facet_counts(db)
-        with _restore_cache_size(db, int(cache_size)), _recount_facets(db), bulk_index_settings(db):
+        with (
+            _restore_cache_size(db, int(cache_size)),
+            _recount_facets(db),
+            bulk_index_settings(db),
+            _deferred_indexes(db, fresh),
+        ):
             for prepared in batches:
                 try:
                     write_prepared(db, prepared, run_id=run_id, now=now)

@@ -96,6 +96,10 @@ def test_bulk_load_sources_writes_what_bulk_load_writes(
 # --- a fresh file -------------------------------------------------------------------------------------
 
 
+def indexes(db: sqlite_utils.Database) -> list[tuple[str, str]]:
+    return db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name").fetchall()
+
+
 def test_a_fresh_file_is_loaded_without_a_journal_and_left_in_wal(tmp_path: Path, records: list[DocumentRecord]) -> None:
     expected = reference(tmp_path / "expected.db", records)
     db = open_db(tmp_path / "archive.db")
@@ -106,6 +110,9 @@ def test_a_fresh_file_is_loaded_without_a_journal_and_left_in_wal(tmp_path: Path
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL, as open_db sets it
     assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)  # a WAL that works
+    assert indexes(db) == indexes(expected)  # m009's, dropped meanwhile, built again
+    assert {"documents_by_kind", "documents_by_province"} <= {name for name, _ in indexes(db)}
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)  # the indexes hold every row
     with pytest.raises(ValueError, match="only an archive without documents"):
         bulk_load(db, [notice("https://ybj.example.gov.cn/tzgg/9.html", "医保。")], run_id=run_id, fresh=True)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -122,6 +129,7 @@ def test_a_failing_batch_of_a_fresh_load_is_rolled_back(tmp_path: Path, records:
     assert rows(db) == rows(expected)
     assert fts_instances(db) == fts_instances(expected)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert indexes(db) == indexes(expected)
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
     expected.close()
