@@ -64,12 +64,11 @@ system-deps:
 	  >/dev/null 2>&1 || echo "could not install$$missing: the tests that need them will say so and be skipped"; \
 	fi
 
-# ruff; the unit lane; then the end-to-end lane with mypy beside it (the end-to-end lane leaves about a quarter of
-# the two cores idle while its tests wait on crawls and servers: mypy's 40 CPU-s fit there)
+# ruff; mypy beside the unit lane; then the end-to-end lane
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck test-e2e
+	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck test-unit
+	$(MAKE) --no-print-directory test-e2e
 
 test-unit: $(STAMP)
 	$(PYTEST) -m "$(MARKS)" -n $(UNIT_WORKERS) tests --ignore=tests/e2e
