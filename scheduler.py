@@ -30,6 +30,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from crawler.cluster.config import connect, redis_url
 from crawler.launcher import warm_up
 from crawler.registry import ConfigError, load_registry
 from ops.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
@@ -38,18 +39,6 @@ from ops.portal_alerts import after_run, dispatch
 log = logging.getLogger("yibao.scheduler")
 GRACE_SECONDS = 60
 JITTER_SECONDS = 120
-
-
-def cluster_client(config: Any) -> Any:
-    """The Redis client of ``[cluster] redis_url``, or None. Redis, the queue and the writer's code (which brings
-    Scrapy) are imported only then: a scheduler that crawls here never needs them."""
-    section = config.raw.get("cluster")
-    if not isinstance(section, dict) or not section.get("redis_url"):
-        return None
-    from crawler.cluster.config import connect, redis_url
-
-    url = redis_url(config)
-    return connect(url) if url else None
 
 
 class Runner:
@@ -65,7 +54,8 @@ class Runner:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.time_limit = time_limit
         self.stop = threading.Event()
-        self.cluster = cluster_client(self.config)  # crawls go to the workers through Redis
+        url = redis_url(self.config)
+        self.cluster = connect(url) if url else None  # crawls go to the workers through Redis
 
     def crawl(self, portal_id: str) -> str:
         if self.stop.is_set():

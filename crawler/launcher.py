@@ -187,13 +187,14 @@ def _release_server() -> None:
 def _run_warm(scrapy_args: list[str], env: dict[str, str], cwd: str, log_path: str) -> None:
     """The crawl, in the child forked by the server: a fresh session, the crawl's environment, folder and log
     file, death with the server, then Scrapy's own command line."""
+    server = os.getppid()
     os.setsid()
     _release_server()
     if sys.platform.startswith("linux"):
         import ctypes
 
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() == 1:  # the server died before prctl
+        if os.getppid() != server:  # the server died before prctl
             os._exit(137)
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)

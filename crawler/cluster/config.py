@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import redis
+from typing import TYPE_CHECKING
 
 from crawler.registry import Config
+
+if TYPE_CHECKING:
+    import redis
 
 
 def redis_url(config: Config) -> str | None:
@@ -17,7 +20,10 @@ def redis_url(config: Config) -> str | None:
 
 
 def connect(url: str) -> redis.Redis:
-    """A client (bytes in and out); the first command raises ``redis.ConnectionError`` when nothing answers."""
+    """A client (bytes in and out); the first command raises ``redis.ConnectionError`` when nothing answers. Redis
+    is imported here, not with the module: a scheduler reads ``redis_url`` without it."""
+    import redis
+
     client: redis.Redis = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=60,
                                                     health_check_interval=30)  # fmt: skip
     return client
