@@ -212,14 +212,16 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 
 
 @command("search", help="full-text search of the archive, ranked, with filters. QUERY: terms (joined by spaces), "
-         '"phrases", OR, -term, NOT, ( ); put -- before a QUERY that starts with -term')
-@click.argument("terms", metavar="QUERY...", nargs=-1, required=True)
+         '"phrases", OR, -term, NOT, ( ); put -- before a QUERY that starts with -term. Without a QUERY, --cites '
+         "lists every document citing a 文号 or 《title》, newest first")
+@click.argument("terms", metavar="[QUERY]...", nargs=-1)
 @_filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="results per page")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="skip this many results")
 @click.option("--sort", type=LazyChoice(_sorts), default="rank",
               help="rank (default: title/文号 matches first, then the others, most recently archived first), "
-              "bm25 (slow on a large archive), or by publication date, newest or oldest first")
+              "bm25 (slow on a large archive), or by publication date, newest or oldest first (without a "
+              "QUERY: newest unless oldest)")
 @click.option("--exhaustive", is_flag=True,
               help="count every match (by default counting stops at 1,000: '1,000+ results'); with --sort bm25 "
               "also rank every match (by default, beyond 20,000 matches only the most recently archived are "
@@ -228,24 +230,40 @@ def _labels() -> tuple[dict[str, str], dict[str, str]]:
 def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str, exhaustive: bool, color: str,
            **given: Any) -> int:  # fmt: skip
     """Ranked results: a first line ``N results``, then per hit its title, metadata line and snippet.
-    QUERY: terms (joined by spaces), "phrases", OR, -term, NOT, ( ); ``--`` before a leading -term."""
+    QUERY: terms (joined by spaces), "phrases", OR, -term, NOT, ( ); ``--`` before a leading -term.
+    Without a QUERY, ``--cites`` lists the citing documents by date (the snippet: the clause citing it)."""
     from storage import build_query, search_count
     from storage import search as search_archive
-    from storage.search import COUNT_CAP, RANK_WINDOW, snippet
+    from storage.citations import RELATION_LABELS, CitingHit, citing_count, citing_search
+    from storage.search import COUNT_CAP, RANK_WINDOW, Query, SearchHit, snippet
 
     as_json = app.options.json
     text = " ".join(terms)
-    query = build_query(text)
+    query: Query | None = build_query(text) if text.strip() else None
+    if query is None:
+        if not given["cites"]:
+            raise CommandError("give a QUERY, or --cites 文号|《title》 to list every document citing it "
+                               "(yibao export lists documents by the other filters alone)")  # fmt: skip
+        source = click.get_current_context().get_parameter_source("sort")
+        if sort in ("rank", "bm25") and source is not click.core.ParameterSource.DEFAULT:
+            raise CommandError(f"--sort {sort} ranks the matches of a QUERY: without one, give --sort newest|oldest")
+        sort = "oldest" if sort == "oldest" else "newest"
+    colored = _use_color(color) and not as_json
+    mark = _TTY_MARK if colored else PLAIN_MARK
     with app.archive() as db:
         filters = _filter(app, db, given)
-        total = search_count(db, query, filters, cap=None if exhaustive else COUNT_CAP)
-        colored = _use_color(color) and not as_json
-        mark = _TTY_MARK if colored else PLAIN_MARK
-        hits = search_archive(db, query, filters=filters, limit=limit, offset=offset, mark=mark,
-                              exhaustive=exhaustive, sort=sort)  # fmt: skip
+        hits: list[SearchHit | CitingHit] = []  # one list type (a union of two list types joins to object)
+        if query is None:
+            total = citing_count(db, filters)
+            hits += citing_search(db, filters, limit=limit, offset=offset, sort=sort, mark=mark)
+        else:
+            total = search_count(db, query, filters, cap=None if exhaustive else COUNT_CAP)
+            hits += search_archive(db, query, filters=filters, limit=limit, offset=offset, mark=mark,
+                                   exhaustive=exhaustive, sort=sort)  # fmt: skip
     # filtered or by date: every match is ordered
-    windowed = total >= COUNT_CAP and not exhaustive and filters.empty and sort == "bm25"
-    at_least = total >= COUNT_CAP and not exhaustive  # the count stopped at the cap: a lower bound
+    windowed = query is not None and total >= COUNT_CAP and not exhaustive and filters.empty and sort == "bm25"
+    # the count stopped at the cap: a lower bound (a listing without a QUERY counts every document)
+    at_least = query is not None and total >= COUNT_CAP and not exhaustive
     if as_json:
         results = [{"rank": offset + i, **asdict(hit), "id": hit.document_id} for i, hit in enumerate(hits, 1)]
         payload = {"query": text, "total": total, "total_is_lower_bound": at_least, "limit": limit, "offset": offset,
@@ -264,7 +282,9 @@ def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str,
         out.line((f"bm25 among the {RANK_WINDOW:,} most recently archived matches if more match"
                   " (--exhaustive ranks all)", "dim"))
     for i, hit in enumerate(hits, offset + 1):
-        title = snippet(_plain(hit.title), query.terms, width=len(hit.title) * 4 + 4, mark=mark)
+        title = _plain(hit.title)
+        if query is not None:
+            title = snippet(title, query.terms, width=len(hit.title) * 4 + 4, mark=mark)
         meta = [hit.published_on or "----------", _plain(hit.bureau or "-"), kinds.get(hit.kind, hit.kind)]
         if hit.doc_no:
             meta.append(_plain(hit.doc_no))
@@ -272,7 +292,11 @@ def search(app: App, terms: tuple[str, ...], limit: int, offset: int, sort: str,
         out.line(f"{i:>3}. ", (title, "bold"), (f"  #{hit.document_id}", "cyan"))
         status = [("  [withdrawn 已撤下]", "yellow")] if hit.status == "withdrawn" else []
         out.line("     ", ("  ·  ".join(meta), "dim"), *status)
-        out.line("     ", _plain(hit.snippet))
+        if isinstance(hit, CitingHit):  # the clause citing it, after the relation
+            zh, en = RELATION_LABELS.get(hit.relation, (hit.relation, hit.relation))
+            out.line("     ", (f"{zh} {en}  ", "dim"), _plain(hit.snippet))
+        else:
+            out.line("     ", _plain(hit.snippet))
     return 0
 
 

@@ -43,7 +43,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -54,20 +54,27 @@ from storage.baselines import in_baseline
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_EXPIRED, EVENT_SUPERSEDED, Event, add_event
 
+if TYPE_CHECKING:
+    from storage.query import DocumentFilter
+
 __all__ = [
     "CITED_CHANGE_KINDS",
     "CITING_PAYLOAD",
+    "CITING_SORTS",
     "EVENT_EXPIRED",
     "EVENT_SUPERSEDED",
     "RELATION_LABELS",
     "SUPERSEDING_KINDS",
+    "CitingHit",
     "LineageNode",
     "Link",
     "citation_text",
     "citations_export",
     "cites_where",
+    "citing_count",
     "citing_documents",
     "citing_payloads",
+    "citing_search",
     "document_links",
     "expire_due",
     "lineage_graph",
@@ -693,6 +700,104 @@ def cites_where(values: Sequence[str], alias: str = "d") -> tuple[str, list[Any]
         f" (SELECT document_id FROM citation_targets WHERE key IN ({marks}))))"
     )
     return clause, [*keys, *keys]
+
+
+# --- the documents citing a --cites value, without a search query ----------------------------------
+
+
+@dataclass(frozen=True)
+class CitingHit:
+    """A document whose latest version cites one of a filter's ``cites`` values (``citing_search``): the
+    fields of ``storage.search.SearchHit`` (``score`` None: listed by date; ``snippet`` the clause that cites
+    it, the cited 文号 or title marked) and the relation of that citation."""
+
+    document_id: int
+    title: str
+    doc_no: str | None
+    kind: str
+    status: str
+    published_on: str | None
+    score: float | None
+    snippet: str
+    bureau: str | None = None
+    region_code: str | None = None
+    relation: str = "cites"
+
+
+CITING_SORTS = {  # sort -> ORDER BY over documents AS d (undated documents last either way)
+    "newest": "d.published_on IS NULL, d.published_on DESC, d.id DESC",
+    "oldest": "d.published_on IS NULL, d.published_on ASC, d.id ASC",
+}
+# The documents with a citation of one of the keys, from the two citation indexes: an unresolved citation
+# by its key (citations_unresolved), a resolved one by the document it resolved to, which answers to that
+# key (citations_cited; resolution goes through citation_targets, whose rows are never removed). Citations
+# of older versions are among them: the filter's own cites_where keeps the latest version's.
+_CITING_IDS = (
+    "SELECT c.document_id FROM citations c WHERE c.cited_document_id IS NULL"
+    " AND c.key IN (SELECT value FROM json_each(?))"
+    " UNION SELECT c.document_id FROM citations c WHERE c.cited_document_id IN"
+    " (SELECT document_id FROM citation_targets WHERE key IN (SELECT value FROM json_each(?)))"
+)
+
+
+def _citing_sql(filters: DocumentFilter, select: str, tail: str = "") -> tuple[str, list[Any]]:
+    if not filters.cites:
+        raise ValueError("a citing listing needs the filter's cites values")
+    keys = json.dumps([k for v in filters.cites for k in search_keys(v)])
+    where, params = filters.where("d")
+    # CROSS JOIN: the citing ids drive (else SQLite may walk a facet's index, every policy, testing each id)
+    sql = f"SELECT {select} FROM ({_CITING_IDS}) x CROSS JOIN documents d ON d.id = x.document_id WHERE {where}{tail}"
+    return sql, [keys, keys, *params]
+
+
+def citing_count(db: sqlite_utils.Database, filters: DocumentFilter) -> int:
+    """How many documents ``citing_search`` lists for ``filters`` (a ``storage.query.DocumentFilter`` with
+    ``cites`` values): every one, counted exactly."""
+    sql, params = _citing_sql(filters, "COUNT(*)")
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def citing_search(
+    db: sqlite_utils.Database,
+    filters: DocumentFilter,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    sort: str = "newest",
+    mark: tuple[str, str] = ("<b>", "</b>"),
+) -> list[CitingHit]:
+    """The documents whose latest version cites one of ``filters.cites`` (a 文号 or a 《title》, as
+    ``cites_where`` reads them) and that pass the filter's other facets, without a search query: newest
+    (or ``sort="oldest"``) published first, undated ones last; a page of ``limit`` from ``offset``. Each hit's
+    snippet is the clause of its first such citation with the cited 文号 or title marked."""
+    if sort not in CITING_SORTS:
+        raise ValueError(f"unknown sort {sort!r}: {', '.join(CITING_SORTS)}")
+    select = "d.id, d.title, d.doc_no, d.kind, d.status, d.published_on, d.bureau, d.region_code"
+    sql, params = _citing_sql(filters, select, f" ORDER BY {CITING_SORTS[sort]} LIMIT ? OFFSET ?")
+    rows = db.execute(sql, [*params, limit, offset]).fetchall()
+    if not rows:
+        return []
+    from storage.search import fold_search, snippet
+
+    keys = [k for v in filters.cites for k in search_keys(v)]
+    marks = ", ".join("?" * len(keys))
+    quotes: dict[int, tuple[str, str, list[str]]] = {}
+    for document_id, relation, quote, doc_no, title in db.execute(
+        f"SELECT c.document_id, c.relation, c.quote, c.doc_no, c.title FROM citations c {_CURRENT}"
+        " WHERE c.document_id IN (SELECT value FROM json_each(?)) AND (c.key IN"
+        f" ({marks}) OR c.cited_document_id IN (SELECT document_id FROM citation_targets WHERE key IN ({marks})))"
+        " ORDER BY c.id",
+        [json.dumps([row[0] for row in rows]), *keys, *keys],
+    ):
+        named = [fold_search(x) for x in (doc_no, title) if x]
+        quotes.setdefault(int(document_id), (relation, quote, named))
+    hits = []
+    for doc_id, title, doc_no, kind, status, published_on, bureau, region_code in rows:
+        relation, quote, named = quotes.get(doc_id, ("cites", "", []))
+        text = snippet(quote, named, width=len(quote) + 1, mark=mark)
+        hits.append(CitingHit(doc_id, title, doc_no, kind, status, published_on, None, text, bureau, region_code,
+                              relation))  # fmt: skip
+    return hits
 
 
 # --- backfill -------------------------------------------------------------------------------------

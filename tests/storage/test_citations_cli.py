@@ -99,3 +99,67 @@ def test_the_csv_export_has_a_citations_column(
         rows = {int(r["id"]): r for r in csv.DictReader(fh)}
     assert rows[ids["new"]]["citations"] == f"abolishes {OLD_NO} → #{ids['old']}"
     assert rows[ids["old"]]["citations"] == ""
+
+
+def test_search_without_a_query_lists_every_document_citing_it(
+    archive: tuple[Path, dict[str, int]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, ids = archive
+    db = open_db(path)  # a dated reply citing it by title, between the two policies
+    record(db, citing_reply(f"按照《{OLD_TITLE}》要求执行。", url="https://nd.example.gov.cn/jytabl/r2.html",
+                            title="对市十六届人大五次会议第0107号建议的答复", proposal_no="0107",
+                            published_on="2024-05-01"), run_id=start_run(db, "fujian_ningde", now=LATER), now=LATER)  # fmt: skip
+    dated = doc_id(db, "https://nd.example.gov.cn/jytabl/r2.html")
+    db.close()
+
+    found = json.loads(run_cli(capsys, "search", "--cites", "厦医保规[2019]2号", "--json", "--db", str(path)))
+    # newest published first, the undated reply last; the count is exact
+    assert [r["id"] for r in found["results"]] == [ids["new"], dated, ids["reply"]]
+    assert (found["query"], found["total"], found["total_is_lower_bound"], found["sort"]) == ("", 3, False, "newest")
+    assert found["filters"] == {"cites": ["厦医保规[2019]2号"]}
+    first = found["results"][0]
+    assert (first["rank"], first["relation"], first["score"], first["published_on"]) == (1, "abolishes", None, "2025-03-20")
+    assert f"【{OLD_TITLE}】" in first["snippet"]  # the clause citing it, the cited title marked
+    assert [r["relation"] for r in found["results"][1:]] == ["implements", "implements"]
+
+    oldest = json.loads(run_cli(capsys, "search", "--cites", f"《{OLD_TITLE}》", "--sort", "oldest", "--json",
+                                "--db", str(path)))  # fmt: skip
+    assert [r["id"] for r in oldest["results"]] == [dated, ids["new"], ids["reply"]]
+    replies = json.loads(run_cli(capsys, "search", "--cites", OLD_NO, "--kind", "suggestion_reply", "--since", "2024",
+                                 "--json", "--db", str(path)))  # fmt: skip
+    assert ([r["id"] for r in replies["results"]], replies["total"]) == ([dated], 1)
+
+    text = run_cli(capsys, "search", "--cites", OLD_NO, "--limit", "2", "--color", "never", "--db", str(path))
+    lines = text.splitlines()
+    assert lines[0] == "3 results (showing 1–2)"
+    assert f"  #{ids['new']}" in lines[2]
+    assert "2025-03-20" in lines[3]
+    assert lines[4].startswith("     废止 abolishes  ")
+    assert f"【{OLD_TITLE}】" in lines[4]
+    assert f"  #{dated}" in lines[6]
+    assert "依据 implements" in lines[8]
+    assert f"#{ids['reply']}" not in text
+    text = run_cli(capsys, "search", "--cites", OLD_NO, "--offset", "2", "--color", "never", "--db", str(path))
+    assert text.splitlines()[0] == "3 results (showing 3–3)"
+    assert f"  #{ids['reply']}" in text
+    assert run_cli(capsys, "search", "--cites", "厦医保规〔2030〕1号", "--db", str(path)) == "0 results\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "give a QUERY, or --cites"),
+        (["--kind", "policy"], "give a QUERY, or --cites"),
+        (["--cites", OLD_NO, "--sort", "bm25"], "--sort bm25 ranks the matches of a QUERY"),
+        (["--cites", OLD_NO, "--sort", "rank"], "--sort rank ranks the matches of a QUERY"),
+    ],
+)
+def test_search_without_a_query_needs_cites_and_a_date_order(
+    archive: tuple[Path, dict[str, int]], capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    path, _ = archive
+    assert main(["search", *args, "--db", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
