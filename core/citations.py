@@ -414,6 +414,7 @@ _LIST_HEAD_RE = re.compile(
     r"(?:(?:下列|以下|如下)[^。\n]{0,20}?(?P<verb>废止|失效|不再执行|停止执行|代替|替代|取代)"
     r"|(?P<verb2>废止|代替|替代|取代)(?:下列|以下|如下))[^。\n]{0,6}:[ \t]*\n"
 )
+_LIST_VERBS = ("废止", "失效", "不再执行", "停止执行", "代替", "替代", "取代")  # one is in every head
 _LIST_ITEM_RE = re.compile(
     r"[ \t]*(?:\d{1,3}[.、)]|\(\d{1,3}\)|[(（]?[一二三四五六七八九十]{1,3}[、)）]|[-•·])?[ \t]*\ue000"
 )
@@ -422,8 +423,8 @@ _LIST_ITEM_RE = re.compile(
 def _abolished_lists(masked: str, mentions: list[_Mention]) -> dict[int, str]:
     """Mentions listed one per line after a ``以下文件同时废止：`` head: start offset → relation."""
     out: dict[int, str] = {}
-    if "\n" not in masked:
-        return out
+    if "\n" not in masked or not any(verb in masked for verb in _LIST_VERBS):
+        return out  # the head's regex, tried at every offset, cost more than the rest of the extraction
     starts = [m.start for m in mentions]
     for head in _LIST_HEAD_RE.finditer(masked):
         relation = "replaces" if (head["verb"] or head["verb2"]) in ("代替", "替代", "取代") else "abolishes"

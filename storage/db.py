@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlite_utils
 
 BUSY_TIMEOUT_MS = 30_000
+PAGE_CACHE_KIB = 32 * 1024
 
 
 def open_db(
@@ -32,6 +33,10 @@ def open_db(
     db.execute("PRAGMA foreign_keys = ON")
     db.enable_wal()
     db.execute("PRAGMA synchronous = NORMAL")
+    # SQLite's default page cache is 2 MB: a crawl writing documents (a dozen indexes on documents, the
+    # full-text index flushed at each commit) then reads the same pages back from the OS on every batch.
+    # 32 MB, taken only as pages are used, cut the store's CPU per document by about a tenth (pipeline_bench).
+    db.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
     if migrate:
         from storage.migrations import migrate as run_migrations
 

@@ -35,3 +35,19 @@ def test_fold_width_of_page_text() -> None:
     for text in (*filler_paragraphs(), *samples):
         assert fields.fold_width(text) == plain_fold(text)
     assert identity.fold_width is fields.fold_width  # one fold for the hash, the identity and the index
+
+
+def linewise_body_key(text: str) -> str:
+    """``body_key``'s definition: each line's ``text_key``, empty ones dropped."""
+    return "\n".join(k for k in (fields.text_key(line) for line in text.split("\n")) if k)
+
+
+def test_body_key_folds_the_whole_body_as_it_would_each_line() -> None:
+    marks = "\u0301\u0308\u3099\u1161\u11a8"  # combining marks and Hangul jamo that compose with a neighbour
+    tricky = f"e\n{marks}\n\u1100\n\u1161\r\n\u3000\u200b\n\n\u2028ｅ\u0301\n\u0085ｆｉ\n"
+    for text in (*filler_paragraphs(), "\n".join(filler_paragraphs()), tricky, "", "\n\n", " \n\u3000"):
+        assert fields.body_key(text) == linewise_body_key(text), repr(text)
+    points = "".join(chr(cp) for cp in range(0x20, 0x3100) if not 0xD800 <= cp <= 0xDFFF)
+    for width in (1, 2, 7):
+        text = "\n".join(points[i : i + width] for i in range(0, len(points), width))
+        assert fields.body_key(text) == linewise_body_key(text)
