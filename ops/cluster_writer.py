@@ -6,7 +6,8 @@ that writes what the workers fetched into the archive, through the same storage 
 - ``open``: the run's ``runs`` row (``start_run``), remembered in ``yibao:runs`` (job -> run) and claimed by
   this process (``crawler.run_owner``), so a local ``close_dead_runs`` leaves it alone while the writer lives;
 - ``doc`` / ``touch``: consecutive pages of one job in one ``record_batch`` transaction (documents, versions,
-  events and the event router's outbox rows together), as ``ArchiveRecordPipeline`` stores them;
+  events and the event router's outbox rows together), as ``ArchiveRecordPipeline`` stores them; then their
+  stored attachments go to the workers' cache (``AttachmentCache``: bounded per portal, a gone page's dropped);
 - ``close``: the run judged and recorded as the run recorder (``crawler.extensions.RunRecorder.spider_closed``)
   does it -- its history, ``judge``/``settle``, the baseline completed with the router's summaries,
   ``finish_run``, the listing and the withdrawals for a healthy run, the policies whose term has passed -- then
@@ -29,12 +30,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +72,21 @@ from storage.events import Event
 log = logging.getLogger("yibao.writer")
 QUEUED_TTL = 86_400  # seconds a queued job keeps its portal's lock before a worker takes it
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# the cache's entries beyond ARGV[1], lowest order first (the documents published longest ago), in chunks (Lua's
+# unpack has a limit)
+_TRIM = """
+local over = redis.call('zcard', KEYS[2]) - tonumber(ARGV[1])
+local dropped = 0
+while over > 0 do
+  local old = redis.call('zrange', KEYS[2], 0, math.min(over, 1000) - 1)
+  redis.call('hdel', KEYS[1], unpack(old))
+  redis.call('zrem', KEYS[2], unpack(old))
+  over = over - #old
+  dropped = dropped + #old
+end
+return dropped
+"""
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 # --- the scheduler's half -------------------------------------------------------------------------------------
@@ -106,6 +124,96 @@ def busy_portals(client: redis.Redis, portal_ids: list[str]) -> set[str]:
     return {p for p, owner in zip(portal_ids, owners, strict=True) if owner}
 
 
+# --- the attachment cache -------------------------------------------------------------------------------------
+
+
+@dataclass
+class AttachmentCache:
+    """``yibao:attachments:<portal>``: the stored attachments of a portal's pages, which a worker fetching a known
+    page again reuses as a local crawl reuses the archive's (``crawler.cluster.crawl.RedisCrawlState``). A cache:
+    a missing entry only means that page's attachments are fetched again. Kept bounded:
+
+    - an entry is replaced when its page is stored again, and deleted when the page is stored without
+      attachments or a run reports it gone (404/410: withdrawn or moved);
+    - at most ``cap`` entries per portal: beyond it the entries of the documents published longest ago go
+      (``yibao:attachment-order:<portal>``; an edit, what makes a known page fetched again, is likeliest on a
+      young document); an undated page counts as published the day it was stored;
+    - a portal's entries expire ``ttl`` seconds after the writer last stored a page of it or closed a run of it
+      (a portal no longer crawled leaves nothing behind).
+    """
+
+    client: redis.Redis
+    cap: int = messages.ATTACHMENTS_PER_PORTAL
+    ttl: int = messages.ATTACHMENTS_TTL
+
+    def publish(self, db: sqlite_utils.Database, pages: Iterable[Fetched]) -> None:
+        """The stored attachments of these stored pages (a ``touch`` has no record and changes nothing)."""
+        entries: dict[str, dict[str, bytes]] = {}
+        order: dict[str, dict[str, int]] = {}
+        dropped: dict[str, list[str]] = {}
+        today = int(date.today().strftime("%Y%m%d"))
+        for page in pages:
+            if page.record is None:
+                continue
+            portal_id = page.record.portal_id
+            stored = posting_attachments(db, page.url) if page.record.attachments else []
+            if not stored:
+                dropped.setdefault(portal_id, []).append(page.url)
+                continue
+            entries.setdefault(portal_id, {})[page.url] = messages.pack_attachments(stored)
+            published = page.record.published_on or ""
+            order.setdefault(portal_id, {})[page.url] = (
+                int(published.replace("-", "")) if _DATE.fullmatch(published) else today
+            )
+        pipe = self.client.pipeline(transaction=False)
+        for portal_id in {*entries, *dropped}:
+            key, rank = messages.attachments_key(portal_id), messages.attachment_order_key(portal_id)
+            if portal_id in dropped:
+                pipe.hdel(key, *dropped[portal_id])
+                pipe.zrem(rank, *dropped[portal_id])
+            if portal_id in entries:
+                pipe.hset(key, mapping=entries[portal_id])  # type: ignore[arg-type]
+                pipe.zadd(rank, order[portal_id])
+                pipe.eval(_TRIM, 2, key, rank, self.cap)
+            pipe.expire(key, self.ttl)
+            pipe.expire(rank, self.ttl)
+        pipe.execute()
+
+    def drop(self, portal_id: str, urls: Iterable[str]) -> None:
+        """The entries of these pages (gone) deleted; the portal's expiry renewed (it was crawled)."""
+        urls = list(urls)
+        key, rank = messages.attachments_key(portal_id), messages.attachment_order_key(portal_id)
+        pipe = self.client.pipeline(transaction=False)
+        if urls:
+            pipe.hdel(key, *urls)
+            pipe.zrem(rank, *urls)
+        pipe.expire(key, self.ttl)
+        pipe.expire(rank, self.ttl)
+        pipe.execute()
+
+    def adopt(self) -> int:
+        """Entries an older writer left without an order (and without an expiry): ordered first to go. Returns
+        how many."""
+        adopted = 0
+        for key in self.client.scan_iter(match=messages.attachments_key("*"), count=1000):
+            portal_id = key.decode().removeprefix(messages.attachments_key(""))
+            rank = messages.attachment_order_key(portal_id)
+            if self.client.exists(rank):
+                continue
+            for urls in _chunks([url.decode() for url in self.client.hkeys(key)], 1000):  # type: ignore[union-attr]
+                self.client.zadd(rank, dict.fromkeys(urls, 0))
+                adopted += len(urls)
+            self.client.eval(_TRIM, 2, key, rank, self.cap)
+            self.client.expire(key, self.ttl)
+            self.client.expire(rank, self.ttl)
+        return adopted
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 # --- the writer -----------------------------------------------------------------------------------------------
 
 
@@ -127,9 +235,14 @@ class Writer:
     router: OnEvent | None = None
     stored: int = 0  # pages stored by this process
     failures: Counter[str] = field(default_factory=Counter)  # job -> pages that could not be stored
+    attachments_per_portal: int = messages.ATTACHMENTS_PER_PORTAL  # the attachment cache's bounds
+    attachments_ttl: int = messages.ATTACHMENTS_TTL
+    attachments: AttachmentCache = field(init=False)
 
     def __post_init__(self) -> None:
         from alerts.routing import router_for_config
+
+        self.attachments = AttachmentCache(self.client, self.attachments_per_portal, self.attachments_ttl)
 
         self.router = router_for_config(self.config.raw, baselines=True)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +258,8 @@ class Writer:
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+        if adopted := self.attachments.adopt():
+            log.info("attachment cache: %d entries of an older writer given an order", adopted)
         open_runs: Any = self.client.hgetall(messages.RUNS)
         for job, raw in open_runs.items():
             entry = json.loads(raw)
@@ -253,6 +368,7 @@ class Writer:
         if run is not None and (run.finished_at is None or run.finish_reason == INTERRUPTED):
             health = self.record_close(msg.job, entry, msg.data)
             log.info("run %d: %s %s", entry.run_id, entry.portal, health)
+        self.attachments.drop(entry.portal, [str(u) for u in msg.data.get("gone") or []])
         self.forget(msg.job, entry)
 
     def record_close(self, job: str, entry: OpenRun, data: dict[str, Any]) -> str:
@@ -344,19 +460,7 @@ class Writer:
                 log.error("job %s: %s not stored: %r", job, page.url, result)
                 self.failures[job] += 1
         self.stored += len(pages)
-        self.publish_attachments([p for p in pages if p.record is not None and p.record.attachments])
-
-    def publish_attachments(self, pages: list[Fetched]) -> None:
-        """The stored attachments of these pages, for the next crawl's workers (``RedisCrawlState``)."""
-        if not pages:
-            return
-        by_portal: dict[str, dict[str, bytes]] = {}
-        for page in pages:
-            assert page.record is not None
-            stored = messages.pack_attachments(posting_attachments(self.db, page.url))
-            by_portal.setdefault(page.record.portal_id, {})[page.url] = stored
-        for portal_id, mapping in by_portal.items():
-            self.client.hset(messages.attachments_key(portal_id), mapping=mapping)  # type: ignore[arg-type]
+        self.attachments.publish(self.db, pages)  # for the next crawl's workers (RedisCrawlState)
 
 
 def _when(value: Any) -> datetime:

@@ -9,7 +9,10 @@ Keys (all under ``yibao:``):
 ``yibao:job:<id>:closed``         set by the crawl once its ``close`` message is in the stream
 ``yibao:job:<id>:done``           the run id of a job whose run the writer has closed (an entry delivered again
                                   after a crash is recognised by it)
-``yibao:attachments:<portal>``    hash URL -> the stored attachments of that page's latest version (JSON)
+``yibao:attachments:<portal>``    hash URL -> the stored attachments of that page's latest version (JSON): a cache,
+                                  bounded by the writer (``ops.cluster_writer.AttachmentCache``)
+``yibao:attachment-order:<portal>`` sorted set URL -> the page's publication date (YYYYMMDD): which cache entries
+                                  go first when the portal has more than ``ATTACHMENTS_PER_PORTAL``
 ``yibao:items``                   the stream of run messages (``open``, ``doc``, ``touch``, ``close``), consumed by
                                   the writer's group ``writer``
 ``yibao:runs``                    hash job id -> run id, the runs the writer opened and has not closed yet
@@ -45,6 +48,10 @@ KINDS = (OPEN, DOC, TOUCH, CLOSE)
 
 HEARTBEAT_SECONDS = 5.0  # a running job's lock is refreshed this often
 LOCK_TTL = 30  # seconds a job's lock outlives its last heartbeat (then its run is closed as interrupted)
+# the attachment cache: at most this many pages' entries per portal (the most recently published kept), and a
+# portal's entries expire this long after the writer last stored a page or closed a run of the portal
+ATTACHMENTS_PER_PORTAL = 5_000
+ATTACHMENTS_TTL = 30 * 86_400
 
 
 def lock_key(portal_id: str) -> str:
@@ -65,6 +72,10 @@ def done_key(job_id: str) -> str:
 
 def attachments_key(portal_id: str) -> str:
     return f"{PREFIX}:attachments:{portal_id}"
+
+
+def attachment_order_key(portal_id: str) -> str:
+    return f"{PREFIX}:attachment-order:{portal_id}"
 
 
 def crawl_key(portal_id: str) -> str:

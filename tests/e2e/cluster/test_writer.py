@@ -214,3 +214,70 @@ def test_a_run_closed_as_interrupted_too_early_takes_its_real_close(setup: tuple
     writer.close()
     assert runs(db) == [(PORTAL, "ok", "finished")]
     assert contents(db)["events"] == {"new": 3}
+
+
+# --- the attachment cache -------------------------------------------------------------------------------------
+
+
+def send_run(client: redis.Redis, job: str, records: list[DocumentRecord], gone: tuple[str, ...] = ()) -> None:
+    """A run of these documents, closed with these gone URLs, as a worker sends it."""
+    client.xadd(messages.STREAM, messages.encode(messages.OPEN, job, {"portal": PORTAL}))  # type: ignore[arg-type]
+    for rec in records:
+        client.xadd(messages.STREAM, messages.encode(messages.DOC, job, messages.doc_message(  # type: ignore[arg-type]
+            rec.url, rec, column="政策文件", etag=None, last_modified=None)))
+    client.xadd(messages.STREAM, messages.encode(messages.CLOSE, job, {  # type: ignore[arg-type]
+        "portal": PORTAL, "reason": "finished", "stats": {"yibao/listed": len(records)}, "listed": [],
+        "gone": list(gone)}))  # fmt: skip
+    client.set(messages.lock_key(PORTAL), job)
+
+
+def cached(client: redis.Redis) -> dict[str, list[str]]:
+    """URL -> the attachment URLs of its cache entry; the order set holds the same URLs."""
+    entries = {url.decode(): [a["url"] for a in messages.unpack_attachments(blob)]
+               for url, blob in client.hgetall(messages.attachments_key(PORTAL)).items()}  # fmt: skip
+    assert {url.decode() for url in client.zrange(messages.attachment_order_key(PORTAL), 0, -1)} == set(entries)
+    return entries
+
+
+def test_the_attachment_cache_is_bounded(setup: tuple[Any, Path, str], fresh_redis: RedisServer) -> None:
+    """Per portal: at most the cap (the most recently published kept), an entry dropped when its page is stored
+    without attachments or reported gone, the keys expiring a while after the portal's last run."""
+    from dataclasses import replace
+
+    config, db, base = setup
+    client = fresh_redis.client
+    docs = [replace(record(n, base), published_on=f"2025-0{n}-01") for n in range(1, 6)]
+    send_run(client, "job-a", docs)
+    writer = Writer(client, db, config, block_ms=100, attachments_per_portal=3, attachments_ttl=3600)
+    try:
+        writer.run(threading.Event(), until_idle=True)
+        assert sorted(cached(client)) == sorted(d.url for d in docs[2:])  # the three published last
+        assert cached(client)[docs[4].url] == [f"{base}/files/5.pdf"]
+        for key in (messages.attachments_key(PORTAL), messages.attachment_order_key(PORTAL)):
+            assert 3500 < client.ttl(key) <= 3600
+
+        # the next run: no. 5 stored without its attachment, no. 4 gone (404), an undated no. 6 (counts as
+        # published today) and no. 1 edited (published first: it stays out, the cap is reached)
+        client.expire(messages.attachments_key(PORTAL), 60)
+        again = [replace(docs[4], attachments=[]), replace(record(6, base), published_on=None),
+                 replace(docs[0], body_text="修订后的正文。" * 20)]  # fmt: skip
+        send_run(client, "job-b", again, gone=(docs[3].url,))
+        writer.run(threading.Event(), until_idle=True)
+        assert sorted(cached(client)) == sorted([docs[2].url, again[1].url])
+        assert client.ttl(messages.attachments_key(PORTAL)) > 3500  # renewed by the run
+    finally:
+        writer.close()
+
+    # entries an older writer left (no order, no expiry): ordered first to go when the next writer starts
+    client.delete(messages.attachment_order_key(PORTAL))
+    client.persist(messages.attachments_key(PORTAL))
+    client.hset(messages.attachments_key(PORTAL), "https://old.example/page.html", messages.pack_attachments([]))
+    later = Writer(client, db, config, block_ms=100, attachments_per_portal=2, attachments_ttl=3600)
+    try:
+        later.prepare()
+    finally:
+        later.close()
+    # the three, trimmed to the (lowered) cap: all of order 0, the first URL went (ties go in URL order)
+    assert sorted(cached(client)) == sorted([again[1].url, "https://old.example/page.html"])
+    assert client.zscore(messages.attachment_order_key(PORTAL), again[1].url) == 0
+    assert 3500 < client.ttl(messages.attachments_key(PORTAL)) <= 3600
