@@ -72,19 +72,31 @@ from storage.events import Event
 log = logging.getLogger("yibao.writer")
 QUEUED_TTL = 86_400  # seconds a queued job keeps its portal's lock before a worker takes it
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-# the cache's entries beyond ARGV[1], lowest order first (the documents published longest ago), in chunks (Lua's
-# unpack has a limit)
-_TRIM = """
-local over = redis.call('zcard', KEYS[2]) - tonumber(ARGV[1])
-local dropped = 0
+# One change of a portal's attachment cache, atomic: KEYS the hash and its order; ARGV the cap, the expiry, the
+# number of URLs to drop, those URLs, then (URL, entry, order) triples to set. The entries beyond the cap go, lowest
+# order first (unpack in chunks: Lua's has a limit); the keys' expiry is renewed. Returns how many were trimmed.
+_KEEP = """
+local cap, ttl, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 4, 3 + n do
+  redis.call('hdel', KEYS[1], ARGV[i])
+  redis.call('zrem', KEYS[2], ARGV[i])
+end
+for i = 4 + n, #ARGV, 3 do
+  redis.call('hset', KEYS[1], ARGV[i], ARGV[i + 1])
+  redis.call('zadd', KEYS[2], ARGV[i + 2], ARGV[i])
+end
+local over = redis.call('zcard', KEYS[2]) - cap
+local trimmed = 0
 while over > 0 do
   local old = redis.call('zrange', KEYS[2], 0, math.min(over, 1000) - 1)
   redis.call('hdel', KEYS[1], unpack(old))
   redis.call('zrem', KEYS[2], unpack(old))
   over = over - #old
-  dropped = dropped + #old
+  trimmed = trimmed + #old
 end
-return dropped
+redis.call('expire', KEYS[1], ttl)
+redis.call('expire', KEYS[2], ttl)
+return trimmed
 """
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -148,8 +160,7 @@ class AttachmentCache:
 
     def publish(self, db: sqlite_utils.Database, pages: Iterable[Fetched]) -> None:
         """The stored attachments of these stored pages (a ``touch`` has no record and changes nothing)."""
-        entries: dict[str, dict[str, bytes]] = {}
-        order: dict[str, dict[str, int]] = {}
+        entries: dict[str, list[Any]] = {}
         dropped: dict[str, list[str]] = {}
         today = int(date.today().strftime("%Y%m%d"))
         for page in pages:
@@ -160,36 +171,20 @@ class AttachmentCache:
             if not stored:
                 dropped.setdefault(portal_id, []).append(page.url)
                 continue
-            entries.setdefault(portal_id, {})[page.url] = messages.pack_attachments(stored)
             published = page.record.published_on or ""
-            order.setdefault(portal_id, {})[page.url] = (
-                int(published.replace("-", "")) if _DATE.fullmatch(published) else today
-            )
-        pipe = self.client.pipeline(transaction=False)
+            order = int(published.replace("-", "")) if _DATE.fullmatch(published) else today
+            entries.setdefault(portal_id, []).extend((page.url, messages.pack_attachments(stored), order))
         for portal_id in {*entries, *dropped}:
-            key, rank = messages.attachments_key(portal_id), messages.attachment_order_key(portal_id)
-            if portal_id in dropped:
-                pipe.hdel(key, *dropped[portal_id])
-                pipe.zrem(rank, *dropped[portal_id])
-            if portal_id in entries:
-                pipe.hset(key, mapping=entries[portal_id])  # type: ignore[arg-type]
-                pipe.zadd(rank, order[portal_id])
-                pipe.eval(_TRIM, 2, key, rank, self.cap)
-            pipe.expire(key, self.ttl)
-            pipe.expire(rank, self.ttl)
-        pipe.execute()
+            self._keep(portal_id, dropped.get(portal_id, []), entries.get(portal_id, []))
 
     def drop(self, portal_id: str, urls: Iterable[str]) -> None:
         """The entries of these pages (gone) deleted; the portal's expiry renewed (it was crawled)."""
-        urls = list(urls)
-        key, rank = messages.attachments_key(portal_id), messages.attachment_order_key(portal_id)
-        pipe = self.client.pipeline(transaction=False)
-        if urls:
-            pipe.hdel(key, *urls)
-            pipe.zrem(rank, *urls)
-        pipe.expire(key, self.ttl)
-        pipe.expire(rank, self.ttl)
-        pipe.execute()
+        self._keep(portal_id, list(urls), [])
+
+    def _keep(self, portal_id: str, dropped: list[str], entries: list[Any]) -> int:
+        keys = (messages.attachments_key(portal_id), messages.attachment_order_key(portal_id))
+        trimmed: Any = self.client.eval(_KEEP, 2, *keys, self.cap, self.ttl, len(dropped), *dropped, *entries)
+        return int(trimmed)
 
     def adopt(self) -> int:
         """Entries an older writer left without an order (and without an expiry): ordered first to go. Returns
@@ -197,21 +192,14 @@ class AttachmentCache:
         adopted = 0
         for key in self.client.scan_iter(match=messages.attachments_key("*"), count=1000):
             portal_id = key.decode().removeprefix(messages.attachments_key(""))
-            rank = messages.attachment_order_key(portal_id)
-            if self.client.exists(rank):
+            if self.client.exists(messages.attachment_order_key(portal_id)):
                 continue
-            for urls in _chunks([url.decode() for url in self.client.hkeys(key)], 1000):  # type: ignore[union-attr]
-                self.client.zadd(rank, dict.fromkeys(urls, 0))
-                adopted += len(urls)
-            self.client.eval(_TRIM, 2, key, rank, self.cap)
-            self.client.expire(key, self.ttl)
-            self.client.expire(rank, self.ttl)
+            urls: Any = self.client.hkeys(key)
+            for start in range(0, len(urls), 1000):
+                self.client.zadd(messages.attachment_order_key(portal_id), dict.fromkeys(urls[start : start + 1000], 0))
+            adopted += len(urls)
+            self._keep(portal_id, [], [])  # trimmed to the cap, the expiry set
         return adopted
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 # --- the writer -----------------------------------------------------------------------------------------------
