@@ -54,6 +54,17 @@ class Attachment:
     text: str | None = None
 
 
+@dataclass(frozen=True)
+class FetchedAttachment(Attachment):
+    """An attachment with its fetch state, stored with the record (``spiders.attachments`` decides and makes it):
+    ``missing`` when the portal answered 404 or 410 (listed, no hash); the validators of its last 200, for a
+    conditional re-fetch."""
+
+    missing: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+
+
 @dataclass
 class RawPage:
     """One fetched detail page, as the spider saw it."""

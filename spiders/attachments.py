@@ -21,20 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.records import Attachment
+from core.records import Attachment, FetchedAttachment  # FetchedAttachment: a record type (core), made here
+
+__all__ = ["ANSWERED", "GONE", "FetchedAttachment", "Plan", "answered", "conditional_headers", "from_stored",
+           "pdf_text", "plan", "settled"]  # fmt: skip
 
 ANSWERED = [304, 404, 410]  # statuses the attachment callback handles itself
 GONE = (404, 410)
-
-
-@dataclass(frozen=True)
-class FetchedAttachment(Attachment):
-    """An attachment with its fetch state, stored with the record: ``missing`` when the portal answered 404 or
-    410 (listed, no hash); the validators of its last 200, for a conditional re-fetch."""
-
-    missing: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
 
 
 def settled(stored: Mapping[str, Any]) -> bool:

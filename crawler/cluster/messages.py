@@ -32,8 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.records import Attachment, DocumentRecord, Meeting
-from spiders.attachments import FetchedAttachment
+from core.records import Attachment, DocumentRecord, FetchedAttachment, Meeting
 from storage.crawl_state import KnownPosting, RunHistory
 
 PREFIX = "yibao"
