@@ -23,7 +23,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,17 +35,12 @@ import redis
 
 from crawler.cluster import messages
 from ops.cluster_writer import wait_idle
+from replicas.ports import free_port
 from replicas.registry import portal_entries, render_toml
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
 
 WORLDS = 4  # x 5 replica portals = 20 portals
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_children() -> float:

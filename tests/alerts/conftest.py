@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -27,13 +26,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from replicas.ports import free_port  # the shared probe (tests.alerts.conftest.free_port for the e2e tests)
+
 HOOK_SECRET = "s3cret-for-tests-签名"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(predicate: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 import pytest
 import redis
 
+from replicas.ports import free_port
 from replicas.registry import portal_entries, render_toml
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
@@ -45,12 +45,6 @@ name = "everything"
 baseline = "every"
 webhook = { url = "http://127.0.0.1:9/hook", secret_env = "YIBAO_HOOK_SECRET" }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RedisServer:
