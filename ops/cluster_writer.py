@@ -160,22 +160,20 @@ class AttachmentCache:
 
     def publish(self, db: sqlite_utils.Database, pages: Iterable[Fetched]) -> None:
         """The stored attachments of these stored pages (a ``touch`` has no record and changes nothing)."""
-        entries: dict[str, list[Any]] = {}
-        dropped: dict[str, list[str]] = {}
+        latest: dict[str, dict[str, tuple[bytes, int] | None]] = {}  # portal -> URL -> (entry, order) | None: drop
         today = int(date.today().strftime("%Y%m%d"))
         for page in pages:
             if page.record is None:
                 continue
-            portal_id = page.record.portal_id
             stored = posting_attachments(db, page.url) if page.record.attachments else []
-            if not stored:
-                dropped.setdefault(portal_id, []).append(page.url)
-                continue
             published = page.record.published_on or ""
             order = int(published.replace("-", "")) if _DATE.fullmatch(published) else today
-            entries.setdefault(portal_id, []).extend((page.url, messages.pack_attachments(stored), order))
-        for portal_id in {*entries, *dropped}:
-            self._keep(portal_id, dropped.get(portal_id, []), entries.get(portal_id, []))
+            urls = latest.setdefault(page.record.portal_id, {})
+            urls[page.url] = (messages.pack_attachments(stored), order) if stored else None  # a page's last store
+        for portal_id, urls in latest.items():
+            dropped = [url for url, entry in urls.items() if entry is None]
+            entries = [x for url, entry in urls.items() if entry is not None for x in (url, *entry)]
+            self._keep(portal_id, dropped, entries)
 
     def drop(self, portal_id: str, urls: Iterable[str]) -> None:
         """The entries of these pages (gone) deleted; the portal's expiry renewed (it was crawled)."""
