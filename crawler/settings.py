@@ -76,4 +76,4 @@ YIBAO_ATTACHMENTS_PER_PAGE = 5  # attachment fetches per page at most (the other
 YIBAO_ATTACHMENTS_PER_RUN = 200  # attachment fetches per run at most
 YIBAO_KEEP_HTML = False  # keep the fetched HTML on RawPage (debugging; the archive stores records)
 YIBAO_STORE_BATCH = 50  # pages stored per write transaction (1: each page on arrival)
-YIBAO_STORE_BATCH_SECONDS = 0.25  # a batch is written at the latest this long after its first page arrived
+YIBAO_STORE_BATCH_SECONDS = 1.0  # a batch is written at the latest this long after its first page arrived
