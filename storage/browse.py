@@ -226,60 +226,69 @@ def rebuild_facet_counts(db: sqlite_utils.Database) -> None:
     insert = "INSERT INTO facet_counts (facet, value, counted, counted_value, count)"
     with write_transaction(db):
         db.execute("DELETE FROM facet_counts")
-        db.execute("DROP TABLE IF EXISTS temp.facet_groups")
-        db.execute(f"CREATE TEMP TABLE facet_groups AS SELECT {names}, COUNT(*) AS n FROM documents GROUP BY {names}")
+        db.execute("DROP TABLE IF EXISTS temp.facet_tally")
+        db.execute(f"CREATE TEMP TABLE facet_tally AS SELECT {names}, COUNT(*) AS n FROM documents GROUP BY {names}")
         for counted in FACET_COLUMNS:
             db.execute(
-                f"{insert} SELECT '', '', '{counted}', {counted}, SUM(n) FROM temp.facet_groups"
+                f"{insert} SELECT '', '', '{counted}', {counted}, SUM(n) FROM temp.facet_tally"
                 f" WHERE {counted} IS NOT NULL GROUP BY {counted}"
             )
             for facet in FACET_COLUMNS:
                 if facet != counted:
                     db.execute(
-                        f"{insert} SELECT '{facet}', {facet}, '{counted}', {counted}, SUM(n) FROM temp.facet_groups"
+                        f"{insert} SELECT '{facet}', {facet}, '{counted}', {counted}, SUM(n) FROM temp.facet_tally"
                         f" WHERE {facet} IS NOT NULL AND {counted} IS NOT NULL GROUP BY {facet}, {counted}"
                     )
-        db.execute("DROP TABLE temp.facet_groups")
+        # m010's groups (not there yet while m008 recounts an older archive)
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_groups'").fetchone():
+            db.execute("DELETE FROM main.facet_groups")
+            db.execute(
+                f"INSERT INTO main.facet_groups (key, {names}, count) SELECT json_array({names}), {names}, n"
+                " FROM temp.facet_tally"
+            )
+        db.execute("DROP TABLE temp.facet_tally")
         db.execute("DELETE FROM meta WHERE key = ?", [FACET_COUNTS_STALE])
 
 
-# Facets of the documents table that are generated (VIRTUAL) columns, and the expression over the indexed
-# columns that gives each: a query naming them reads every row, one naming the expression reads the index.
-_FROM_INDEXED = {"province": "substr(region_code, 1, 2)", "published_year": "substr(published_on, 1, 4)"}
-_PROVINCE_PREFIX = {name: prefix for prefix, name in PROVINCES.items()}
+def _groups_kept(db: sqlite_utils.Database) -> bool:
+    """m010's ``facet_groups`` exists and is kept (not off for a bulk load)."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'facet_groups'").fetchone():
+        return False
+    return not db.execute("SELECT 1 FROM meta WHERE key = ?", [FACET_COUNTS_STALE]).fetchone()
+
+
+def rebuild_facet_groups(db: sqlite_utils.Database) -> None:
+    """Recount ``facet_groups`` (migration m010) from the documents: one grouping pass (a few seconds at
+    1M documents). In the caller's transaction, if any; ``rebuild_facet_counts`` does it too."""
+    names = ", ".join(FACET_COLUMNS)
+    with write_transaction(db):
+        db.execute("DELETE FROM main.facet_groups")
+        db.execute(
+            f"INSERT INTO main.facet_groups (key, {names}, count)"
+            f" SELECT json_array({names}), {names}, COUNT(*) FROM documents GROUP BY {names}"
+        )
 
 
 def facet_counts_selected(
     db: sqlite_utils.Database, columns: Sequence[str], selected: Sequence[tuple[str, str]]
 ) -> FacetCounts | None:
     """``facet_counts`` over the documents with every (column, value) of ``selected`` (two or more facet
-    values: the kept counts hold pairs only), grouped from the facet index of a selected stored column
-    (migration m009) without reading the documents' rows; None when every selected facet is a
-    generated column (``province``, ``published_year``: no index can be seeked without the rows)."""
+    values: the kept counts hold pairs only), summed from ``facet_groups`` (migration m010: how many
+    documents have each combination of the facet values), without reading the documents or their
+    indexes: the read costs what the groups number, not what the archive holds. None while the counts
+    are being rebuilt (``suspend_facet_counts``) or before m010: the caller groups the documents instead."""
     _facet_columns([*columns, *(column for column, _ in selected)])
-    driver = next((column for column, _ in selected if column not in _FROM_INDEXED), None)
-    if driver is None:
+    if not _groups_kept(db):
         return None
-    clauses, params = [], []
-    for column, value in selected:
-        if column == "province":
-            if value not in _PROVINCE_PREFIX:  # no document's province has this name
-                return {c: [] for c in columns}
-            value = _PROVINCE_PREFIX[value]
-        clauses.append(f"{_FROM_INDEXED.get(column, column)} = ?")
-        params.append(value)
-    names = ", ".join(_FROM_INDEXED.get(c, c) for c in FACET_COLUMNS)
-    rows = db.execute(
-        f"SELECT {names}, COUNT(*) FROM documents INDEXED BY documents_by_{driver}"
-        f" WHERE {' AND '.join(clauses)} GROUP BY {names}",
-        params,
-    )
+    where = " AND ".join(f"{column} = ?" for column, _ in selected) or "1"
+    names = ", ".join(columns)
+    params = [value for _, value in selected]
+    rows = db.execute(f"SELECT {names}, count FROM facet_groups WHERE {where} AND count > 0", params)
     counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
     for row in rows:
-        for column, value in zip(FACET_COLUMNS, row, strict=False):
-            name = PROVINCES.get(value) if column == "province" else value
-            if name is not None and column in counts:
-                counts[column][name] += row[-1]
+        for column, value in zip(columns, row, strict=False):
+            if value is not None:
+                counts[column][value] += row[-1]
     return _by_count(counts)
 
 

@@ -6,14 +6,14 @@ with a facet selected. ``CountedFacet`` (facet type ``counted``, configured in `
 ``facet_counts`` instead (kept by the triggers of migration m008; ``storage.browse.facet_counts``): the
 values of each facet over the whole table, or over the documents with one facet value selected
 (``?province=福建省``), in a few milliseconds at any size. Several selected values
-(``?province=福建省&kind=suggestion_reply``) are grouped from the facet index of one of them (migration
-m009), without reading the documents' rows (``storage.browse.facet_counts_selected``).
+(``?province=福建省&kind=suggestion_reply``) are summed from ``facet_groups`` (migration m010: how many
+documents have each combination of facet values; ``storage.browse.facet_counts_selected``), without
+reading the documents or an index of them.
 
 Any other filter (a search, a column filter such as ``published_on__gte``, ``_where``) is answered by
 grouping the filtered rows, as Datasette does, but in one query for every facet (one pass over the
 filtered rows instead of one per facet) under Datasette's facet time limit. So are the facets of an
-archive whose counts are being rebuilt (``storage.browse.facet_counts`` says so) and of a selection of
-generated columns only (province and year).
+archive whose counts are being rebuilt (``storage.browse.facet_counts`` says so).
 
 The results have Datasette's column-facet shape (``type`` "column", toggle links, ``selected``), so the
 table page and its JSON look as with Datasette's own facets. One difference: on a later page
@@ -89,7 +89,7 @@ class CountedFacet(Facet):
             read: Callable[[sqlite_utils.Database], FacetCounts | None]
             if len(selected) <= 1:  # kept counts: the whole table, or one facet value and every other
                 read = functools.partial(facet_counts, columns=columns, selected=selected[0] if selected else None)
-            else:  # grouped from a selected facet's index, not from the rows
+            else:  # summed from the kept groups of facet values, not from the rows
                 read = functools.partial(facet_counts_selected, columns=columns, selected=selected)
             counts = await self.ds.get_database(self.database).execute_fn(with_archive(read))
         timed_out: list[str] = []

@@ -135,6 +135,7 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
         "document_adoption": {"hidden": True},
         "monthly_counts": {"hidden": True},
         "facet_counts": {"hidden": True},
+        "facet_groups": {"hidden": True},
     }
     for name in _PRIVATE:
         tables[name] = {"hidden": True, "allow": False}

@@ -1,6 +1,7 @@
-"""The documents table's facet counts kept by triggers (migration m008) equal the counts grouped from the
-documents themselves, after inserts, edits, withdrawals, a region move and deletions; recounted
-set-based (``rebuild_facet_counts``, what a bulk load does) they are the same table."""
+"""The documents table's facet counts kept by triggers (migration m008, and m010's groups of every
+combination of facet values) equal the counts grouped from the documents themselves, after inserts,
+edits, withdrawals, a region move and deletions; recounted set-based (``rebuild_facet_counts``, what a
+bulk load does) they are the same tables."""
 
 from __future__ import annotations
 
@@ -41,6 +42,21 @@ def assert_kept(db: sqlite_utils.Database) -> None:
         assert facet_counts(db, FACET_COLUMNS, selected) == facet_counts_scan(db, FACET_COLUMNS, selected), (
             selected
         )
+    assert kept_groups(db) == grouped(db)
+
+
+GROUPED = ", ".join(FACET_COLUMNS)
+
+
+def kept_groups(db: sqlite_utils.Database) -> list[tuple[object, ...]]:
+    """m010's groups as kept (emptied groups are deleted: none has a count of 0)."""
+    return db.execute(f"SELECT {GROUPED}, count FROM facet_groups ORDER BY key").fetchall()
+
+
+def grouped(db: sqlite_utils.Database) -> list[tuple[object, ...]]:
+    return db.execute(
+        f"SELECT {GROUPED}, COUNT(*) FROM documents GROUP BY {GROUPED} ORDER BY json_array({GROUPED})"
+    ).fetchall()
 
 
 def kept_rows(db: sqlite_utils.Database) -> list[tuple[str, str, str, str, int]]:
@@ -122,9 +138,12 @@ def test_suspended_counts_are_not_read_and_a_rebuild_equals_the_kept_table(tmp_p
             for rec in records:
                 record(db, rec, run_id=None, now=NOW)
     assert kept_rows(rebuilt) == []  # the triggers were off
+    assert kept_groups(rebuilt) == []
+    assert facet_counts_selected(rebuilt, FACET_COLUMNS, [("kind", "policy"), ("status", "active")]) is None
     assert facet_counts(rebuilt, FACET_COLUMNS) is None  # the web UI groups the documents meanwhile
     rebuild_facet_counts(rebuilt)
     assert kept_rows(rebuilt) == kept_rows(kept)
+    assert kept_groups(rebuilt) == kept_groups(kept)
     assert len(kept_rows(kept)) > 100
     assert_kept(rebuilt)
     with write_transaction(rebuilt):  # the triggers are on again
@@ -151,7 +170,7 @@ def test_bulk_load_recounts_once_at_its_end(tmp_path: Path) -> None:
     db.close()
 
 
-def test_several_selected_values_grouped_from_an_index_equal_the_rows(archive: Archive) -> None:
+def test_several_selected_values_summed_from_the_groups_equal_the_rows(archive: Archive) -> None:
     db = archive.db
     kinds = [k for (k,) in db.execute("SELECT DISTINCT kind FROM documents")]
     chosen = [
@@ -159,6 +178,9 @@ def test_several_selected_values_grouped_from_an_index_equal_the_rows(archive: A
         [("status", "active"), ("published_year", "2025"), ("reply_class", "A")],
         [("validity", "有效"), ("province", "广东省")],
         [("bureau", "测试市医疗保障局"), ("kind", "notice")],
+        [("province", "福建省"), ("published_year", "2025")],  # generated columns only
+        [("province", "福建省"), ("province", "广东省")],  # two values of one facet: both must hold
+        [("province", "西藏自治区"), ("kind", "policy")],  # no document
     ]
     for selected in chosen:
         where = " AND ".join(f"{column} = ?" for column, _ in selected)
@@ -174,7 +196,25 @@ def test_several_selected_values_grouped_from_an_index_equal_the_rows(archive: A
             for column in FACET_COLUMNS
         }
         assert facet_counts_selected(db, FACET_COLUMNS, selected) == reference, selected
-    assert facet_counts_selected(db, ["kind"], [("province", "福建省"), ("published_year", "2025")]) is None
+    (fujian_policies,) = db.execute(
+        "SELECT COUNT(*) FROM documents WHERE province = '福建省' AND kind = 'policy'"
+    ).fetchone()
+    assert fujian_policies > 0
+    assert facet_counts_selected(db, ["kind"], [("province", "福建省"), ("kind", "policy")]) == {
+        "kind": [("policy", fujian_policies)]
+    }
+    with pytest.raises(ValueError, match="title"):
+        facet_counts_selected(db, ["kind"], [("title", "x"), ("kind", "policy")])
+
+
+def test_groups_keep_null_and_empty_values_apart(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "g.db")
+    with write_transaction(db):
+        record(db, replace(HAND["reply"], reply_class=None), run_id=None, now=NOW)
+        record(db, replace(HAND["phrase"], validity=""), run_id=None, now=NOW)
+    assert kept_groups(db) == grouped(db)
+    assert len(kept_groups(db)) == 2
+    db.close()
 
 
 def test_each_facet_has_its_date_index(tmp_path: Path) -> None:
@@ -207,3 +247,18 @@ def test_facets_of_any_rows_are_grouped_within_a_time_limit(archive: Archive) ->
     assert archive.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0] > 0  # the handler is removed
     with pytest.raises(ValueError, match="title"):
         facet_counts_of_rows(archive.db, ["title"], "SELECT * FROM documents", {}, time_limit_ms=1000)
+
+
+def test_a_province_and_a_kind_are_read_from_their_index(archive: Archive) -> None:
+    """m010's index serves the documents table's count and rows of ``?province=…&kind=…`` (Datasette's
+    SQL), reading the table's rows for no column."""
+    columns = [row[2] for row in archive.db.execute("PRAGMA index_info(documents_by_province_kind)")]
+    assert columns[:4] == ["province", "kind", "published_on", "id"]
+    assert set(columns[4:]) == {*FACET_COLUMNS, "region_code"} - {"province", "kind"}
+    for sql in (
+        'select count(*) from documents where "kind" = :p0 and "province" = :p1',
+        'select id, title from documents where "kind" = :p0 and "province" = :p1 order by published_on desc limit 51',
+    ):
+        plan = " ".join(row[3] for row in archive.db.execute(f"EXPLAIN QUERY PLAN {sql}", ["policy", "福建省"]))
+        assert "documents_by_province_kind (province=? AND kind=?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan
