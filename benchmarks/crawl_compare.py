@@ -7,7 +7,10 @@ in a subprocess whose CPU time (user + system, from ``wait4``), wall time and pe
 - ``bare``: ``benchmarks.bare_spider``, a plain Scrapy list → detail spider (the yardstick);
 - ``yibao``: ``yibao crawl --fast`` of a ``generic`` portal entry, everything on (attachments, archive,
   full-text index, identity, events);
-- ``urlwatch``: one job per detail page plus the first list page (it cannot discover links), no filters.
+- ``urlwatch``: one job per detail page plus the first list page (it cannot discover links), no filters;
+- ``yibao warm``: the same first crawl as the daemon (and ``yibao run --once``) makes it, forked by
+  ``crawler.launcher``'s server (``benchmarks.warm_cycle``): its CPU from the fork to the spider's close and
+  its own wall time, so without the imports the server pays once per daemon (printed with the start-up).
 
 With ``--before DIR`` (a checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) its
 Yibao runs too, as ``yibao@before``, in the same rounds, and its pipeline figures are printed beside today's.
@@ -42,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PORTAL_ID = "bench"
 TOOLS = ("bare", "yibao", "urlwatch")
 BEFORE = "yibao@before"
-WARM = "yibao warm"  # the unchanged cycle as the daemon runs it: forked by crawler.launcher's server
+WARM = "yibao warm"  # a crawl as the daemon runs it: forked by crawler.launcher's server
 before_dir: Path | None = None  # --before
 
 
@@ -149,6 +152,7 @@ class Workdir:
                            error=(done.stderr.strip().splitlines() or [""])[-1]), 0.0  # fmt: skip
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         crawl = figures["crawls"][0]
+        wall = float(crawl.get("wall") or wall)  # the crawl's own, without the server's start
         pages = sum(portal.total(kind) for kind in ("list", "detail"))
         return Measure(WARM, portal.total(), pages, float(crawl["cpu"] or 0.0), wall, 0.0, "", 0 if crawl["health"] == "ok" else 1,
                        "", portal.total("list"), portal.total("detail"), portal.total("detail", 304)), float(figures["server_start_cpu"])  # fmt: skip
@@ -217,7 +221,7 @@ def ratios(rows: dict[str, list[Measure]], a: str, b: str) -> tuple[list[float],
 
 
 def ratio_lines(rows: dict[str, list[Measure]]) -> None:
-    for tool in ("yibao", BEFORE):
+    for tool in ("yibao", BEFORE, WARM):
         speed, cpu = ratios(rows, tool, "bare")
         if speed:
             print(f"  {tool} / bare: pages/s {spread(speed, '.2f')}× (goal ≥ 0.70), CPU per page {spread(cpu, '.2f')}×"
@@ -244,6 +248,10 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
             dirs = {tool: Workdir(root, portal, tool) for tool in tools}
             for tool in rotated(tools, k):
                 full[tool].append(dirs[tool].run())
+            if "yibao" in tools:  # the first crawl as the daemon makes it: forked warm, on an archive of its own
+                fresh = Workdir(root, portal, "yibao")
+                full.setdefault(WARM, []).append(fresh.run_warm()[0])
+                shutil.rmtree(fresh.path, ignore_errors=True)
             if unchanged:
                 for tool in rotated([t for t in tools if t != "bare"], k):
                     again[tool].append(dirs[tool].run())

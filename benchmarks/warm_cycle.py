@@ -1,6 +1,7 @@
 """Crawls of one portal as the daemon runs them: each forked warm by ``crawler.launcher`` (``ops.jobs.run_crawl``),
 politeness off as ``yibao crawl --fast`` has it. Prints one JSON line: each crawl's own CPU seconds (the run's
-``yibao/cpu_seconds``, from the fork to the spider's close), its health and requests, and the server's one-time
+``yibao/cpu_seconds``, from the fork to the spider's close), its wall seconds (Scrapy's ``elapsed_time_seconds``),
+its health and requests, and the server's one-time
 start (its imports, paid once per daemon, not per crawl: the CPU of a process that imports ``crawler.preload``).
 
     python -m benchmarks.warm_cycle --config yibao.toml --portal bench [--cycles 1]
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
             db.close()
         stats = run.stats if run is not None else {}
         crawls.append({"health": outcome.health, "cpu": stats.get("yibao/cpu_seconds"),
+                       "wall": stats.get("elapsed_time_seconds"),
                        "requests": stats.get("downloader/request_count")})  # fmt: skip
     print(json.dumps({"crawls": crawls, "server_start_cpu": round(server_start_cpu(), 3)}))
 

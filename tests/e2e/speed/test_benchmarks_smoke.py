@@ -17,6 +17,7 @@ def test_crawl_compare_runs_every_tool_and_section(capsys: pytest.CaptureFixture
         assert sum(row[0] == tool for row in rows) >= 1, (tool, out)
     assert "exit code" not in out, out
     assert "yibao / bare: pages/s" in out
+    assert "yibao warm / bare: pages/s" in out  # the first crawl forked warm, as the daemon makes it
     assert "yibao requests: 8 = robots 1 + lists 1 + revisits 6 (6 answered 304) + attachments 0" in out
     assert "yibao --help" in out
     assert "yibao: crawl of an empty portal" in out
