@@ -37,6 +37,7 @@ from tests.alerts.conftest import (
     free_port,
     wait_for,
 )
+from tests.e2e.warm import yibao
 from tests.storage.factories import LATER, NOW, policy, reply
 
 T0 = datetime(2025, 8, 19, 2, 0, tzinfo=UTC)  # LATER
@@ -77,8 +78,8 @@ def signed(req: Received, secret: str = HOOK_SECRET) -> bool:
 
 
 def cli(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "cli.alerts", "--config", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy())
+    """``python -m cli.alerts --config CONFIG ARGS``, forked warm (tests/e2e/warm.py)."""
+    return yibao("--config", str(config), *args, module="cli.alerts", timeout=timeout, env=os.environ.copy())
 
 
 def drain(db: Any, config: dict[str, Any], start: float = 0, until: float = 120) -> float:

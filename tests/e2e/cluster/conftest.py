@@ -27,6 +27,7 @@ from replicas.ports import free_port
 from replicas.registry import portal_entries, render_toml
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
+from tests.e2e import warm
 
 REDIS_SERVER = shutil.which("redis-server")
 PORTALS = ("fujian_xiamen", "guangdong_zhongshan", "sichuan")
@@ -111,8 +112,8 @@ def environment() -> dict[str, str]:
 
 
 def yibao(config: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), *args], capture_output=True,
-                          text=True, timeout=timeout, env=environment())  # fmt: skip
+    """``yibao --config CONFIG ARGS`` to its end, forked warm (tests/e2e/warm.py)."""
+    return warm.yibao("--config", str(config), *args, timeout=timeout, env=environment())
 
 
 def contents(db: Path) -> dict[str, Any]:

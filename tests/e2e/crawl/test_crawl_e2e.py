@@ -1,17 +1,17 @@
-"""End to end: `yibao crawl` subprocesses over the running replica portals into a real SQLite archive."""
+"""End to end: `yibao crawl` subprocesses (forked warm, tests/e2e/warm.py) over the running replica portals into a
+real SQLite archive."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from crawler.registry import load_registry
 from replicas.server import ReplicaServer
+from tests.e2e.warm import yibao
 
 
 def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
@@ -23,8 +23,8 @@ def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
 
 
 def crawl(config: Path, *portals: str) -> dict:
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", "--json", *portals]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    """``yibao --config CONFIG crawl --fast --json PORTALS`` in a process of its own (forked warm: tests/e2e/warm.py)."""
+    done = yibao("--config", str(config), "crawl", "--fast", "--json", *portals, timeout=240)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return json.loads(done.stdout)
 

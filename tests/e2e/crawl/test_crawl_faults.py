@@ -13,6 +13,7 @@ import time
 import pytest
 
 from tests.e2e.crawl.test_crawl_e2e import crawl, query, write_config
+from tests.e2e.warm import yibao
 
 PORTAL = "fujian_xiamen"
 
@@ -142,8 +143,7 @@ def portal_at(tmp_path, url, **settings):
 def crawl_plain(config, *extra):
     """``yibao crawl`` as a user runs it (table output): (exit status, stdout, stderr, seconds)."""
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "crawl", *extra, PORTAL],
-                          capture_output=True, text=True, timeout=240)  # fmt: skip
+    done = yibao("--config", str(config), "crawl", *extra, PORTAL, timeout=240)  # forked warm (tests/e2e/warm.py)
     return done.returncode, done.stdout, done.stderr, time.monotonic() - started
 
 

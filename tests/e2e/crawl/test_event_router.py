@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from replicas.server import ReplicaServer
 from tests.crawler.helpers import REPO, TIMEOUT, clean_env
+from tests.e2e.warm import yibao
 
 PORTAL = "fujian_xiamen"
 WATCHER = """
@@ -44,12 +44,12 @@ def write_config(tmp_path: Path, server: ReplicaServer, extra: str) -> Path:
 
 
 def scrapy_crawl(config: Path, *settings: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", PORTAL, "-s", f"YIBAO_CONFIG={config}", "-s", "DOWNLOAD_DELAY=0",
-           "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"]
+    args = ["crawl", PORTAL, "-s", f"YIBAO_CONFIG={config}", "-s", "DOWNLOAD_DELAY=0", "-s",
+            "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"]  # fmt: skip
     for setting in settings:
-        cmd += ["-s", setting]
-    return subprocess.run(cmd, cwd=REPO, env=clean_env(YIBAO_TEST_HOOK_SECRET="s3cret"), capture_output=True,
-                          text=True, timeout=TIMEOUT, check=False)
+        args += ["-s", setting]
+    return yibao(*args, module="scrapy", cwd=REPO, env=clean_env(YIBAO_TEST_HOOK_SECRET="s3cret"),
+                 timeout=TIMEOUT)  # forked warm (tests/e2e/warm.py)
 
 
 def count(archive: Path, table: str) -> int:

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from replicas.server import ReplicaServer
 from tests.crawler.helpers import REPO, TIMEOUT, clean_env
+from tests.e2e.warm import yibao
 
 PORTAL = "fujian_xiamen"
 
@@ -23,10 +23,9 @@ def write_config(tmp_path: Path, server: ReplicaServer) -> Path:
 
 
 def scrapy_export(config: Path, out: Path) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", PORTAL, "-O", str(out), "-s", f"YIBAO_CONFIG={config}",
-           "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"]
-    done = subprocess.run(cmd, cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=TIMEOUT,
-                          check=False)
+    args = ["crawl", PORTAL, "-O", str(out), "-s", f"YIBAO_CONFIG={config}", "-s", "DOWNLOAD_DELAY=0", "-s",
+            "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO"]  # fmt: skip
+    done = yibao(*args, module="scrapy", cwd=REPO, env=clean_env(), timeout=TIMEOUT)  # forked warm (tests/e2e/warm.py)
     lines = out.read_text(encoding="utf-8").splitlines() if out.exists() else []
     return done, [json.loads(line) for line in lines]
 

@@ -20,15 +20,15 @@ from tests.crawler.helpers import (
     REPO,
     SHIPPED,
     clean_env,
-    crawl,
     generic_portal,
     query,
     replica_portals,
     run_stats,
-    scrapy,
     write_config,
-    yibao,
 )
+from tests.e2e.warm import helpers_crawl as crawl
+from tests.e2e.warm import helpers_scrapy as scrapy
+from tests.e2e.warm import helpers_yibao as yibao
 
 SUMMARY_KEYS = {"run", "health", "reason", "requests", "not_modified", "new", "edited", "withdrawn", "errors"}
 FAST = ("-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=WARNING")

@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.crawler.helpers import crawl, generic_portal, local_site, query, run_stats, write_config
+from tests.crawler.helpers import generic_portal, local_site, query, run_stats, write_config
+from tests.e2e.warm import helpers_crawl as crawl
 
 
 def fold(text: str | None) -> str:

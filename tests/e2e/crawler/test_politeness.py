@@ -14,16 +14,16 @@ import crawler.settings as project_settings
 from replicas.registry import load_entries
 from tests.crawler.helpers import (
     REPLICAS,
-    crawl,
     generic_portal,
     local_site,
     query,
     replica_portals,
     run_stats,
-    scrapy,
     write_config,
-    yibao,
 )
+from tests.e2e.warm import helpers_crawl as crawl
+from tests.e2e.warm import helpers_scrapy as scrapy
+from tests.e2e.warm import helpers_yibao as yibao
 
 UA = re.compile(r"^YibaoWatch/\d+\.\d+\S* \(\+https?://\S+; .*contact: \S+@\S+\)$")
 EXTRA_PATHS = {"nhsa": ("/module/web/jpage/dataproxy.jsp", "/module/download/downfile.jsp")}  # lists, attachments

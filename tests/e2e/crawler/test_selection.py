@@ -13,15 +13,9 @@ from click.testing import CliRunner, Result
 
 from cli.main import yibao as yibao_group
 from crawler.registry import ConfigError, load_registry
-from tests.crawler.helpers import (
-    REPLICAS,
-    SHIPPED,
-    crawl,
-    generic_portal,
-    replica_portals,
-    write_config,
-    yibao,
-)
+from tests.crawler.helpers import REPLICAS, SHIPPED, generic_portal, replica_portals, write_config
+from tests.e2e.warm import helpers_crawl as crawl
+from tests.e2e.warm import helpers_yibao as yibao
 
 MINE = generic_portal("my_bureau", "http://127.0.0.1:9/list/", link="ul a", body="#content", name="我的医疗保障局")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from cli.main import yibao
-from tests.crawler.helpers import crawl
+from tests.e2e.warm import helpers_crawl as crawl
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -9,8 +9,9 @@ import pytest
 
 from crawler.discover import discover, render_discovery
 from crawler.discover.entry import to_portal
-from tests.crawler.helpers import crawl, write_config
+from tests.crawler.helpers import write_config
 from tests.discover.helpers import FAMILY, Recorder, archived, expected_columns, path_of
+from tests.e2e.warm import helpers_crawl as crawl
 
 REPLY_KINDS = {"suggestion_reply", "proposal_reply"}
 RECORD_KINDS = {

@@ -12,9 +12,10 @@ import pytest
 from crawler.discover import check_portal, discover, render_check, render_discovery
 from crawler.discover.entry import to_portal
 from replicas.world import ReplicaWorld
-from tests.crawler.helpers import crawl, local_site, write_config
+from tests.crawler.helpers import local_site, write_config
 from tests.discover.helpers import Recorder, archived, path_of
 from tests.discover.variants import COUNTY_COLUMNS, TRS_COLUMNS, county_generic, trs_redesign
+from tests.e2e.warm import helpers_crawl as crawl
 
 
 def fold(text: str | None) -> str:

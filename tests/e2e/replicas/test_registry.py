@@ -20,6 +20,7 @@ from crawler.registry import load_registry
 from replicas.registry import ADMIN_PORT, REGISTRY_PATH, load_entries, portal_entries, registry_toml
 from replicas.server import ReplicaServer
 from replicas.world import ReplicaWorld
+from tests.e2e.warm import yibao
 from tests.replicas.helpers import PORTALS, client
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -152,9 +153,8 @@ def test_python_m_replicas_serve_listens_on_the_documented_ports(tmp_path):
         assert "--port 0" in line
 
         db = tmp_path / "archive.db"  # the replica registry is itself the config of a crawl of them
-        done = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(REGISTRY_PATH), "--db", str(db),
-                               "--json", "crawl", "--fast", "nhsa"], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=180, check=False)  # fmt: skip
+        done = yibao("--config", str(REGISTRY_PATH), "--db", str(db), "--json", "crawl", "--fast", "nhsa", cwd=tmp_path,
+                     timeout=180)  # forked warm (tests/e2e/warm.py)
         assert done.returncode == 0, done.stderr[-2000:]
         assert json.loads(done.stdout)["nhsa"]["health"] == "ok"
     finally:

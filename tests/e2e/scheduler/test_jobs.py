@@ -19,6 +19,7 @@ from ops.jobs import SHANGHAI, is_due, run_crawl, trigger_for
 from ops.portal_alerts import assess
 from replicas.registry import portal_entries, render_toml
 from storage import finish_run, last_runs, open_db, start_run
+from tests.e2e.warm import yibao
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -128,15 +129,15 @@ def test_portal_broken_once_then_recovered_once(tmp_path):
 def test_once_mode_exit_status(make_replicas, tmp_path):
     server = make_replicas(docs=20, seed=2)
     config_path = fast_config(tmp_path, server, ["fujian_xiamen", "nhsa"])
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config_path), "run", "--once"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    cmd = ["--config", str(config_path), "run", "--once"]
+    done = yibao(*cmd, timeout=180, cwd=ROOT)  # forked warm (tests/e2e/warm.py)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "fujian_xiamen" in done.stdout
     assert "nhsa" in done.stdout
-    again = subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT)
+    again = yibao(*cmd, timeout=180, cwd=ROOT)
     assert "nothing due" in again.stdout
     server.world.set_faults("nhsa", broken_layout=True)
-    failed = subprocess.run([*cmd, "nhsa"], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    failed = yibao(*cmd, "nhsa", timeout=180, cwd=ROOT)
     assert failed.returncode == 1
     assert "failed" in failed.stdout
 
@@ -167,9 +168,9 @@ def test_sigterm_stops_the_daemon_within_the_grace_period(make_replicas, tmp_pat
 def test_status_reports_each_portal(make_replicas, tmp_path):
     server = make_replicas(docs=20, seed=2)
     config_path = fast_config(tmp_path, server, ["fujian_xiamen"])
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config_path)]
-    subprocess.run([*cmd, "run", "--once"], capture_output=True, timeout=180, cwd=ROOT, check=True)
-    done = subprocess.run([*cmd, "status", "--json"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    cmd = ["--config", str(config_path)]
+    yibao(*cmd, "run", "--once", timeout=180, cwd=ROOT, check=True)
+    done = yibao(*cmd, "status", "--json", timeout=60, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     rows = {row["portal"]: row for row in json.loads(done.stdout)}
     assert set(rows) == set(server.urls)

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from storage import finish_run, open_db, start_run
 from storage.baselines import complete_baseline, pending_baseline
 from tests.alerts.conftest import HOOK_SECRET, HookReceiver
 from tests.e2e.scheduler.test_jobs import fast_config
+from tests.e2e.warm import yibao
 
 ROOT = Path(__file__).resolve().parents[3]
 PORTAL = "fujian_xiamen"
@@ -46,10 +46,9 @@ def receiver() -> Iterator[HookReceiver]:
 
 
 def run_once(config: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once", "--time-limit",
-           str(TIME_LIMIT), PORTAL]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith("YIBAO_")} | {"YIBAO_HOOK_SECRET": HOOK_SECRET}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    return yibao("--config", str(config), "run", "--once", "--time-limit", str(TIME_LIMIT), PORTAL, timeout=120,
+                 cwd=ROOT, env=env)  # forked warm (tests/e2e/warm.py)
 
 
 def detail_fetches(world, start: int = 0) -> Counter[str]:

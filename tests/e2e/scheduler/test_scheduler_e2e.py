@@ -29,6 +29,7 @@ from storage import open_db
 from tests.alerts.conftest import HOOK_SECRET, HookReceiver, SmtpSink, free_port, wait_for
 from tests.e2e.alerts.test_delivery import signed
 from tests.e2e.scheduler.test_jobs import fast_config
+from tests.e2e.warm import yibao
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASE = 7  # seconds: above the send timeout below, short enough to wait out in a test
@@ -95,13 +96,13 @@ def write_config(directory: Path, server: Any, portals: list[str], extra: str) -
 
 
 def run_once(config: Path, *portals: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "run", "--once", *portals]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    """``yibao run --once``, forked warm (tests/e2e/warm.py); its crawls start as the product starts them."""
+    return yibao("--config", str(config), "run", "--once", *portals, timeout=timeout, cwd=ROOT)
 
 
 def scheduler_once(config: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "scheduler.py", "--config", str(config), "--once"]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    """``python scheduler.py --once``, forked warm."""
+    return yibao("--config", str(config), "--once", script="scheduler.py", timeout=timeout, cwd=ROOT)
 
 
 def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -391,8 +392,7 @@ def test_sigkill_during_dispatch_then_restart_loses_nothing(make_replicas, tmp_p
     # crawled a moment ago and next due at 03:00: the daemon below only dispatches
     config.write_text(config.read_text(encoding="utf-8").replace('"*/5 * * * *"', '"0 3 * * *"'), encoding="utf-8")
     db_path, log, marker = tmp_path / "archive.db", tmp_path / "scheduler.log", f"{tmp_path}/"
-    crawl = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "crawl"],
-                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+    crawl = yibao("--config", str(config), "crawl", timeout=120, cwd=ROOT)
     assert crawl.returncode == 0, crawl.stderr[-3000:]
     rows = outbox(db_path)
     events = len({event for _, event, *_ in rows})

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from replicas.registry import portal_entries, render_toml
+from tests.e2e import warm
 
 ROOT = Path(__file__).resolve().parents[3]
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False}
 
 
 def yibao(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "cli.main", "--config", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, cwd=ROOT, check=False)
+    return warm.yibao("--config", str(config), *args, timeout=180, cwd=ROOT)  # forked warm (tests/e2e/warm.py)
 
 
 def requested(server) -> list[str]:
