@@ -729,17 +729,23 @@ def _kept_bound(db: sqlite_utils.Database, filters: DocumentFilter, column: str)
     return int(count)
 
 
+def _has_indexed_ids(filters: DocumentFilter) -> bool:
+    """The filter's documents can be read from a facet index (``_indexed_ids``)."""
+    others = filters.portals or filters.deputies or filters.adoption or filters.cites
+    return _walk_index(filters) != "documents_published" and not others
+
+
 def _indexed_ids(db: sqlite_utils.Database, filters: DocumentFilter, most: int) -> list[int] | None:
     """The ids the filter passes, read from the facet index of its one kind, class, validity or status
     value (migration m009: the region and the other facets are in it), when there are at most ``most``;
     None otherwise, and for a filter that needs other tables (portal, deputy, adoption, citations)."""
-    index = _walk_index(filters)
-    if index == "documents_published" or filters.portals or filters.deputies or filters.adoption or filters.cites:
+    if not _has_indexed_ids(filters):
         return None
-    bound = _kept_bound(db, filters, index.removeprefix("documents_by_"))
+    index = _walk_index(filters)
+    bound = _kept_bound(db, filters, "kind" if index == "documents_by_province_kind" else index.removeprefix("documents_by_"))
     if bound is not None and bound > most:  # known to be too many: not read
         return None
-    where, params = filters.where("d")
+    where, params = _walk_where(filters)
     rows = db.execute(f"SELECT d.id FROM documents d INDEXED BY {index} WHERE {where} LIMIT ?", [*params, most + 1])
     ids = [row[0] for row in rows]
     return None if len(ids) > most else ids
@@ -749,12 +755,68 @@ RARE_SAMPLE = 200  # newest matches read per token of a phrase to tell its rares
 RARE_PROBES = 500  # at most this many documents with the rarest token are looked up for the phrase (~25 ms)
 
 
+def _required_tokens(node: Node | None) -> list[str]:
+    """Index tokens every match of ``node`` contains: each token of a term (a prefix phrase's last one
+    left out), of every term of an AND; none of an OR (no one term is required)."""
+    if isinstance(node, Term):
+        phrase = node.phrase()
+        tokens = phrase[1 : phrase.rindex('"')].split(" ")
+        return tokens if phrase.endswith('"') else tokens[:-1]
+    if isinstance(node, And):
+        return [token for item in node.positive for token in _required_tokens(item)]
+    return []
+
+
+FILTER_FIRST_TOKEN = 100
+"""A narrow filter's documents (``FILTER_FIRST_ALL``) are looked up for a query of several tokens one
+by one, each lookup evaluating the whole query (100-180 µs for a phrase of nine tokens at 200,000
+documents). Beyond the first ``4 * need + 16`` of them (newest first), or beyond this many for a count,
+they are first kept to those with one token the query requires (``_with_token``: a lookup of one token
+costs about 6 µs), so a query rare among them costs a few lookups of the whole query, not one per
+document (a deputy's 1,588 replies and 集中采购 药品: 54 -> 20 ms)."""
+TOKEN_LOOKUP = 50  # one document looked up for a token costs about this many entries of its doclist read
+
+
+def _with_token(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list[int] | None:
+    """The documents of ``ids`` (in their order) that contain the token of the query's required tokens
+    (``_required_tokens``) that fewest documents have (the span of its newest ``RARE_SAMPLE`` matches
+    tells); None when the query requires no token, or only the one it is. Each document looked up for the
+    token, or the token's documents read whole and kept to ``ids`` (a membership test) when they number
+    fewer than ``TOKEN_LOOKUP`` per id."""
+    tokens = list(dict.fromkeys(_required_tokens(query.root)))
+    if not tokens or (len(tokens) == 1 and isinstance(query.root, Term) and query.match == f'"{tokens[0]}"'):
+        return None
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+    spans = []
+    for token in tokens:
+        newest = _stream(db, "documents_fts", f'"{token}"', None, RARE_SAMPLE)
+        spans.append((top + 1 if len(newest) < RARE_SAMPLE else top - newest[-1] + 1, len(newest), token))
+        if len(newest) < RARE_SAMPLE:
+            break
+    span, sampled, token = max(spans)
+    documents = sampled if sampled < RARE_SAMPLE else RARE_SAMPLE * top / span
+    if documents < TOKEN_LOOKUP * len(ids):
+        sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND +rowid IN (SELECT value FROM json_each(?))"
+    else:
+        sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
+    having = {row[0] for row in db.execute(sql, [f'"{token}"', json.dumps(ids)])}
+    return [i for i in ids if i in having]
+
+
+RARE_LOOKUP = 300  # one document looked up for a phrase costs about this many entries of a token's doclist
+# read with the membership test (~50 µs and ~0.15 µs)
+
+
 def _rare_first(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list[int] | None:
-    """Every match of a phrase (a query of one term of two tokens or more) among ``ids``, found from its
-    rarest token: the token whose newest ``RARE_SAMPLE`` matches span the most documents is read whole,
-    only its documents among ``ids`` kept (a membership test), and those looked up for the phrase. A
-    phrase evaluated over the whole index costs as much as its commonest tokens (every document of a
-    reply's salutation, 感谢您对医疗保障工作: 0.1 s at 200,000 documents), its rarest token a fraction.
+    """Every match of a phrase (a query of one term of two tokens or more) among ``ids``, found from the
+    token that is cheapest to read among them: each token's newest ``RARE_SAMPLE`` matches tell how many
+    documents have it (the span they cover) and what share of those are among ``ids``; the token that
+    costs least to read whole (its documents, kept to ``ids`` by a membership test) and to look its
+    survivors up for the phrase (``RARE_LOOKUP``) is read, and its survivors looked up. A phrase
+    evaluated over the whole index costs as much as its commonest tokens (every document of a reply's
+    salutation, 感谢您对医疗保障工作: 0.1 s at 200,000 documents), one of its tokens a fraction; and the
+    token absent from the filter's documents (谢您 from a province's policies) leaves nothing to look up,
+    where the archive's rarest token (对医, also in policies) left thousands.
     None when the query is not such a phrase or more than ``RARE_PROBES`` of the documents have that token
     (then a scan of the phrase's matches costs less)."""
     if not isinstance(query.root, Term):
@@ -766,22 +828,26 @@ def _rare_first(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list
     if len(tokens) < 2:
         return None
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
-    spans = []
+    among = set(ids)
+    costs = []
+    survivors: list[int] | None = None
     for token in dict.fromkeys(tokens):
         newest = _stream(db, "documents_fts", f'"{token}"', None, RARE_SAMPLE)
-        if len(newest) < RARE_SAMPLE:  # rarer than any sample can tell: take it
-            spans.append((top + 1, token))
+        inside = [i for i in newest if i in among]
+        if len(newest) < RARE_SAMPLE:  # every document with the token is in hand
+            survivors = inside
             break
-        spans.append((top - newest[-1] + 1, token))
-    rarest = max(spans)[1]
-    survivors = [
-        row[0]
-        for row in db.execute(
-            "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND +rowid IN (SELECT value FROM json_each(?))"
-            " LIMIT ?",
-            [f'"{rarest}"', json.dumps(ids), RARE_PROBES + 1],
-        )
-    ]
+        documents = RARE_SAMPLE * top / (top - newest[-1] + 1)  # estimated from the span
+        costs.append((documents * (1 + RARE_LOOKUP * (len(inside) + 1) / (RARE_SAMPLE + 1)), token))
+    if survivors is None:
+        survivors = [
+            row[0]
+            for row in db.execute(
+                "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?"
+                " AND +rowid IN (SELECT value FROM json_each(?)) LIMIT ?",
+                [f'"{min(costs)[1]}"', json.dumps(ids), RARE_PROBES + 1],
+            )
+        ]
     if len(survivors) > RARE_PROBES:
         return None
     return _stream(db, "documents_fts", query.match or "", None, len(survivors), survivors) if survivors else []
@@ -834,10 +900,32 @@ _WALK_INDEXES = (("kinds", "kind"), ("classes", "reply_class"), ("validity", "va
 
 
 def _walk_index(filters: DocumentFilter | None) -> str:
+    if _province_of(filters) is not None:
+        return "documents_by_province_kind"
     for field, column in _WALK_INDEXES:
         if filters is not None and len(getattr(filters, field)) == 1:
             return f"documents_by_{column}"
     return "documents_published"
+
+
+def _province_of(filters: DocumentFilter | None) -> str | None:
+    """The province's name when the filter is one province (a region code ``xx0000``) and one kind: its
+    documents come from m010's ``documents_by_province_kind`` (a Sichuan's policies: 26,000 entries of
+    the index at 1M documents, instead of every policy's with the region checked on each)."""
+    from storage.migrations import PROVINCES
+
+    if filters is None or len(filters.kinds) != 1 or len(filters.regions) != 1:
+        return None
+    code = filters.regions[0]
+    return PROVINCES.get(code[:2]) if len(code) == 6 and code.endswith("0000") else None
+
+
+def _walk_where(filters: DocumentFilter | None) -> tuple[str, list[Any]]:
+    """The filter's condition for a read through ``_walk_index``: with the index of a province and a
+    kind, the province named too (the region's GLOB implies it; the index is seeked by it)."""
+    where, params = (filters or DocumentFilter()).where("d")
+    province = _province_of(filters)
+    return (where, params) if province is None else (f"d.province = ? AND {where}", [province, *params])
 
 
 def _in_date_order(db: sqlite_utils.Database, ids: Sequence[int], sort: str, limit: int | None = None) -> list[int]:
@@ -881,6 +969,10 @@ def _dated_ids(
             hits = set(_stream(db, "documents_fts", query.match, None, len(chunk), chunk))
             found += [i for i in chunk if i in hits]
             start, size = start + size, size * 4
+            if start == size // 4 and len(found) < need and start < len(ordered):  # after the first chunk
+                kept = _with_token(db, query, ordered[start:])  # the rest: only those with a required token
+                if kept is not None:  # most of them match: chunks for what the page still needs
+                    ordered, size = ordered[:start] + kept, 2 * (need - len(found)) + 8
         return found[:need]
     sample = _stream(db, "documents_fts", query.match, None, DENSE_SAMPLE)
     if len(sample) < DENSE_SAMPLE:  # every match is in hand: filter and sort them
@@ -893,15 +985,18 @@ def _dated_ids(
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
     share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many match
     rows: list[Any] = []
-    if need / share <= WALK_BUDGET:  # else a walk would not fill the page: every match read at once
+    # else a walk would not fill the page: every match read at once
+    walk = need / share <= WALK_BUDGET and not _misses_filter(db, sample, filters, filtered)
+    if walk:
+        walk_where, walk_params = _walk_where(filters)
         rows = db.execute(
             # the index named drives (the planner would rather sort another index's rows)
             "SELECT c.id, c.published_on FROM (SELECT d.id AS id, d.published_on AS published_on"
             f" FROM documents d INDEXED BY {_walk_index(filters)}"
-            f" WHERE ({where}) AND {_WALK[sort]} LIMIT ?) c"
+            f" WHERE ({walk_where}) AND {_WALK[sort]} LIMIT ?) c"
             " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
             " AND documents_fts.rowid = c.id) LIMIT ?",
-            [*params, min(WALK_BUDGET, int(2 * need / share) + need), query.match, need],
+            [*walk_params, min(WALK_BUDGET, int(2 * need / share) + need), query.match, need],
         ).fetchall()
     if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
         rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
@@ -919,6 +1014,26 @@ def _dated_ids(
         return [row[0] for row in cursor]
     sql = _DATED_SEARCH_SQL.format(where=where, order=_DATE_ORDER[sort])
     return [row[0] for row in db.execute(sql, [query.match, *params, need])]
+
+
+def _misses_filter(
+    db: sqlite_utils.Database,
+    sample: list[int],
+    filters: DocumentFilter | None,
+    filtered: tuple[str, list[Any]] | None,
+) -> bool:
+    """True when none of the query's newest matches (``sample``) passes a filter whose documents can be
+    read from a facet index (``_indexed_ids``): the query is then rare among the filter's documents and a
+    date-ordered walk of them would spend its budget finding nothing (a reply's salutation among a
+    province's policies: 290 phrase lookups at 200,000 documents, 25 ms), so every filtered match is read
+    at once (``_rare_first``, the membership test). One row lookup per sampled match (0.5 ms)."""
+    if filters is None or filtered is None or not _has_indexed_ids(filters):
+        return False
+    (passing,) = db.execute(  # CROSS JOIN: each sampled id looked up (not the filter's index walked)
+        f"SELECT COUNT(*) FROM json_each(?) j CROSS JOIN documents d ON d.id = j.value WHERE ({filtered[0]})",
+        [json.dumps(sample), *filtered[1]],
+    ).fetchone()
+    return not passing
 
 
 def search(
@@ -1028,6 +1143,8 @@ def search_count(
         narrow = _may_be_narrow(db, filters, FILTER_FIRST_ALL)
         among = _filter_first(db, (where, params), FILTER_FIRST_ALL) if narrow else None
         if among is not None:
+            kept = _with_token(db, query, among) if len(among) > FILTER_FIRST_TOKEN else None
+            among = among if kept is None else kept
             sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
             params = [json.dumps(among)]
         else:
