@@ -3,9 +3,9 @@
 Datasette (with this project's plugin, metadata and templates) is driven in process through its own
 ASGI client, so the figures are server time without the network: the home page, ranked search (a
 common 2-char term, a 4-char term, a phrase, filtered by region and kind, by deputy and adoption, newest
-first, a later page), the documents table with its seven facets (plain, with two facet values selected,
-with one, its search box -- a redirect to the search page -- and a search kept on the table with
-``_table=1``), a document page with its
+first, a later page), the documents table with its seven facets (plain, with two or three facet values
+selected -- province + kind, province + year -- with one, its search box -- a redirect to the search
+page -- and a search kept on the table with ``_table=1``), a document page with its
 versions, the charts, the Atom feed of changes and two canned queries. Each line gives p50/p95 and
 the status codes seen: a page over Datasette's time limits answers 400/500 or drops its facets, and
 that shows here.
@@ -62,6 +62,10 @@ def pages(db_path: Path) -> list[tuple[str, str]]:
          f"/archive/documents?_search={quote('异地就医')}&kind=suggestion_reply"),
         ("documents table, search 异地就医 kept (_table=1)", f"/archive/documents?_search={quote('异地就医')}&_table=1"),
         ("documents table, facet selected", "/archive/documents?province=福建省&kind=suggestion_reply"),
+        ("documents table, province + kind (Sichuan policies)", "/archive/documents?province=四川省&kind=policy"),
+        ("documents table, province + year (generated columns)", "/archive/documents?province=福建省&published_year=2025"),
+        ("documents table, three values (kind + status + year)",
+         "/archive/documents?kind=suggestion_reply&status=active&published_year=2025"),
         ("documents table, one facet value (kind)", "/archive/documents?kind=policy"),
         ("documents table, one facet value most have (status)", "/archive/documents?status=active"),
         ("document page (record, versions, diffs)", f"/archive/documents/{doc_id}"),

@@ -568,6 +568,7 @@ alone) are read to tell a rare query (all its matches filtered and sorted by dat
 (documents walked in date order and each looked up in the index, stopping at the page's end)."""
 
 WALK_BUDGET = 4_000  # at most this many lookups in a date-ordered walk before every match is sorted
+MISS_CHECK = 100  # a walk of more lookups is first checked against the query's sample (``_misses_filter``)
 
 
 def _window_floor(db: sqlite_utils.Database, from_sql: str, params: list[Any]) -> int | None:
@@ -985,8 +986,11 @@ def _dated_ids(
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
     share = DENSE_SAMPLE / max(1, top - sample[-1] + 1)  # of the documents, how many match
     rows: list[Any] = []
+    budget = min(WALK_BUDGET, int(2 * need / share) + need)
     # else a walk would not fill the page: every match read at once
-    walk = need / share <= WALK_BUDGET and not _misses_filter(db, sample, filters, filtered)
+    walk = need / share <= WALK_BUDGET
+    if walk and budget > MISS_CHECK and _misses_filter(db, sample, filters, filtered):
+        walk = False
     if walk:
         walk_where, walk_params = _walk_where(filters)
         rows = db.execute(
@@ -996,7 +1000,7 @@ def _dated_ids(
             f" WHERE ({walk_where}) AND {_WALK[sort]} LIMIT ?) c"
             " WHERE EXISTS (SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?"
             " AND documents_fts.rowid = c.id) LIMIT ?",
-            [*walk_params, min(WALK_BUDGET, int(2 * need / share) + need), query.match, need],
+            [*walk_params, budget, query.match, need],
         ).fetchall()
     if len(rows) == need:  # the walk's order, made explicit (no ORDER BY: it would read on)
         rows.sort(key=lambda row: (row[1], row[0]), reverse=sort == "newest")
