@@ -752,6 +752,19 @@ def _indexed_ids(db: sqlite_utils.Database, filters: DocumentFilter, most: int) 
     return None if len(ids) > most else ids
 
 
+_MEMBER = "substr(?, rowid + 1, 1) = x'01'"  # the rowid is among the ids of the blob bound (``_id_bits``)
+
+
+def _id_bits(ids: Sequence[int]) -> bytes:
+    """A membership test the index's read can afford: byte ``i`` of the blob is 1 when ``i`` is one of
+    ``ids`` (``_MEMBER``: one ``substr`` of a bound blob per match, about a third of the cost of
+    ``rowid IN`` a set of ids, a b-tree probe each: 90,000 matches of a token tested against 5,200 ids in
+    11 instead of 32 ms). One byte per id up to the largest, built with numpy (1 MB at 1M documents)."""
+    bits = np.zeros(max(ids, default=0) + 1, dtype=np.uint8)
+    bits[np.fromiter(ids, dtype=np.int64, count=len(ids))] = 1
+    return bits.tobytes()
+
+
 RARE_SAMPLE = 200  # newest matches read per token of a phrase to tell its rarest token
 RARE_PROBES = 500  # at most this many documents with the rarest token are looked up for the phrase (~25 ms)
 
@@ -796,11 +809,13 @@ def _with_token(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list
             break
     span, sampled, token = max(spans)
     documents = sampled if sampled < RARE_SAMPLE else RARE_SAMPLE * top / span
+    among: str | bytes
     if documents < TOKEN_LOOKUP * len(ids):
-        sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND +rowid IN (SELECT value FROM json_each(?))"
+        sql, among = f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND {_MEMBER}", _id_bits(ids)
     else:
         sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))"
-    having = {row[0] for row in db.execute(sql, [f'"{token}"', json.dumps(ids)])}
+        among = json.dumps(ids)
+    having = {row[0] for row in db.execute(sql, [f'"{token}"', among])}
     return [i for i in ids if i in having]
 
 
@@ -844,9 +859,8 @@ def _rare_first(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list
         survivors = [
             row[0]
             for row in db.execute(
-                "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?"
-                " AND +rowid IN (SELECT value FROM json_each(?)) LIMIT ?",
-                [f'"{min(costs)[1]}"', json.dumps(ids), RARE_PROBES + 1],
+                f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND {_MEMBER} LIMIT ?",
+                [f'"{min(costs)[1]}"', _id_bits(ids), RARE_PROBES + 1],
             )
         ]
     if len(survivors) > RARE_PROBES:
@@ -880,10 +894,9 @@ def _rest(
         skip = set(first)
         return rest + sorted((i for i in found if i <= floor and i not in skip), reverse=True)[: need - len(rest)]
     cursor = db.execute(
-        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ?"
-        " AND +rowid IN (SELECT value FROM json_each(?)) AND rowid NOT IN (SELECT value FROM json_each(?))"
-        " ORDER BY rowid DESC LIMIT ?",
-        [query.match, floor, json.dumps(ids), json.dumps(first), need - len(rest)],
+        f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ? AND {_MEMBER}"
+        " AND rowid NOT IN (SELECT value FROM json_each(?)) ORDER BY rowid DESC LIMIT ?",
+        [query.match, floor, _id_bits(ids), json.dumps(first), need - len(rest)],
     )
     return rest + [row[0] for row in cursor]
 
@@ -1012,8 +1025,8 @@ def _dated_ids(
     if ids is not None:  # the filter's ids from its facet index: a membership test, not a row per match
         cursor = db.execute(
             "SELECT d.id FROM documents d WHERE d.id IN (SELECT rowid FROM documents_fts WHERE documents_fts"
-            f" MATCH ? AND +rowid IN (SELECT value FROM json_each(?))) ORDER BY {_DATE_ORDER[sort]} LIMIT ?",
-            [query.match, json.dumps(ids), need],
+            f" MATCH ? AND {_MEMBER}) ORDER BY {_DATE_ORDER[sort]} LIMIT ?",
+            [query.match, _id_bits(ids), need],
         )
         return [row[0] for row in cursor]
     sql = _DATED_SEARCH_SQL.format(where=where, order=_DATE_ORDER[sort])
@@ -1166,11 +1179,8 @@ def search_count(
                     below = sum(1 for i in every if i <= floor)
                     return newest + (below if cap is None else min(below, cap - newest))
                 if ids is not None:
-                    sql = (
-                        "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ?"
-                        " AND +rowid IN (SELECT value FROM json_each(?))"
-                    )
-                    params = [floor, json.dumps(ids)]
+                    sql = f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND rowid <= ? AND {_MEMBER}"
+                    params = [floor, _id_bits(ids)]
                 else:
                     sql, params = sql + " AND documents_fts.rowid <= ?", [*params, floor]
                 rest = None if cap is None else cap - newest

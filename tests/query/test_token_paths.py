@@ -113,3 +113,14 @@ def test_a_province_and_a_kind_are_walked_in_their_index(archive: Archive) -> No
     )
     assert "documents_by_province_kind (province=? AND kind=?)" in plan
     assert "TEMP B-TREE" not in plan
+
+
+def test_the_membership_blob_holds_exactly_the_ids(archive: Archive) -> None:
+    every = sorted(archive.docs)
+    ids = every[::3] + [every[-1]]
+    rows = archive.db.execute(
+        f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND {SEARCH._MEMBER}",
+        ['"医保"', SEARCH._id_bits(ids)],
+    )
+    assert {row[0] for row in rows} == {i for i in ids if i in truth(archive, "医保")}
+    assert SEARCH._id_bits([]) == b"\x00"
