@@ -117,7 +117,7 @@ def test_a_province_and_a_kind_are_walked_in_their_index(archive: Archive) -> No
 
 def test_the_membership_blob_holds_exactly_the_ids(archive: Archive) -> None:
     every = sorted(archive.docs)
-    ids = every[::3] + [every[-1]]
+    ids = [*every[::3], every[-1]]
     rows = archive.db.execute(
         f"SELECT rowid FROM documents_fts WHERE documents_fts MATCH ? AND {SEARCH._MEMBER}",
         ['"医保"', SEARCH._id_bits(ids)],
