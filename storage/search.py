@@ -788,7 +788,7 @@ documents). Beyond the first ``4 * need + 16`` of them (newest first), or beyond
 they are first kept to those with one token the query requires (``_with_token``: a lookup of one token
 costs about 6 µs), so a query rare among them costs a few lookups of the whole query, not one per
 document (a deputy's 1,588 replies and 集中采购 药品: 54 -> 20 ms)."""
-TOKEN_LOOKUP = 50  # one document looked up for a token costs about this many entries of its doclist read
+TOKEN_LOOKUP = 75  # one document looked up for a token costs about this many entries of its doclist read
 
 
 def _with_token(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list[int] | None:
@@ -819,8 +819,8 @@ def _with_token(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list
     return [i for i in ids if i in having]
 
 
-RARE_LOOKUP = 300  # one document looked up for a phrase costs about this many entries of a token's doclist
-# read with the membership test (~50 µs and ~0.15 µs)
+RARE_LOOKUP = 600  # one document looked up for a phrase costs about this many entries of a token's doclist
+# read with the membership test (~50 µs and ~0.08 µs)
 
 
 def _rare_first(db: sqlite_utils.Database, query: Query, ids: list[int]) -> list[int] | None:
