@@ -104,7 +104,7 @@ class _Server:
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "tests.e2e.warm", str(os.getpid())], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=dict(os.environ))  # fmt: skip
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=_server_env())  # fmt: skip
         self.cond = threading.Condition()
         self.started: dict[str, int] = {}
         self.exited: dict[int, int] = {}
@@ -169,6 +169,11 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def _server_env() -> dict[str, str]:
+    """The server's own environment: no ``YIBAO_*`` or Scrapy settings (each command gets its own)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("YIBAO_", "SCRAPY_"))}
 
 
 def _decode(path: Path) -> str:
