@@ -29,9 +29,14 @@ The identity keys use the registry's folds of their fields (``canonical_doc_no``
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
+import importlib.util
 import json
 import re
+import sys
+import types
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -137,8 +142,49 @@ def text_fingerprint(body_text: str) -> Fingerprint | None:
     """MinHash of the body's 4-gram shingles, or None for bodies too short to identify a document."""
     if len(_ALL_SPACE.sub("", body_text)) < MIN_FINGERPRINT_CHARS:
         return None
-    from datasketch import MinHash  # imported on first use: it pulls in scipy (about 1 s of start-up)
-
-    minhash = MinHash(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+    minhash = minhash_class()(num_perm=NUM_PERM, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
     minhash.update_batch([s.encode() for s in shingles(body_text)])
     return Fingerprint(np.asarray(minhash.hashvalues, dtype="<u4").tobytes())
+
+
+@functools.cache
+def minhash_class() -> Any:
+    """datasketch's ``MinHash`` (imported on first use), from its own module where possible."""
+    if "datasketch" in sys.modules:
+        return sys.modules["datasketch"].MinHash
+    try:
+        return load_minhash_alone()
+    except ImportError:  # a release whose MinHash needs more of its package
+        from datasketch import MinHash
+
+        return MinHash
+
+
+def load_minhash_alone() -> Any:
+    """``datasketch.minhash.MinHash`` without running the package's ``__init__``.
+
+    ``import datasketch`` imports every sketch of the library (the LSH indexes with their Redis storage, the
+    ensemble's scipy, HNSW): 0.8 CPU-s, where ``datasketch.minhash`` needs numpy and ``datasketch.hashfunc``
+    only. The module is loaded under a transient entry for its package (the package's folder, its
+    ``__init__`` not run), and ``sys.modules`` is left as it was found: a later ``import datasketch`` anywhere
+    in the process runs the package as usual. Raises ImportError when the module needs more of its package.
+    """
+    spec = importlib.util.find_spec("datasketch")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("datasketch is not installed")
+
+    def ours(name: str) -> bool:
+        return name == "datasketch" or name.startswith("datasketch.")
+
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    package = types.ModuleType("datasketch")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules["datasketch"] = package
+    try:
+        return importlib.import_module("datasketch.minhash").MinHash
+    finally:
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)

@@ -3,7 +3,8 @@
 Found, not listed: every module a class path of the project's Scrapy settings names (Scrapy's and the project's
 middlewares, pipelines, extensions, download handlers, scheduler queues, the event router, ...), Scrapy's
 commands (its command line imports them all), the spiders, and the starter's main script (Python 3.11's
-forkserver would otherwise run it again in every child). Listed: the one library a crawl imports late, datasketch. A module that fails to import (an optional dependency
+forkserver would otherwise run it again in every child). Listed: what a crawl imports late, datasketch's MinHash
+(``core.identity.minhash_class``, its module alone: a few ms). A module that fails to import (an optional dependency
 that is not installed) is left to the crawl, which fails or not as it would cold. Nothing here installs the
 Twisted reactor: each crawl installs its own after the fork.
 """
@@ -54,13 +55,17 @@ def preload() -> list[str]:
     from scrapy.utils.misc import walk_modules_iter
 
     failed = []
-    # datasketch (the identity's MinHash, imported by a crawl at its first document without a strong key) brings
-    # scipy: about 0.8 CPU-s that a crawl would otherwise pay in the middle of its work
-    for module in ("scrapy.cmdline", "scrapy.crawler", *setting_modules(), "datasketch"):
+    for module in ("scrapy.cmdline", "scrapy.crawler", *setting_modules()):
         try:
             importlib.import_module(module)
         except Exception:  # an optional dependency: the crawl meets it as it would cold
             failed.append(module)
+    try:  # the identity's MinHash, which a crawl imports at its first document without a strong key
+        from core.identity import minhash_class
+
+        minhash_class()
+    except Exception:
+        failed.append("datasketch")
     for package in ("scrapy.commands", "spiders"):
         with contextlib.suppress(Exception):
             for _ in walk_modules_iter(package):

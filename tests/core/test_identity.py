@@ -51,3 +51,24 @@ def test_body_key_folds_the_whole_body_as_it_would_each_line() -> None:
     for width in (1, 2, 7):
         text = "\n".join(points[i : i + width] for i in range(0, len(points), width))
         assert fields.body_key(text) == linewise_body_key(text)
+
+
+def test_minhash_loaded_alone_is_the_librarys_and_leaves_sys_modules_as_found() -> None:
+    import datasketch  # the whole package: the reference
+
+    before = {name: module for name, module in sys.modules.items() if name.startswith("datasketch")}
+    alone = identity.load_minhash_alone()
+    after = {name: module for name, module in sys.modules.items() if name.startswith("datasketch")}
+    assert after == before
+    assert alone is not datasketch.MinHash
+    assert alone.__module__ == "datasketch.minhash"
+    text = "".join(filler_paragraphs())
+    signatures = []
+    for cls in (alone, datasketch.MinHash):
+        minhash = cls(num_perm=identity.NUM_PERM, seed=identity.MINHASH_SEED, scheme=identity.MINHASH_SCHEME)
+        minhash.update_batch([s.encode() for s in identity.shingles(text)])
+        signatures.append(bytes(minhash.hashvalues.astype("<u4").tobytes()))
+    assert signatures[0] == signatures[1]
+    fingerprint = identity.text_fingerprint(text)
+    assert fingerprint is not None
+    assert fingerprint.signature == signatures[1]
