@@ -1,4 +1,4 @@
-"""Real crawls (``yibao crawl --fast`` subprocesses) of the benchmark portal (``benchmarks.bench_portal``, stdlib
+"""Real crawls (``yibao crawl --fast`` processes, forked warm by ``tests.e2e.warm``) of the benchmark portal (``benchmarks.bench_portal``, stdlib
 server, ETag/304) for the attachment fetch policy and the resume after an interrupted crawl:
 
 - a new document's attachments are fetched once; a 404 is recorded missing, without a hash;
@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from benchmarks.bench_portal import BenchPortal
 from benchmarks.crawl_compare import env, yibao_config
 from replicas.pdf import make_pdf
 from storage import finish_run, open_db
+from tests.e2e.warm import yibao
 
 
 def configure(portal: BenchPortal, tmp_path: Path, **settings: object) -> Path:
@@ -36,9 +35,8 @@ def configure(portal: BenchPortal, tmp_path: Path, **settings: object) -> Path:
 
 
 def crawl(config: Path, *extra: str) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", "--json",
-                           "bench", *extra], cwd=config.parent, env=env(), capture_output=True, text=True, timeout=300,
-                          check=False)  # fmt: skip
+    done = yibao("--config", str(config), "crawl", "--fast", "--json", "bench", *extra, cwd=config.parent, env=env(),
+                 timeout=300)  # fmt: skip
     assert done.returncode in (0, 1), done.stderr[-3000:]
     summary: dict[str, Any] = json.loads(done.stdout)["bench"]
     return summary
