@@ -53,6 +53,7 @@ from core.records import KIND_NOTICE, KIND_POLICY
 from storage.baselines import in_baseline
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_EXPIRED, EVENT_SUPERSEDED, Event, add_event
+from storage.search import SearchHit, fold_search, snippet
 
 if TYPE_CHECKING:
     from storage.query import DocumentFilter
@@ -706,21 +707,11 @@ def cites_where(values: Sequence[str], alias: str = "d") -> tuple[str, list[Any]
 
 
 @dataclass(frozen=True)
-class CitingHit:
-    """A document whose latest version cites one of a filter's ``cites`` values (``citing_search``): the
-    fields of ``storage.search.SearchHit`` (``score`` None: listed by date; ``snippet`` the clause that cites
-    it, the cited 文号 or title marked) and the relation of that citation."""
+class CitingHit(SearchHit):
+    """A document whose latest version cites one of a filter's ``cites`` values (``citing_search``): a
+    ``storage.search.SearchHit`` (``score`` None: listed by date; ``snippet`` the clause that cites it, the
+    cited 文号 or title marked) with the relation of that citation."""
 
-    document_id: int
-    title: str
-    doc_no: str | None
-    kind: str
-    status: str
-    published_on: str | None
-    score: float | None
-    snippet: str
-    bureau: str | None = None
-    region_code: str | None = None
     relation: str = "cites"
 
 
@@ -777,8 +768,6 @@ def citing_search(
     rows = db.execute(sql, [*params, limit, offset]).fetchall()
     if not rows:
         return []
-    from storage.search import fold_search, snippet
-
     keys = [k for v in filters.cites for k in search_keys(v)]
     marks = ", ".join("?" * len(keys))
     quotes: dict[int, tuple[str, str, list[str]]] = {}
