@@ -124,3 +124,21 @@ def test_the_membership_blob_holds_exactly_the_ids(archive: Archive) -> None:
     )
     assert {row[0] for row in rows} == {i for i in ids if i in truth(archive, "医保")}
     assert SEARCH._id_bits([]) == b"\x00"
+
+
+@pytest.mark.parametrize("facets", NARROW[:2], ids=lambda f: ",".join(f))
+@pytest.mark.parametrize("query", ["医保", "带量采购", '"基本医疗保险"', "救助 门诊"])
+def test_a_walk_short_of_the_page_walks_on(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, facets: dict[str, Any], query: str
+) -> None:
+    """A date-ordered walk that finds some of the page walks on, as far as the share it met predicts."""
+    monkeypatch.setattr(SEARCH, "FILTER_FIRST_ALL", 0)  # no filter is narrow
+    monkeypatch.setattr(SEARCH, "DENSE_SAMPLE", 20)  # the share from the newest 20 matches
+    monkeypatch.setattr(SEARCH, "MISS_CHECK", 10**9)  # every walk taken
+    monkeypatch.setattr(SEARCH, "WALK_SPARE", 0)  # the first walk short of the page: it walks on
+    filters = DocumentFilter(**facets)
+    for sort in ("newest", "oldest"):
+        order = expected_order(archive, query, truth(archive, query, filters), sort)
+        for limit in (1, 4, 9):
+            hits = search(archive.db, query, filters=filters, limit=limit, sort=sort)
+            assert [h.document_id for h in hits] == order[:limit], (sort, limit)
