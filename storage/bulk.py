@@ -63,7 +63,7 @@ from storage.archive import (
 from storage.browse import rebuild_facet_counts, suspend_facet_counts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
-from storage.migrations import FACET_DATE_INDEXES
+from storage.migrations import BULK_DEFERRED_INDEXES
 from storage.search import _SQL_FTS, _SQL_HEADING, bulk_index_settings, fts_rows, index_text, optimize_index
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
@@ -308,10 +308,10 @@ def _unjournaled(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
 
 @contextmanager
 def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
-    """With ``fresh``: m009's facet indexes (``FACET_DATE_INDEXES``, seven of ten columns each) dropped
-    meanwhile and built once at the end, a sort each, instead of written document by document."""
+    """With ``fresh``: the wide facet indexes of m009 and m010 (``BULK_DEFERRED_INDEXES``, ten columns each)
+    dropped meanwhile and built once at the end, a sort each, instead of written document by document."""
     exists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
-    names = [name for name in FACET_DATE_INDEXES if fresh and db.execute(exists, [name]).fetchall()]
+    names = [name for name in BULK_DEFERRED_INDEXES if fresh and db.execute(exists, [name]).fetchall()]
     if names:
         with write_transaction(db):
             for name in names:
@@ -322,7 +322,7 @@ def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
         if names:
             with write_transaction(db):
                 for name in names:
-                    db.execute(FACET_DATE_INDEXES[name])
+                    db.execute(BULK_DEFERRED_INDEXES[name])
 
 
 @contextmanager

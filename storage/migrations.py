@@ -541,6 +541,10 @@ PROVINCE_KIND_INDEX = (
 )
 
 
+# every index a bulk load into a new file drops meanwhile and builds once at its end: name -> CREATE statement
+BULK_DEFERRED_INDEXES = {**FACET_DATE_INDEXES, "documents_by_province_kind": PROVINCE_KIND_INDEX}
+
+
 @migrations()
 def m010_facet_groups(db: sqlite_utils.Database) -> None:
     """``facet_groups``: each combination of the seven facet values (``FACET_COUNT_COLUMNS``) that

@@ -110,8 +110,8 @@ def test_a_fresh_file_is_loaded_without_a_journal_and_left_in_wal(tmp_path: Path
     assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert db.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL, as open_db sets it
     assert db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)  # a WAL that works
-    assert indexes(db) == indexes(expected)  # m009's, dropped meanwhile, built again
-    assert {"documents_by_kind", "documents_by_province"} <= {name for name, _ in indexes(db)}
+    assert indexes(db) == indexes(expected)  # m009's and m010's, dropped meanwhile, built again
+    assert {"documents_by_kind", "documents_by_province", "documents_by_province_kind"} <= {name for name, _ in indexes(db)}
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)  # the indexes hold every row
     with pytest.raises(ValueError, match="only an archive without documents"):
         bulk_load(db, [notice("https://ybj.example.gov.cn/tzgg/9.html", "医保。")], run_id=run_id, fresh=True)
