@@ -9,8 +9,8 @@ in a subprocess whose CPU time (user + system, from ``wait4``), wall time and pe
   full-text index, identity, events);
 - ``urlwatch``: one job per detail page plus the first list page (it cannot discover links), no filters;
 - ``yibao warm``: the same first crawl as the daemon (and ``yibao run --once``) makes it, forked by
-  ``crawler.launcher``'s server (``benchmarks.warm_cycle``): its CPU from the fork to the spider's close and
-  its own wall time, so without the imports the server pays once per daemon (printed with the start-up).
+  ``crawler.launcher``'s server (``benchmarks.warm_cycle``): its CPU from the fork to its exit and its own
+  wall time, so without the imports the server pays once per daemon (printed with the start-up).
 
 With ``--before DIR`` (a checkout of an earlier commit, e.g. ``git archive <commit> | tar -x -C DIR``) its
 Yibao runs too, as ``yibao@before``, in the same rounds, and its pipeline figures are printed beside today's.
@@ -154,7 +154,8 @@ class Workdir:
         crawl = figures["crawls"][0]
         wall = float(crawl.get("wall") or wall)  # the crawl's own, without the server's start
         pages = sum(portal.total(kind) for kind in ("list", "detail"))
-        return Measure(WARM, portal.total(), pages, float(crawl["cpu"] or 0.0), wall, 0.0, "", 0 if crawl["health"] == "ok" else 1,
+        cpu = crawl.get("cpu_whole") or crawl["cpu"] or 0.0  # to its exit where it can be read
+        return Measure(WARM, portal.total(), pages, float(cpu), wall, 0.0, "", 0 if crawl["health"] == "ok" else 1,
                        "", portal.total("list"), portal.total("detail"), portal.total("detail", 304)), float(figures["server_start_cpu"])  # fmt: skip
 
     def run(self) -> Measure:
@@ -269,7 +270,7 @@ def compare(n: int, rounds: int, tools: Sequence[str], root: Path, unchanged: bo
               "answers 304 to conditional GETs")  # fmt: skip
         table(again)
         if server_cpu:
-            print(f"  {WARM}: the crawl forked by the daemon's server (CPU from the fork to the spider's close; peak"
+            print(f"  {WARM}: the crawl forked by the daemon's server (CPU from the fork to the crawl's exit; peak"
                   f" RSS not measured); the server's imports, once per daemon: {spread(server_cpu, '.2f')} CPU s")
         for tool in ("yibao", BEFORE, WARM):
             if again.get(tool):
