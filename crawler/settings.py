@@ -57,6 +57,7 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 100,
+    "crawler.gc_tuning.GcTuning": 110,
 }
 
 # -- Yibao Watch settings (documented in docs/settings.md) ---------------------------------------
@@ -76,4 +77,5 @@ YIBAO_ATTACHMENTS_PER_PAGE = 5  # attachment fetches per page at most (the other
 YIBAO_ATTACHMENTS_PER_RUN = 200  # attachment fetches per run at most
 YIBAO_KEEP_HTML = False  # keep the fetched HTML on RawPage (debugging; the archive stores records)
 YIBAO_STORE_BATCH = 50  # pages stored per write transaction (1: each page on arrival)
+YIBAO_GC_THRESHOLDS = [10_000, 20, 20]  # the collector's thresholds once the engine runs ([]: left alone)
 YIBAO_STORE_BATCH_SECONDS = 1.0  # a batch is written at the latest this long after its first page arrived
