@@ -21,6 +21,8 @@ Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
@@ -431,6 +433,28 @@ def _facet_count_rows(row: str, sign: int) -> str:
 
 
 _FACET_SOURCES = "region_code, bureau, kind, published_on, reply_class, validity, status"  # of the facets
+
+
+def _facet_triggers(table: str, rows: Callable[[str, int], str]) -> list[str]:
+    """The triggers that keep ``table`` (counts of documents by facet values; ``rows(NEW|OLD, ±1)`` its
+    statements for one document) as documents are inserted, change a facet's source or are deleted, while
+    the counts are kept (``_FACET_COUNTS_KEPT``: not during a bulk load)."""
+    changed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _FACET_SOURCES.split(", "))
+    return [
+        f"""CREATE TRIGGER {table}_document_insert AFTER INSERT ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
+        {rows("NEW", 1)}
+    END""",
+        f"""CREATE TRIGGER {table}_document_update AFTER UPDATE OF {_FACET_SOURCES} ON documents
+       WHEN ({changed})
+       AND {_FACET_COUNTS_KEPT} BEGIN
+        {rows("OLD", -1)}
+        {rows("NEW", 1)}
+    END""",
+        f"""CREATE TRIGGER {table}_document_delete AFTER DELETE ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
+        {rows("OLD", -1)}
+    END""",
+    ]
+
 _FACET_COUNTS = [
     """CREATE TABLE facet_counts (
         facet TEXT NOT NULL,
@@ -440,18 +464,7 @@ _FACET_COUNTS = [
         count INTEGER NOT NULL,
         PRIMARY KEY (facet, value, counted, counted_value)
     ) STRICT, WITHOUT ROWID""",
-    f"""CREATE TRIGGER facet_counts_document_insert AFTER INSERT ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_count_rows("NEW", 1)}
-    END""",
-    f"""CREATE TRIGGER facet_counts_document_update AFTER UPDATE OF {_FACET_SOURCES} ON documents
-       WHEN ({" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _FACET_SOURCES.split(", "))})
-       AND {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_count_rows("OLD", -1)}
-        {_facet_count_rows("NEW", 1)}
-    END""",
-    f"""CREATE TRIGGER facet_counts_document_delete AFTER DELETE ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_count_rows("OLD", -1)}
-    END""",
+    *_facet_triggers("facet_counts", _facet_count_rows),
 ]
 
 
@@ -519,18 +532,7 @@ _FACET_GROUPS = [
         {", ".join(f"{c} TEXT" for c in FACET_COUNT_COLUMNS)},
         count INTEGER NOT NULL
     ) STRICT, WITHOUT ROWID""",
-    f"""CREATE TRIGGER facet_groups_document_insert AFTER INSERT ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_group_row("NEW", 1)}
-    END""",
-    f"""CREATE TRIGGER facet_groups_document_update AFTER UPDATE OF {_FACET_SOURCES} ON documents
-       WHEN ({" OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in _FACET_SOURCES.split(", "))})
-       AND {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_group_row("OLD", -1)}
-        {_facet_group_row("NEW", 1)}
-    END""",
-    f"""CREATE TRIGGER facet_groups_document_delete AFTER DELETE ON documents WHEN {_FACET_COUNTS_KEPT} BEGIN
-        {_facet_group_row("OLD", -1)}
-    END""",
+    *_facet_triggers("facet_groups", _facet_group_row),
 ]
 
 
