@@ -4,8 +4,9 @@ A crawl process holds a few hundred thousand objects from its imports (Scrapy, T
 that live as long as it does, and creates many short-lived ones per page (requests, responses, selectors,
 records). CPython 3.11's collector, at its defaults (700, 10, 10), ran about 780 young collections for a
 first crawl of 2,000 pages, each older one scanning the imports again: 0.6-0.7 CPU-s of the crawl's 13-15.
-When the engine starts, ``GcTuning`` collects once, moves every object then alive out of the collector's
-sight (``gc.freeze``: they are never collected anyway) and raises the thresholds (``YIBAO_GC_THRESHOLDS``,
+When the engine starts, ``GcTuning`` moves every object then tracked out of the collector's sight
+(``gc.freeze``, a few microseconds: they live as long as the process; no collection first, which would cost
+60 ms, more than a small crawl's whole collecting) and raises the thresholds (``YIBAO_GC_THRESHOLDS``,
 default 10,000 / 20 / 20): 0.1-0.15 CPU-s for the same crawl (``benchmarks.crawl_compare``). Objects are
 still collected; reference cycles just wait for a larger batch. Once per process, however many crawlers it
 runs. ``YIBAO_GC_THRESHOLDS = []`` leaves the collector alone.
@@ -42,6 +43,5 @@ class GcTuning:
         if _tuned:
             return
         _tuned = True
-        gc.collect()
         gc.freeze()
         gc.set_threshold(*self.thresholds)
