@@ -284,6 +284,11 @@ def facet_counts_selected(
     names = ", ".join(columns)
     params = [value for _, value in selected]
     rows = db.execute(f"SELECT {names}, count FROM facet_groups WHERE {where} AND count > 0", params)
+    return _summed(columns, rows)
+
+
+def _summed(columns: Sequence[str], rows: Any) -> FacetCounts:
+    """Each facet of ``columns`` from grouped rows ``(value of each column ..., count)``."""
     counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
     for row in rows:
         for column, value in zip(columns, row, strict=False):
@@ -314,9 +319,4 @@ def facet_counts_of_rows(
         return None
     finally:
         db.conn.set_progress_handler(None, 1000)
-    counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
-    for row in rows:
-        for column, value in zip(columns, row, strict=False):
-            if value is not None:
-                counts[column][value] += row[-1]
-    return _by_count(counts)
+    return _summed(columns, rows)
