@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["CrawlProcess", "signal_group", "start_crawl", "warm_start_enabled", "warm_up"]
+__all__ = ["CrawlProcess", "die_with", "signal_group", "start_crawl", "warm_start_enabled", "warm_up"]
 MAIN_ENV = "YIBAO_LAUNCHER_MAIN"
 _PR_SET_PDEATHSIG = 1
 _context_lock = threading.Lock()
@@ -184,18 +184,24 @@ def _release_server() -> None:
         server._forkserver_alive_fd = None  # type: ignore[union-attr]
 
 
+def die_with(parent: int) -> None:
+    """This process is killed when ``parent`` dies (Linux: PR_SET_PDEATHSIG), and exits at once if it is
+    already gone (it died before the call)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(137)
+
+
 def _run_warm(scrapy_args: list[str], env: dict[str, str], cwd: str, log_path: str) -> None:
     """The crawl, in the child forked by the server: a fresh session, the crawl's environment, folder and log
     file, death with the server, then Scrapy's own command line."""
     server = os.getppid()
     os.setsid()
     _release_server()
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != server:  # the server died before prctl
-            os._exit(137)
+    die_with(server)
     if log_path:
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(fd, 1)

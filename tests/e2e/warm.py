@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-_PR_SET_PDEATHSIG = 1
 
 
 def warm_enabled() -> bool:
@@ -198,15 +197,6 @@ def _server() -> _Server:
 # --- the server: ``python -m tests.e2e.warm STARTER_PID`` ---------------------------------------------------
 
 
-def _die_with(starter: int) -> None:
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != starter:
-        os._exit(137)
-
-
 def _preload() -> None:
     """What a crawl imports (``crawler.preload``: Scrapy, the settings' class paths, the spiders, datasketch),
     the command line and what its commands import late."""
@@ -292,7 +282,9 @@ def _child(request: dict[str, Any]) -> None:
 
 
 def _serve(starter: int) -> None:
-    _die_with(starter)
+    from crawler.launcher import die_with
+
+    die_with(starter)
     _preload()
     children: set[int] = set()
     pending = b""
