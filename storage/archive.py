@@ -50,6 +50,7 @@ from storage.events import (
     add_event,
 )
 from storage.search import fts_delete, fts_insert
+from storage.token_presence import PresenceBatch
 from storage.views import document_columns
 
 OnEvent = Callable[[sqlite_utils.Database, Event], None]
@@ -185,8 +186,13 @@ class _FtsWrites:
         self.writes.append((fts_delete, (document_id, title, doc_no, body)))
 
     def apply(self, db: sqlite_utils.Database) -> None:
+        presence = PresenceBatch()  # the token presence summary: written once per partition touched
         for write, args in self.writes:
-            write(db, *args)
+            if write is fts_insert:
+                write(db, *args, presence=presence)
+            else:
+                write(db, *args)
+        presence.flush(db)
         self.writes.clear()
 
 

@@ -49,6 +49,7 @@ from itertools import islice
 from multiprocessing.pool import AsyncResult
 from typing import Any, NamedTuple
 
+import numpy as np
 import sqlite_utils
 
 from core import identity
@@ -64,8 +65,10 @@ from storage.browse import rebuild_facet_counts, suspend_facet_counts
 from storage.db import to_utc_iso, write_transaction
 from storage.events import EVENT_NEW
 from storage.search import _SQL_FTS, _SQL_HEADING, bulk_index_settings, fts_rows, index_text, optimize_index
+from storage.token_presence import PresenceBatch, partition_of, token_bits
 
 _FIELDS = tuple(document_columns(DocumentRecord(url="", portal_id="", title="", kind="")))
+_REGION, _KIND = _FIELDS.index("region_code"), _FIELDS.index("kind")  # in ``Prepared.fields``
 _SQL_DOCUMENT = (
     f"INSERT INTO documents (id, identity_key, {', '.join(_FIELDS)}, first_seen_at, last_changed_at)"
     f" VALUES (?, ?, {', '.join('?' * len(_FIELDS))}, ?, ?)"
@@ -106,6 +109,9 @@ class Prepared(NamedTuple):
     signature: bytes | None
     bands: list[int]
     summary: str
+    # the token presence bits of ``fts`` (``storage.token_presence.token_bits``, uint32 bytes); None: the
+    # writer computes them
+    presence: bytes | None = None
 
 
 def prepare(rec: DocumentRecord) -> Prepared:
@@ -113,6 +119,7 @@ def prepare(rec: DocumentRecord) -> Prepared:
     keys = identity.identity_keys(rec)
     fingerprint = None if keys else identity.text_fingerprint(rec.body_text)
     record_json, body = _version_payload(rec)
+    fts = (index_text(rec.title), index_text(rec.doc_no), index_text(rec.body_text))
     return Prepared(
         url=rec.url,
         portal_id=rec.portal_id,
@@ -122,10 +129,11 @@ def prepare(rec: DocumentRecord) -> Prepared:
         comparison_hash=identity.comparison_hash(rec),
         record_json=record_json,
         body_text=body,
-        fts=(index_text(rec.title), index_text(rec.doc_no), index_text(rec.body_text)),
+        fts=fts,
         signature=fingerprint.signature if fingerprint is not None else None,
         bands=fingerprint.band_hashes() if fingerprint is not None else [],
         summary=_new_summary(rec.title),
+        presence=token_bits(" ".join(fts)).tobytes(),
     )
 
 
@@ -211,6 +219,7 @@ def write_prepared(
         events: list[tuple[Any, ...]] = []
         fingerprints: list[tuple[Any, ...]] = []
         bands: list[tuple[int, int]] = []
+        presence = PresenceBatch()  # the token presence summary: one write per partition of the batch
         for i, p in enumerate(prepared):
             doc_id, version_id = doc0 + i, version0 + i
             documents.append((doc_id, p.document_key, *p.fields, now, now))
@@ -222,6 +231,8 @@ def write_prepared(
             full, heading = fts_rows(doc_id, p.fts)
             fts.append(full)
             headings.append(heading)
+            bits = token_bits(" ".join(p.fts)) if p.presence is None else np.frombuffer(p.presence, np.uint32)
+            presence.add(partition_of(p.fields[_REGION], p.fields[_KIND]), bits)
             events.append(
                 (
                     event0 + i,
@@ -251,6 +262,7 @@ def write_prepared(
         db.conn.executemany(_SQL_FTS, fts)
         db.conn.executemany(_SQL_HEADING, headings)
         db.conn.executemany(_SQL_EVENT, events)
+        presence.flush(db)
 
 
 def _conflict(db: sqlite_utils.Database, prepared: list[Prepared]) -> str:

@@ -569,3 +569,15 @@ def m010_facet_groups(db: sqlite_utils.Database) -> None:
         db.execute(sql)
     rebuild_facet_groups(db)
     db.execute(PROVINCE_KIND_INDEX)
+
+
+@migrations()
+def m011_token_presence(db: sqlite_utils.Database) -> None:
+    """``token_presence``: per partition (province, kind), a bitmap of the full-text tokens its documents
+    ever had (``storage.token_presence``), kept where the full-text rows are written; a search filtered by
+    region or kind reads it to prove a query that no document of those partitions can match empty. Filled
+    here from the documents' latest versions when there are at most ``MIGRATION_FILL_MAX``, else marked
+    incomplete in ``meta`` (unused until ``storage.token_presence.fill`` or ``rebuild_index`` completes it)."""
+    from storage import token_presence
+
+    token_presence.create(db)

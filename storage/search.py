@@ -37,6 +37,7 @@ import numpy as np
 import sqlite_utils
 
 from core.identity import fold_width
+from storage import token_presence
 from storage.db import write_transaction
 from storage.query import DocumentFilter
 
@@ -363,11 +364,25 @@ def fts_rows(document_id: int, tokens: tuple[str, str, str]) -> tuple[tuple[Any,
 
 
 def fts_insert(
-    db: sqlite_utils.Database, document_id: int, title: str, doc_no: str | None, body: str
+    db: sqlite_utils.Database,
+    document_id: int,
+    title: str,
+    doc_no: str | None,
+    body: str,
+    presence: token_presence.PresenceBatch | None = None,
 ) -> None:
-    full, heading = fts_rows(document_id, (index_text(title), index_text(doc_no), index_text(body)))
+    """Index a document (its ``documents`` row written already) and note its tokens in its partition's
+    token presence summary: on ``presence`` (the caller flushes it once for its transaction), else at once."""
+    tokens = (index_text(title), index_text(doc_no), index_text(body))
+    full, heading = fts_rows(document_id, tokens)
     db.execute(_SQL_FTS, full)
     db.execute(_SQL_HEADING, heading)
+    row = db.execute("SELECT region_code, kind FROM documents WHERE id = ?", [document_id]).fetchone()
+    if row is not None:
+        batch = token_presence.PresenceBatch() if presence is None else presence
+        batch.add_document(row[0], row[1], tokens)
+        if presence is None:
+            batch.flush(db)
 
 
 def fts_delete(
@@ -387,16 +402,23 @@ def fts_delete(
 
 
 def rebuild_index(db: sqlite_utils.Database) -> int:
-    """Re-index every document from its latest version (one write transaction). Returns the count."""
+    """Re-index every document from its latest version (one write transaction), and make the token
+    presence summary anew from the same tokens (complete then). Returns the count."""
     with write_transaction(db):
         db.execute("INSERT INTO documents_fts (documents_fts) VALUES ('delete-all')")
         db.execute("INSERT INTO documents_heading_fts (documents_heading_fts) VALUES ('delete-all')")
+        token_presence.clear(db)
         rows = db.execute(
             "SELECT d.id, d.title, d.doc_no, v.body_text FROM documents d"
             " JOIN versions v ON v.id = d.latest_version_id"
         ).fetchall()
-        for row in rows:
-            fts_insert(db, *row)
+        presence = token_presence.PresenceBatch()
+        for i, (document_id, title, doc_no, body) in enumerate(rows, 1):
+            fts_insert(db, document_id, title, doc_no, body, presence=presence)
+            if i % token_presence.FILL_BATCH == 0:
+                presence.flush(db)
+        presence.flush(db)
+        token_presence.mark_complete(db)
         db.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('fts_tokenizer', ?)", [TOKENIZER_VERSION]
         )
@@ -1058,6 +1080,44 @@ def _misses_filter(
     return not passing
 
 
+TOKEN_PRESENCE = True  # use the token presence summary to prove a filtered query empty (off: to compare)
+
+
+def _proved_absent(db: sqlite_utils.Database, query: Query, filters: DocumentFilter | None) -> bool:
+    """True when the token presence summary (``storage.token_presence``) proves that no document the
+    filter passes matches the query: the filter restricts region(s) and/or kind(s) (its other facets only
+    narrow further), and a token the query requires (``_required_tokens`` of each term; of an AND, any of
+    its items; of an OR, each of its branches) is in no document ever indexed in the partitions the filter
+    reaches (its provinces -- a city's province, every province without a region -- times its kinds,
+    every kind without one). One read of the chunks of the query's tokens (a phrase's among a province's
+    policies: well under a millisecond); the summary is used only when it is complete."""
+    if not TOKEN_PRESENCE or filters is None or not (filters.regions or filters.kinds) or query.root is None:
+        return False
+    terms = list(dict.fromkeys(_positive_term_nodes(query.root)))
+    token_sets = [list(dict.fromkeys(_required_tokens(term))) for term in terms]
+    if not any(token_sets) or not token_presence.complete(db):
+        return False
+    provinces = sorted({code[:2] for code in filters.regions}) or None
+    absent = dict(zip(terms, token_presence.absent(db, token_sets, provinces, filters.kinds or None), strict=True))
+
+    def proved(node: Node) -> bool:
+        if isinstance(node, Term):
+            return absent[node]
+        if isinstance(node, Or):
+            return all(map(proved, node.items))
+        return any(map(proved, node.positive))
+
+    return proved(query.root)
+
+
+def _positive_term_nodes(node: Node) -> Iterator[Term]:
+    if isinstance(node, Term):
+        yield node
+    else:
+        for item in node.items if isinstance(node, Or) else node.positive:
+            yield from _positive_term_nodes(item)
+
+
 def search(
     db: sqlite_utils.Database,
     user_query: str | Query,
@@ -1089,7 +1149,7 @@ def search(
     query = build_query(user_query) if isinstance(user_query, str) else user_query
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}: {', '.join(SORTS)}")
-    if query.match is None:
+    if query.match is None or _proved_absent(db, query, filters):
         return []
     if sort == "bm25":
         return _bm25_search(db, query, filters, limit, offset, mark, exhaustive)
@@ -1155,7 +1215,7 @@ def search_count(
     every match of a common phrase is itself ~1 s at 1M documents.
     """
     query = build_query(user_query) if isinstance(user_query, str) else user_query
-    if query.match is None:
+    if query.match is None or _proved_absent(db, query, filters):
         return 0
     params: list[Any]
     if filters is None or filters.empty:
