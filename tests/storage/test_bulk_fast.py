@@ -15,7 +15,7 @@ from benchmarks.search_bench import to_record
 from core.records import DocumentRecord
 from replicas.corpus import CorpusGenerator
 from storage import open_db, search_ids, start_run
-from storage.bulk import bulk_load, bulk_load_sources, deferrable_indexes
+from storage.bulk import _cut, bulk_load, bulk_load_sources, deferrable_indexes
 from storage.search import FTS_MERGE_DEFAULTS, _index_text_runs, fold_search, index_text
 from tests.storage.factories import NOW, notice
 from tests.storage.test_bulk import fts_instances, rows
@@ -162,3 +162,11 @@ def test_the_index_settings_are_put_back_and_the_index_merged(tmp_path: Path, re
     db.close()
     unmerged.close()
 
+
+
+def test_pieces_are_cut_where_a_transaction_ends() -> None:
+    pieces = [list(range(k, k + 3)) for k in range(0, 12, 3)] + [[12, 13]]  # 14 "records" in pieces of 3
+    parts = list(_cut(pieces, 5))  # type: ignore[arg-type]
+    assert [len(part) for part, _ in parts] == [3, 2, 1, 3, 1, 2, 2]
+    assert [ends for _, ends in parts] == [False, True, False, False, True, False, False]
+    assert [r for part, _ in parts for r in part] == list(range(14))  # every record once, in order
