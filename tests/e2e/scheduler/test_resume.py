@@ -107,12 +107,14 @@ def test_a_time_limited_first_crawl_resumes_until_its_baseline_is_complete(make_
     assert set(healths[:-1]) == {"partial"}
     assert all(b > a for a, b in zip([0, *stored], stored[:-1], strict=False)), stored  # each run got further
 
-    # every document archived, once; the only pages fetched twice are ones in flight when a run's limit hit
-    # (their answers were dropped with the run): at most the requests a run has in flight, per cut
+    # every document archived, once; the only pages fetched again are ones in flight when a run's limit hit
+    # (their answers were dropped with the run): at most the requests a run has in flight, per cut. A page
+    # requeued first by the next run can be in flight at its cut too (a run slowed down by a loaded machine
+    # gets little further than its requeued requests): once more per cut at most, never more
     assert stored[-1] == total
     fetched = detail_fetches(world)
     assert len(fetched) == total, (len(fetched), total)
-    assert set(fetched.values()) <= {1, 2}
+    assert max(fetched.values()) <= len(healths), (fetched.most_common(3), healths)
     assert sum(n - 1 for n in fetched.values()) <= crawler_defaults.CONCURRENT_REQUESTS * (len(healths) - 1)
     db = open_db(db_path)
     assert dict(db.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall()) == {"new": total,
