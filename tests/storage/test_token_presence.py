@@ -167,17 +167,43 @@ def test_token_bits_follow_the_definition_on_indexed_text() -> None:
 
 def test_chunks_round_trip_sparse_and_dense() -> None:
     rng = np.random.default_rng(5)
-    for count in (1, 50, tp.SPARSE_MAX, tp.SPARSE_MAX + 1, 20_000):
-        bits = np.zeros(tp.CHUNK_BYTES * 8, dtype=np.uint8)
-        offsets = rng.choice(tp.CHUNK_BYTES * 8, size=count, replace=False)
+    size = tp.CHUNK_BYTES * 8
+    for count in (1, 50, tp.SPARSE_MAX, tp.SPARSE_MAX + 1, 10_000):
+        offsets = np.sort(rng.choice(size, size=count, replace=False)).astype(np.uint32)
+        bits = np.zeros(size, dtype=np.uint8)
         bits[offsets] = 1
-        chunk = np.packbits(bits, bitorder="little")
-        blob = tp._encode(chunk)
+        blob = tp._encode(offsets)
         assert (len(blob) == tp.CHUNK_BYTES) == (count > tp.SPARSE_MAX)
         assert len(blob) <= tp.CHUNK_BYTES
-        assert np.array_equal(tp._decode(blob), chunk)
-        for offset in rng.integers(0, tp.CHUNK_BYTES * 8, 200).tolist() + offsets[:50].tolist():
+        assert np.array_equal(tp._decode(blob), np.packbits(bits, bitorder="little"))
+        for offset in rng.integers(0, size, 200).tolist() + offsets[:50].tolist():
             assert tp._has_bit(blob, offset) == bool(bits[offset])
+
+
+def test_merges_keep_the_union_and_write_only_what_gains_a_bit() -> None:
+    db = sqlite_utils.Database(memory=True)
+    db.execute(tp.CREATE_SQL)
+    rng = np.random.default_rng(8)
+    union: set[int] = set()
+    for step in range(40):
+        # three chunks made dense, the others sparse; repeats; batches that add nothing new
+        hot = rng.integers(0, 3 << tp.CHUNK_BITS, int(rng.choice([0, 50, 20_000])))
+        spread = rng.integers(0, 1 << tp.BITS, int(rng.choice([1, 30, 500, 2_000])))
+        bits = np.concatenate((hot, spread, spread[:10])).astype(np.uint32)
+        if step % 5 == 4:
+            bits = np.array(sorted(union)[:: max(1, len(union) // 3_000)], dtype=np.uint32)
+        before = db.conn.total_changes
+        tp._merge(db, "51", "policy", bits)
+        gained = set(bits.tolist()) - union
+        union |= gained
+        stored = {}
+        for chunk, blob in db.execute("SELECT chunk, bits FROM token_presence"):
+            decoded = np.unpackbits(tp._decode(blob), bitorder="little")
+            stored.update(dict.fromkeys((np.flatnonzero(decoded) + (chunk << tp.CHUNK_BITS)).tolist()))
+        assert set(stored) == union
+        assert db.conn.total_changes - before == len({b >> tp.CHUNK_BITS for b in gained})
+    kinds = {len(blob) == tp.CHUNK_BYTES for (blob,) in db.execute("SELECT bits FROM token_presence")}
+    assert kinds == {True, False}  # both forms met
 
 
 # --- proofs against substring truth -------------------------------------------------------------------------
