@@ -17,7 +17,8 @@ sorted offsets of its bits (two bytes each), a denser one as the bits themselves
 query reads only the chunks of its tokens. Writes are batched (``PresenceBatch``): the bits of a write
 transaction's documents are gathered in memory and written once per touched partition, only the chunks
 that gain a bit. While ``meta`` holds ``INCOMPLETE`` (an archive indexed before the summary existed, not
-yet filled: ``fill``), the summary is never used to answer a query.
+yet filled: ``fill``), or its rows were written in another layout than ``FORMAT`` (the hash, ``BITS``,
+the chunks), the summary is never used to answer a query.
 
 The hash is stable (the same bit for the same token in every process and on every platform: no salted
 ``hash``): a token's code points as a polynomial modulo 2 ** 64 (``sum(code[i] * P ** i)``), then the top
@@ -40,6 +41,8 @@ SPARSE_MAX = CHUNK_BYTES // 2 - 1  # a chunk with at most this many bits set is 
 _OFFSET = np.dtype("<u2")  # an offset in a chunk, as stored
 TABLE = "token_presence"
 INCOMPLETE = "token_presence_incomplete"  # meta key: some indexed documents' tokens may be missing
+FORMAT_KEY = "token_presence_format"  # meta key: the layout the rows were written in (``FORMAT``)
+FORMAT = f"poly64-bits{BITS}-chunk{CHUNK_BITS}-u2"  # a change of hash or layout makes the rows unusable
 
 CREATE_SQL = f"""CREATE TABLE {TABLE} (
     chunk INTEGER NOT NULL,
@@ -251,12 +254,14 @@ def _merge(db: sqlite_utils.Database, province: str, kind: str, bits: np.ndarray
 
 
 def complete(db: sqlite_utils.Database) -> bool:
-    """The summary exists and holds every indexed document's tokens (it may answer queries)."""
+    """The summary exists, in this ``FORMAT``, and holds every indexed document's tokens (it may answer
+    queries)."""
     sql = (
         "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)"
         " AND NOT EXISTS (SELECT 1 FROM meta WHERE key = ?)"
+        " AND EXISTS (SELECT 1 FROM meta WHERE key = ? AND value = ?)"
     )
-    (ok,) = db.execute(sql, [TABLE, INCOMPLETE]).fetchone()
+    (ok,) = db.execute(sql, [TABLE, INCOMPLETE, FORMAT_KEY, FORMAT]).fetchone()
     return bool(ok)
 
 
@@ -266,6 +271,11 @@ def mark_complete(db: sqlite_utils.Database) -> None:
 
 def mark_incomplete(db: sqlite_utils.Database) -> None:
     db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", [INCOMPLETE])
+
+
+def _current_format(db: sqlite_utils.Database) -> bool:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", [FORMAT_KEY]).fetchone()
+    return row is not None and row[0] == FORMAT
 
 
 def absent(
@@ -312,6 +322,7 @@ def create(db: sqlite_utils.Database) -> None:
     """The table, filled from the documents' latest versions when they are few (``MIGRATION_FILL_MAX``),
     else marked incomplete (migration m011; in its transaction)."""
     db.execute(CREATE_SQL)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [FORMAT_KEY, FORMAT])
     if db.execute("SELECT 1 FROM documents LIMIT 1 OFFSET ?", [MIGRATION_FILL_MAX]).fetchone():
         mark_incomplete(db)
     else:
@@ -347,11 +358,16 @@ def _fill_after(db: sqlite_utils.Database, after: int, most: int | None) -> tupl
 def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH) -> int:
     """Complete an incomplete summary from the documents' latest versions, ``batch`` documents per write
     transaction (crawls may write between them: their documents' bits are set as they are indexed), then
-    mark it complete. Returns how many documents were read (0 when it was complete)."""
+    mark it complete; rows of another ``FORMAT`` are deleted first. Returns how many documents were read
+    (0 when it was complete)."""
     from storage.db import write_transaction
 
     if complete(db):
         return 0
+    with write_transaction(db):
+        if not _current_format(db):
+            clear(db)
+            mark_incomplete(db)
     total, after = 0, 0
     while True:
         with write_transaction(db):
@@ -363,5 +379,6 @@ def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH) -> int:
 
 
 def clear(db: sqlite_utils.Database) -> None:
-    """Forget every bit (``storage.search.rebuild_index`` refills the summary from the documents)."""
+    """Forget every bit, the table then in this ``FORMAT`` (``storage.search.rebuild_index`` refills it)."""
     db.execute(f"DELETE FROM {TABLE}")
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [FORMAT_KEY, FORMAT])

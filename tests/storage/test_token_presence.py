@@ -306,7 +306,7 @@ def forget_summary(path: Path) -> None:
     db = open_db(path)
     db.execute("DROP TABLE token_presence")
     db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm011_token_presence'")
-    db.execute("DELETE FROM meta WHERE key = ?", [tp.INCOMPLETE])
+    db.execute("DELETE FROM meta WHERE key IN (?, ?)", [tp.INCOMPLETE, tp.FORMAT_KEY])
     db.conn.commit()
     db.close()
 
@@ -354,3 +354,15 @@ def test_migration_marks_a_large_archive_incomplete_until_filled(
 def _covers(bigger: bytes, smaller: bytes) -> bool:
     a, b = np.frombuffer(bigger, np.uint8), np.frombuffer(smaller, np.uint8)
     return bool(np.array_equal(a | b, a))
+
+
+def test_rows_of_another_layout_are_never_used_and_fill_replaces_them(crawled: sqlite_utils.Database) -> None:
+    expected = summary(crawled)
+    crawled.execute("UPDATE meta SET value = 'poly64-bits20-chunk17-u4' WHERE key = ?", [tp.FORMAT_KEY])
+    crawled.execute("UPDATE token_presence SET bits = zeroblob(length(bits))")  # read as this layout: no bits
+    crawled.conn.commit()
+    assert not tp.complete(crawled)
+    check(crawled, seed=9, expect_proved=False)
+    assert tp.fill(crawled, batch=1_000) == 140
+    assert tp.complete(crawled)
+    assert summary(crawled) == expected
