@@ -17,6 +17,8 @@ Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
 - ``fingerprints`` + ``fingerprint_bands``: MinHash signatures of key-less versions and their LSH band keys.
 - ``documents_fts``: contentless FTS5 over CJK-bigram token text of title, 文号 and body (see search.py).
 - ``meta``: key/value, e.g. which FTS tokenizer built the index.
+- ``token_presence`` (m011): per (province, kind), a bitmap of the full-text tokens its documents ever had
+  (``storage.token_presence``).
 """
 
 from __future__ import annotations

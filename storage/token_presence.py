@@ -195,6 +195,23 @@ def _by_chunk(positions: np.ndarray) -> list[tuple[int, np.ndarray]]:
     return [(int(chunks[s]), local[s:e]) for s, e in zip(starts, [*starts[1:], len(positions)], strict=True)]
 
 
+def _encoded(positions: np.ndarray, only: set[int] | None = None) -> list[tuple[int, bytes]]:
+    """(chunk, its stored form) of each chunk of sorted positions in the partition's bitmap (of the chunks
+    in ``only``, when given): the offsets of all of them made bytes at once, then sliced."""
+    if not len(positions):
+        return []
+    chunks = positions >> CHUNK_BITS
+    starts = np.flatnonzero(np.concatenate(([True], chunks[1:] != chunks[:-1])))
+    offsets = (positions & _MASK).astype(_OFFSET)
+    raw = offsets.tobytes()
+    out = []
+    for start, end, chunk in zip(starts.tolist(), [*starts[1:].tolist(), len(positions)], chunks[starts].tolist(), strict=True):
+        if only is None or chunk in only:
+            sparse = end - start <= SPARSE_MAX
+            out.append((chunk, raw[2 * start : 2 * end] if sparse else _packed(offsets[start:end]).tobytes()))
+    return out
+
+
 def _merge(db: sqlite_utils.Database, province: str, kind: str, bits: np.ndarray) -> None:
     """Set ``bits`` in the partition's bitmap: the chunks they touch are read, those that gain a bit written.
 
@@ -215,7 +232,7 @@ def _merge(db: sqlite_utils.Database, province: str, kind: str, bits: np.ndarray
     state[[c for c, _ in sparse]] = 1
     state[[c for c, _ in dense]] = 2
     new_state = state[chunk_of]
-    changed = [(chunk, _encode(offsets)) for chunk, offsets in _by_chunk(distinct[new_state == 0])]
+    changed = _encoded(distinct[new_state == 0])
     if sparse:
         lengths = [len(blob) // 2 for _, blob in sparse]
         bases = np.repeat(np.array([c for c, _ in sparse], dtype=np.uint32) << CHUNK_BITS, lengths)
@@ -233,7 +250,7 @@ def _merge(db: sqlite_utils.Database, province: str, kind: str, bits: np.ndarray
             kept[slots] = False
             merged[kept] = old
             gaining = set((new[lost] >> CHUNK_BITS).tolist())
-            changed += [(chunk, _encode(offsets)) for chunk, offsets in _by_chunk(merged) if chunk in gaining]
+            changed += _encoded(merged, gaining)
     if dense:
         row_of = np.zeros(CHUNKS, dtype=np.intp)
         row_of[[c for c, _ in dense]] = np.arange(len(dense))
