@@ -136,6 +136,7 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
         "monthly_counts": {"hidden": True},
         "facet_counts": {"hidden": True},
         "facet_groups": {"hidden": True},
+        "token_presence": {"hidden": True},
     }
     for name in _PRIVATE:
         tables[name] = {"hidden": True, "allow": False}
