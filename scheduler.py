@@ -34,6 +34,7 @@ from crawler.cluster.config import connect, redis_url
 from crawler.launcher import warm_up
 from crawler.registry import ConfigError, load_registry
 from ops.jobs import SHANGHAI, close_stale_runs, due_portals, run_crawl, trigger_for
+from ops.maintenance import complete_search_summary
 from ops.portal_alerts import after_run, dispatch
 
 log = logging.getLogger("yibao.scheduler")
@@ -77,6 +78,10 @@ class Runner:
     def dispatch(self) -> None:
         dispatch(self.db_path, self.config)
 
+    def upkeep(self) -> None:
+        """The archive's one-time upkeep after an upgrade (``ops.maintenance``); nothing when it is done."""
+        complete_search_summary(self.db_path, self.stop)
+
 
 def run_once(runner: Runner, portal_ids: list[str]) -> int:
     if runner.cluster is None:
@@ -86,6 +91,7 @@ def run_once(runner: Runner, portal_ids: list[str]) -> int:
     portals = [runner.config.get(p) for p in portal_ids] if portal_ids else due_portals(runner.config, runner.db_path, now)
     results = {p.id: runner.crawl(p.id) for p in portals}
     runner.dispatch()
+    runner.upkeep()
     for portal_id, health in results.items():
         print(f"{portal_id:22s} {health}")
     if not portals:
@@ -108,6 +114,7 @@ def build_scheduler(runner: Runner) -> BlockingScheduler:
             scheduler.add_job(runner.crawl, "date", run_date=soon + timedelta(seconds=20 * index),
                               args=[portal.id], id=f"catchup:{portal.id}")
     scheduler.add_job(runner.dispatch, "interval", minutes=1, id="dispatch", next_run_time=soon)
+    scheduler.add_job(runner.upkeep, "date", run_date=soon + timedelta(seconds=30), id="upkeep")
     return scheduler
 
 

@@ -28,7 +28,7 @@ a token text at once (``token_bits``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -372,11 +372,13 @@ def _fill_after(db: sqlite_utils.Database, after: int, most: int | None) -> tupl
     return after, done
 
 
-def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH) -> int:
+def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH, stop: Callable[[], bool] | None = None) -> int:
     """Complete an incomplete summary from the documents' latest versions, ``batch`` documents per write
     transaction (crawls may write between them: their documents' bits are set as they are indexed), then
     mark it complete; rows of another ``FORMAT`` are deleted first. Returns how many documents were read
-    (0 when it was complete)."""
+    (0 when it was complete). ``stop``, asked between transactions, ends it early, the summary still
+    incomplete (a later ``fill`` starts over: bits are only ever set, so the work done is not wrong, only
+    done again)."""
     from storage.db import write_transaction
 
     if complete(db):
@@ -386,13 +388,14 @@ def fill(db: sqlite_utils.Database, *, batch: int = FILL_BATCH) -> int:
             clear(db)
             mark_incomplete(db)
     total, after = 0, 0
-    while True:
+    while stop is None or not stop():
         with write_transaction(db):
             after, done = _fill_after(db, after, batch)
             total += done
             if done < batch:
                 mark_complete(db)
                 return total
+    return total
 
 
 def clear(db: sqlite_utils.Database) -> None:
