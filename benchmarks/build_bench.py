@@ -187,6 +187,12 @@ def build(
         flush=True,
     )
     print(
+        f"  of the load: waiting for the workers {timings.get('wait_s', 0.0):,.0f} s, building the deferred indexes"
+        f" {timings.get('indexes_s', 0.0):,.0f} s, recounting the facets {timings.get('recount_s', 0.0):,.0f} s;"
+        f" the rest writing",
+        flush=True,
+    )
+    print(
         f"  CPU per document: writing {figures['writer_ms']:.2f} ms (this process),"
         f" {'generating' if corpus is None else 'reading'} + preparing"
         f" {figures['workers_ms']:.2f} ms (workers), merging {figures['merge_ms']:.2f} ms;"

@@ -277,11 +277,23 @@ def _conflict(db: sqlite_utils.Database, written: Sequence[tuple[str, list[str]]
 
 
 @contextmanager
-def _recount_facets(db: sqlite_utils.Database) -> Iterator[None]:
+def _recount_facets(db: sqlite_utils.Database, timings: dict[str, float] | None) -> Iterator[None]:
     try:
         yield
     finally:
-        rebuild_facet_counts(db)
+        with _timed(timings, "recount_s"):
+            rebuild_facet_counts(db)
+
+
+@contextmanager
+def _timed(timings: dict[str, float] | None, key: str) -> Iterator[None]:
+    """Wall-clock seconds of the block into ``timings[key]`` (for a benchmark), when ``timings`` is given."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[key] = timings.get(key, 0.0) + time.perf_counter() - began
 
 
 @contextmanager
@@ -332,7 +344,7 @@ def deferrable_indexes(db: sqlite_utils.Database) -> dict[str, str]:
 
 
 @contextmanager
-def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
+def _deferred_indexes(db: sqlite_utils.Database, fresh: bool, timings: dict[str, float] | None = None) -> Iterator[None]:
     """With ``fresh``: every secondary index of the loaded tables (``deferrable_indexes``: the wide facet
     indexes of m009 and m010, the date, 文号 and event indexes) dropped meanwhile and built once at the end
     from the statement SQLite kept for it, a sort each, instead of written document by document (a
@@ -348,7 +360,7 @@ def _deferred_indexes(db: sqlite_utils.Database, fresh: bool) -> Iterator[None]:
         yield
     finally:
         if indexes:
-            with write_transaction(db):
+            with _timed(timings, "indexes_s"), write_transaction(db):
                 for sql in indexes.values():
                     db.execute(sql)
 
@@ -409,8 +421,9 @@ def bulk_load_sources(
 ) -> int:
     """``bulk_load`` of the records each source returns, in order, each source called in a worker
     process (``workers`` of them; 0: in this one): this process only writes. Sources of a few hundred
-    records each keep the workers evenly busy. ``timings``, when given, receives the index merge's wall-clock
-    and CPU seconds (``merge_s``, ``merge_cpu_s``) for a benchmark."""
+    records each keep the workers evenly busy. ``timings``, when given, receives wall-clock seconds for a
+    benchmark: the writer's waits for prepared records (``wait_s``), the index merge (``merge_s``, and its CPU
+    ``merge_cpu_s``), building the deferred indexes (``indexes_s``) and recounting the facets (``recount_s``)."""
     pieces = _prepared_pieces(sources, workers, 4 * max(1, workers))
     return _load(db, pieces, batch=batch, run_id=run_id, now=now, optimize=optimize, fresh=fresh, timings=timings)
 
@@ -425,6 +438,14 @@ def _cut(pieces: Iterable[list[Prepared]], batch: int) -> Iterator[tuple[list[Pr
             part, piece = piece[:take], piece[take:]
             filled = (filled + take) % batch
             yield part, filled == 0
+
+
+def _next_timed(
+    parts: Iterator[tuple[list[Prepared], bool]], timings: dict[str, float] | None
+) -> tuple[list[Prepared], bool] | None:
+    """The next part; the wait for it (the workers behind the writer) added to ``timings["wait_s"]``."""
+    with _timed(timings, "wait_s"):
+        return next(parts, None)
 
 
 def _load(
@@ -451,12 +472,12 @@ def _load(
             suspend_facet_counts(db)
         with (
             _restore_cache_size(db, int(cache_size)),
-            _recount_facets(db),
+            _recount_facets(db, timings),
             bulk_index_settings(db),
-            _deferred_indexes(db, fresh),
+            _deferred_indexes(db, fresh, timings),
         ):
             parts = _cut(pieces, batch)
-            while (part := next(parts, None)) is not None:
+            while (part := _next_timed(parts, timings)) is not None:
                 written: list[tuple[str, list[str]]] = []  # (URL, identity keys) of this transaction
                 try:
                     with write_transaction(db):
@@ -465,7 +486,7 @@ def _load(
                             piece, ends = part
                             written += ((p.url, p.keys) for p in piece)
                             insert_prepared(db, piece, run_id=run_id, now=now, presence=presence)
-                            part = None if ends else next(parts, None)
+                            part = None if ends else _next_timed(parts, timings)
                         presence.flush(db)
                 except sqlite3.IntegrityError as exc:
                     if "identity_keys.key" not in str(exc) and "postings.url" not in str(exc):

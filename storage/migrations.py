@@ -583,3 +583,31 @@ def m011_token_presence(db: sqlite_utils.Database) -> None:
     from storage import token_presence
 
     token_presence.create(db)
+
+
+_DEPUTY_NAMES = [
+    """CREATE TABLE deputy_names (
+        name TEXT PRIMARY KEY,
+        documents INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID""",
+    """CREATE TRIGGER deputy_names_insert AFTER INSERT ON document_deputies BEGIN
+        INSERT INTO deputy_names VALUES (NEW.name, 1)
+            ON CONFLICT (name) DO UPDATE SET documents = documents + 1;
+    END""",
+    """CREATE TRIGGER deputy_names_delete AFTER DELETE ON document_deputies BEGIN
+        UPDATE deputy_names SET documents = documents - 1 WHERE name = OLD.name;
+        DELETE FROM deputy_names WHERE name = OLD.name AND documents <= 0;
+    END""",
+]
+
+
+@migrations()
+def m012_deputy_names(db: sqlite_utils.Database) -> None:
+    """``deputy_names``: each distinct name of ``document_deputies`` (m006) and how many documents name it,
+    kept by triggers on that table. The web UI's "replies by deputy" (a name or part of one: ``LIKE
+    '%…%'``) scans these names, about 120,000 at 1M documents, instead of every (name, document) pair
+    (1.7 million: 0.2 s warm, over Datasette's 1 s limit on a cold first request), then reads the matching
+    names' documents from ``document_deputies``'s key. Filled here (one grouping pass)."""
+    for sql in _DEPUTY_NAMES:
+        db.execute(sql)
+    db.execute("INSERT INTO deputy_names SELECT name, COUNT(*) FROM document_deputies GROUP BY name")
