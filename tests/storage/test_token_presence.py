@@ -85,7 +85,7 @@ def queries(rng: random.Random, db: sqlite_utils.Database) -> list[str]:
     bodies = [row[0] for row in db.execute("SELECT body_text FROM versions ORDER BY id")]
     out = [*RARE, ABSENT, f"{ABSENT}计划", f"{RARE[0]} 医保", f"{RARE[1]} OR {RARE[2]}", f"{ABSENT} OR {RARE[3]}"]
     out += [f"{RARE[4]} -{RARE[5]}", f"医保 -{RARE[0]}", f"({RARE[0]} OR {ABSENT}) {RARE[1]}"]
-    for _ in range(25):
+    for _ in range(6):
         out.append(rng.choice(ALL_TERMS))
         body = rng.choice(bodies)
         start = rng.randrange(max(1, len(body) - 8))
@@ -127,7 +127,7 @@ def crawled(tmp_path: Path) -> sqlite_utils.Database:
     """An archive written as a crawl writes (``record_batch``, 9 pages per transaction)."""
     db = open_db(tmp_path / "crawled.db")
     run_id = start_run(db, "fujian_ningde", now=NOW)
-    records = spread(corpus(140, seed=3), seed=3)
+    records = spread(corpus(80, seed=3), seed=3)
     for i in range(0, len(records), 9):
         results = record_batch(db, [Fetched(r.url, r) for r in records[i : i + 9]], run_id=run_id, now=NOW)
         assert all(getattr(e, "kind", None) == "new" for e in results)
@@ -245,7 +245,7 @@ def test_and_or_not_and_regions(tmp_path: Path) -> None:
 def test_edits_that_move_documents_and_withdrawals(crawled: sqlite_utils.Database) -> None:
     rng = random.Random(4)
     rows = crawled.execute("SELECT d.id, p.url FROM documents d JOIN postings p ON p.document_id = d.id").fetchall()
-    records = {rec.url: rec for rec in spread(corpus(140, seed=3), seed=3)}
+    records = {rec.url: rec for rec in spread(corpus(80, seed=3), seed=3)}
     moved = rng.sample(rows, 40)
     batch = []
     for n, (_, url) in enumerate(moved):
@@ -279,7 +279,7 @@ def test_edits_that_move_documents_and_withdrawals(crawled: sqlite_utils.Databas
 
 
 def test_bulk_load_record_and_rebuild_make_the_same_summary(tmp_path: Path) -> None:
-    records = spread(corpus(120, seed=8), seed=8)
+    records = spread(corpus(60, seed=8), seed=8)
     by_record = open_db(tmp_path / "record.db")
     for rec in records:
         record(by_record, rec, run_id=None, now=NOW)
@@ -340,7 +340,7 @@ def test_migration_marks_a_large_archive_incomplete_until_filled(
                     region_code="510000", kind="policy", body_text="新的文件：鹦鹉螺")  # fmt: skip
     record(db, extra, run_id=None, now=LATER)
     assert not tp.complete(db)
-    assert tp.fill(db, batch=30) == 141
+    assert tp.fill(db, batch=30) == 81
     assert tp.complete(db)
     assert tp.fill(db) == 0
     with_extra = summary(db)
@@ -363,6 +363,6 @@ def test_rows_of_another_layout_are_never_used_and_fill_replaces_them(crawled: s
     crawled.conn.commit()
     assert not tp.complete(crawled)
     check(crawled, seed=9, expect_proved=False)
-    assert tp.fill(crawled, batch=1_000) == 140
+    assert tp.fill(crawled, batch=1_000) == 80
     assert tp.complete(crawled)
     assert summary(crawled) == expected
