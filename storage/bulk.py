@@ -461,8 +461,7 @@ def _load(
 ) -> int:
     """Write the prepared pieces, ``batch`` records per transaction, each piece as it arrives: the workers
     prepare the next pieces while this process writes (regrouping whole batches first left them idle
-    during each batch's writing, and this process idle while they filled the next: 805 documents/s at
-    100,000 with both cores half used)."""
+    during each batch's writing, and this process idle while they filled the next)."""
     now = to_utc_iso(now)
     loaded = 0
     (cache_size,) = db.execute("PRAGMA cache_size").fetchone()

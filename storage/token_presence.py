@@ -185,31 +185,32 @@ def _distinct(bits: np.ndarray) -> np.ndarray:
 _MASK = np.uint32((1 << CHUNK_BITS) - 1)
 
 
-def _by_chunk(positions: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Sorted positions in the partition's bitmap, split by chunk: (chunk, the offsets in it)."""
+def _chunk_runs(positions: np.ndarray) -> list[tuple[int, int, int]]:
+    """Sorted positions in the partition's bitmap, split by chunk: (chunk, start, end) of each run."""
     if not len(positions):
         return []
     chunks = positions >> CHUNK_BITS
-    starts = np.flatnonzero(np.concatenate(([True], chunks[1:] != chunks[:-1]))).tolist()
+    starts = np.flatnonzero(np.concatenate(([True], chunks[1:] != chunks[:-1])))
+    ends = [*starts[1:].tolist(), len(positions)]
+    return list(zip(chunks[starts].tolist(), starts.tolist(), ends, strict=True))
+
+
+def _by_chunk(positions: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Sorted positions in the partition's bitmap, split by chunk: (chunk, the offsets in it)."""
     local = positions & _MASK
-    return [(int(chunks[s]), local[s:e]) for s, e in zip(starts, [*starts[1:], len(positions)], strict=True)]
+    return [(chunk, local[start:end]) for chunk, start, end in _chunk_runs(positions)]
 
 
 def _encoded(positions: np.ndarray, only: set[int] | None = None) -> list[tuple[int, bytes]]:
     """(chunk, its stored form) of each chunk of sorted positions in the partition's bitmap (of the chunks
     in ``only``, when given): the offsets of all of them made bytes at once, then sliced."""
-    if not len(positions):
-        return []
-    chunks = positions >> CHUNK_BITS
-    starts = np.flatnonzero(np.concatenate(([True], chunks[1:] != chunks[:-1])))
     offsets = (positions & _MASK).astype(_OFFSET)
     raw = offsets.tobytes()
-    out = []
-    for start, end, chunk in zip(starts.tolist(), [*starts[1:].tolist(), len(positions)], chunks[starts].tolist(), strict=True):
-        if only is None or chunk in only:
-            sparse = end - start <= SPARSE_MAX
-            out.append((chunk, raw[2 * start : 2 * end] if sparse else _packed(offsets[start:end]).tobytes()))
-    return out
+    return [
+        (chunk, raw[2 * start : 2 * end] if end - start <= SPARSE_MAX else _packed(offsets[start:end]).tobytes())
+        for chunk, start, end in _chunk_runs(positions)
+        if only is None or chunk in only
+    ]
 
 
 def _merge(db: sqlite_utils.Database, province: str, kind: str, bits: np.ndarray) -> None:

@@ -163,7 +163,6 @@ def test_the_index_settings_are_put_back_and_the_index_merged(tmp_path: Path, re
     unmerged.close()
 
 
-
 def test_pieces_are_cut_where_a_transaction_ends() -> None:
     pieces = [list(range(k, k + 3)) for k in range(0, 12, 3)] + [[12, 13]]  # 14 "records" in pieces of 3
     parts = list(_cut(pieces, 5))  # type: ignore[arg-type]

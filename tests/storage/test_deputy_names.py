@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import sqlite_utils
+
 from storage import open_db, record, start_run
 from storage.db import write_transaction
 from tests.storage.factories import NOW, reply
@@ -13,11 +15,11 @@ from tests.storage.factories import NOW, reply
 LATER = "2026-03-02T08:00:00+00:00"
 
 
-def grouped(db) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+def grouped(db: sqlite_utils.Database) -> list[tuple[str, int]]:
     return db.execute("SELECT name, COUNT(*) FROM document_deputies GROUP BY name ORDER BY name").fetchall()
 
 
-def kept(db) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+def kept(db: sqlite_utils.Database) -> list[tuple[str, int]]:
     return db.execute("SELECT name, documents FROM deputy_names ORDER BY name").fetchall()
 
 
