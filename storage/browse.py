@@ -284,10 +284,10 @@ def facet_counts_selected(
     names = ", ".join(columns)
     params = [value for _, value in selected]
     rows = db.execute(f"SELECT {names}, count FROM facet_groups WHERE {where} AND count > 0", params)
-    return _summed(columns, rows)
+    return summed_facets(columns, rows)
 
 
-def _summed(columns: Sequence[str], rows: Any) -> FacetCounts:
+def summed_facets(columns: Sequence[str], rows: Any) -> FacetCounts:
     """Each facet of ``columns`` from grouped rows ``(value of each column ..., count)``."""
     counts: dict[str, dict[str, int]] = {c: defaultdict(int) for c in columns}
     for row in rows:
@@ -319,4 +319,4 @@ def facet_counts_of_rows(
         return None
     finally:
         db.conn.set_progress_handler(None, 1000)
-    return _summed(columns, rows)
+    return summed_facets(columns, rows)

@@ -19,6 +19,9 @@ Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
 - ``meta``: key/value, e.g. which FTS tokenizer built the index.
 - ``token_presence`` (m011): per (province, kind), a bitmap of the full-text tokens its documents ever had
   (``storage.token_presence``).
+- ``deputy_names`` (m012): each deputy name and how many documents name it.
+- ``facet_changes`` (m013): documents whose facet columns changed (or that were deleted), for readers
+  that keep the facet values in memory (``storage.facet_columns``).
 """
 
 from __future__ import annotations
@@ -611,3 +614,30 @@ def m012_deputy_names(db: sqlite_utils.Database) -> None:
     for sql in _DEPUTY_NAMES:
         db.execute(sql)
     db.execute("INSERT INTO deputy_names SELECT name, COUNT(*) FROM document_deputies GROUP BY name")
+
+
+_FACET_CHANGES = [
+    """CREATE TABLE facet_changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_id INTEGER NOT NULL UNIQUE
+    ) STRICT""",
+    """CREATE TRIGGER facet_changes_update AFTER UPDATE OF region_code, bureau, kind, published_on,
+       reply_class, validity, status ON documents BEGIN
+        INSERT OR REPLACE INTO facet_changes (document_id) VALUES (NEW.id);
+    END""",
+    """CREATE TRIGGER facet_changes_delete AFTER DELETE ON documents BEGIN
+        INSERT OR REPLACE INTO facet_changes (document_id) VALUES (OLD.id);
+    END""",
+]
+
+
+@migrations()
+def m013_facet_changes(db: sqlite_utils.Database) -> None:
+    """``facet_changes``: which documents had a facet column changed or were deleted, latest change last
+    (``seq`` only grows: AUTOINCREMENT, and a document's older entry is replaced). A reader that keeps the
+    documents' facet values in memory (``storage.facet_columns``) reads the entries after the last one it
+    saw, and the documents above the highest id it saw, instead of every document again. Inserts are not
+    logged: SQLite gives a new row the highest id plus one (an explicit id below the highest, which none
+    of the archive's writers uses, would not be seen)."""
+    for sql in _FACET_CHANGES:
+        db.execute(sql)

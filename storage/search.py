@@ -40,6 +40,7 @@ from core.identity import fold_width
 from storage import token_presence
 from storage.db import write_transaction
 from storage.query import DocumentFilter
+from storage.rowid_ranges import each_range
 
 TOKENIZER_VERSION = "cjk-bigram-1"
 FTS_CREATE_SQL = (
@@ -1220,6 +1221,11 @@ def search_count(
     params: list[Any]
     if filters is None or filters.empty:
         sql, params = "SELECT documents_fts.rowid " + _FTS_FROM, []
+        if cap is None:  # every match: on a large archive, rowid ranges counted side by side
+            (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+            counts = each_range(db, "SELECT COUNT(*) " + _FTS_FROM, [query.match], top)
+            if counts is not None:
+                return sum(counts) + _capped_count(db, sql + " AND documents_fts.rowid > ?", [query.match, top], None)
     else:
         where, params = filters.where("d")
         narrow = _may_be_narrow(db, filters, FILTER_FIRST_ALL)
@@ -1268,6 +1274,26 @@ def search_ids(db: sqlite_utils.Database, user_query: str | Query) -> set[int]:
         return set()
     sql = "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?"
     return {row[0] for row in db.execute(sql, [query.match])}
+
+
+_NO_IDS = np.zeros(0, dtype=np.int64)
+
+
+def match_ids(db: sqlite_utils.Database, user_query: str | Query) -> np.ndarray:
+    """Ids of every matching document, ascending, as a numpy int64 array (no ranking, no snippets)."""
+    query = build_query(user_query) if isinstance(user_query, str) else user_query
+    if query.match is None:
+        return _NO_IDS
+    # one string of ids per statement (parsed by numpy) instead of a Python object per match: 0.2 s
+    # instead of 0.35 s for 654,013 matches; and on a large archive, rowid ranges read side by side
+    sql = "SELECT group_concat(documents_fts.rowid) " + _FTS_FROM
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
+    pieces = each_range(db, sql, [query.match], top)
+    if pieces is None:
+        pieces = [db.execute(sql + " AND documents_fts.rowid <= ?", [query.match, top]).fetchone()[0]]
+    pieces.append(db.execute(sql + " AND documents_fts.rowid > ?", [query.match, top]).fetchone()[0])
+    ids = np.concatenate([np.fromstring(p, dtype=np.int64, sep=",") if p else _NO_IDS for p in pieces])
+    return ids if bool(np.all(ids[1:] > ids[:-1])) else np.unique(ids)
 
 
 _fold_char = functools.lru_cache(maxsize=65536)(fold_search)

@@ -14,7 +14,7 @@ from datasette.app import Datasette
 from datasette.database import Database
 from datasette.plugins import pm
 
-from storage import open_db
+from storage import facet_columns, open_db
 from webui import plugin
 from webui.metadata import DATABASE, build_metadata
 
@@ -74,4 +74,5 @@ def serve(path: Path, *, host: str = "127.0.0.1", port: int = 8001, allow_sql: b
 
     prepare_archive(path)
     ds = make_datasette(path, allow_sql=allow_sql)
+    facet_columns.warm(str(path))  # the facets of a search kept on the table (webui.table_search)
     uvicorn.run(ds.app(), host=host, port=port, log_level=log_level.lower(), lifespan="on")

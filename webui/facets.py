@@ -10,7 +10,11 @@ values of each facet over the whole table, or over the documents with one facet 
 documents have each combination of facet values; ``storage.browse.facet_counts_selected``), without
 reading the documents or an index of them.
 
-Any other filter (a search, a column filter such as ``published_on__gte``, ``_where``) is answered by
+A search (``_search``, kept on the table), alone or with facet values selected, is counted from its
+matches, read once for the request (``webui.table_search``), and every document's facet values kept in
+memory (``storage.facet_columns``): a ``numpy.bincount``, not a read of each match's row.
+
+Any other filter (a column filter such as ``published_on__gte``, ``_where``) is answered by
 grouping the filtered rows, as Datasette does, but in one query for every facet (one pass over the
 filtered rows instead of one per facet) under Datasette's facet time limit. So are the facets of an
 archive whose counts are being rebuilt (``storage.browse.facet_counts`` says so).
@@ -23,6 +27,7 @@ after the page's cursor).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +36,7 @@ import sqlite_utils
 from datasette.facets import Facet
 from datasette.utils import path_with_added_args, path_with_removed_args
 
+from storage import facet_columns
 from storage.browse import (
     FACET_COLUMNS,
     FacetCounts,
@@ -38,6 +44,7 @@ from storage.browse import (
     facet_counts_of_rows,
     facet_counts_selected,
 )
+from webui import table_search
 from webui.metadata import DATABASE
 from webui.pages import with_archive
 
@@ -49,12 +56,13 @@ KEEPS_ROWS = frozenset({
     "_context", "_table",
 })  # fmt: skip
 
-def facet_selections(pairs: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+def facet_selections(pairs: list[tuple[str, str]], *, search: bool = False) -> list[tuple[str, str]] | None:
     """The (facet, value) pairs the table's query string selects (``?province=福建省``, ``kind__exact=``),
-    or None when it filters its rows otherwise (a search, another column filter, ``_where``)."""
+    or None when it filters its rows otherwise (a search unless ``search``, another column filter,
+    ``_where``)."""
     selected: list[tuple[str, str]] = []
     for key, value in pairs:
-        if key == "_search" and not value.strip():
+        if key == "_search" and (search or not value.strip()):
             continue  # an empty search box filters nothing (webui.plugin.filters_from_request)
         if key.startswith("_") and "__" not in key:
             if key not in KEEPS_ROWS:
@@ -92,6 +100,8 @@ class CountedFacet(Facet):
             else:  # summed from the kept groups of facet values, not from the rows
                 read = functools.partial(facet_counts_selected, columns=columns, selected=selected)
             counts = await self.ds.get_database(self.database).execute_fn(with_archive(read))
+        elif self.database == DATABASE and self.table == "documents":
+            counts = await self._of_search(columns, pairs)
         timed_out: list[str] = []
         if counts is None:
             counts, timed_out = await self._grouped(columns)
@@ -138,6 +148,17 @@ class CountedFacet(Facet):
             "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(toggle)),
             "selected": selected,
         }
+
+    async def _of_search(self, columns: list[str], pairs: list[tuple[str, str]]) -> FacetCounts | None:
+        """A search (with facet values selected or not): its matches, read once for the request
+        (``webui.table_search``), counted from the facet values kept in memory (``storage.facet_columns``);
+        None when the rows are filtered otherwise too."""
+        selected = facet_selections(pairs, search=True)
+        hits = table_search.kept(self.params.get("yibao_token")) if isinstance(self.params, dict) else None
+        path = self.ds.get_database(self.database).path
+        if selected is None or hits is None or path is None:
+            return None
+        return await asyncio.to_thread(facet_columns.for_archive(path).counts, hits.ids, columns, selected)
 
     async def _grouped(self, columns: list[str]) -> tuple[dict[str, list[tuple[Any, int]]], list[str]]:
         """Every facet's values over the filtered rows (Datasette's SQL for them), grouped in one query

@@ -139,6 +139,8 @@ def build_metadata(*, allow_sql: bool = False) -> dict[str, Any]:
         "facet_counts": {"hidden": True},
         "facet_groups": {"hidden": True},
         "token_presence": {"hidden": True},
+        "facet_changes": {"hidden": True},
+        "sqlite_sequence": {"hidden": True},
         "deputy_names": {"hidden": True},
     }
     for name in _PRIVATE:

@@ -4,7 +4,8 @@
   bigram index (Datasette's own ``escape_fts`` cannot search it), usable by canned queries.
 - The documents table's search box (``?_search=``) is answered by the search page (a redirect, see
   ``asgi_wrapper``) when its filters have a form there; otherwise (and for JSON, CSV and ``_table=1``)
-  it goes through the same compiler, so search combines with facets and column filters.
+  its matches are read once per request (``webui.table_search``), so search combines with facets and
+  column filters.
 - The document page (``/archive/documents/{id}``, where alerts link to) shows the structured record,
   its URLs and every version with the diff to its predecessor.
 - Pages of our own: ``/`` (home), ``/-/search``, ``/-/charts``, ``/-/feeds/changes.atom``.
@@ -13,6 +14,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Coroutine
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +25,7 @@ from markupsafe import Markup
 
 from core.fields import display
 from storage.search import QueryError, build_query, snippet
-from webui import pages
+from webui import pages, table_search
 from webui.document_view import document_context
 from webui.facets import CountedFacet
 from webui.metadata import DATABASE
@@ -55,10 +57,13 @@ def register_facet_classes() -> list[type]:
 def prepare_connection(conn: Any) -> None:
     conn.create_function("yibao_match", 1, yibao_match, deterministic=True)
     conn.create_function("yibao_snippet", 2, yibao_snippet, deterministic=True)
+    table_search.register_functions(conn)
 
 
 @hookimpl(trylast=True)  # after Datasette's own search filter, so our extra_context wins
-def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> FilterArguments | None:
+def filters_from_request(
+    request: Any, database: str, table: str, datasette: Any
+) -> FilterArguments | Coroutine[Any, Any, FilterArguments] | None:
     if database != DATABASE or table != "documents":
         return None
     text = (request.args.get("_search") or "").strip()
@@ -69,12 +74,18 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
         build_query(text)
     except QueryError as exc:
         raise BadRequest(f"search: {exc}") from exc
-    return FilterArguments(
-        ["id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH yibao_match(:yibao_search))"],
-        params={"yibao_search": text},
-        human_descriptions=[f'search matches "{text}"'],
-        extra_context=context,
-    )
+
+    async def read() -> FilterArguments:  # the matches read once for the page, its count and its facets
+        db = datasette.get_database(DATABASE)
+        where, token = await db.execute_fn(pages.with_archive(lambda archive: table_search.read(archive, text)))
+        return FilterArguments(
+            [where],
+            params={"yibao_search": text, "yibao_token": token},
+            human_descriptions=[f'search matches "{text}"'],
+            extra_context=context,
+        )
+
+    return read()
 
 
 @hookimpl

@@ -1,0 +1,113 @@
+"""A search kept on the documents table (``webui.table_search``): its matches read once a request, given
+to Datasette as a list of ids or as one byte per id, and its facets counted from the facet values kept in
+memory (``storage.facet_columns``) -- the same rows, count and facets as the search evaluated in SQL,
+including after the archive changes under a running server."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from storage import build_query, open_db, search_ids, write_transaction
+from storage.browse import FACET_COLUMNS
+from storage.search import fts_insert
+from tests.webui.test_facets import expected, facets_of, get
+from webui import table_search
+from webui.app import make_datasette
+
+TERMS = ["门诊", "医保 结算", '"按病种分值付费"', "感谢 -门诊", "火星文"]
+
+
+def _in_search(term: str) -> tuple[str, tuple[str, ...]]:
+    return "WHERE id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?)", (build_query(term).match,)
+
+
+@pytest.mark.parametrize("form", ["listed", "bits"])
+def test_rows_count_and_facets_equal_the_search_in_sql(
+    built_archive: Path, form: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if form == "bits":  # every search given as one byte per id (the form of a common term at 1M documents)
+        monkeypatch.setattr(table_search, "LIST_MAX", -1)
+    ds = make_datasette(built_archive)
+    db = open_db(built_archive)
+    for term in TERMS:
+        truth = search_ids(db, term)
+        data = get(ds, f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=max").json()
+        assert {row["id"] for row in data["rows"]} == truth, term
+        assert data["filtered_table_rows_count"] == len(truth), term
+        where, params = _in_search(term)
+        assert facets_of(ds, f"_search={quote(term)}&_table=1") == expected(built_archive, where, params), term
+        for column, value in (("province", "福建省"), ("kind", "suggestion_reply")):
+            shown = facets_of(ds, f"_search={quote(term)}&_table=1&{column}={quote(value)}")
+            assert shown == expected(
+                built_archive, f"{where} AND {column} = ?", (*params, value), {f"{column}={value}"}
+            ), (term, column)
+    db.close()
+
+
+def test_a_search_with_another_filter_groups_its_rows(built_archive: Path) -> None:
+    ds = make_datasette(built_archive)
+    where, params = _in_search("门诊")
+    shown = facets_of(ds, f"_search={quote('门诊')}&_table=1&published_on__gte=2025-03-01")
+    assert shown == expected(built_archive, f"{where} AND published_on >= ?", (*params, "2025-03-01"))
+
+
+def test_the_facets_follow_the_archive_under_a_running_server(built_archive: Path, tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    shutil.copy(built_archive, path)
+    ds = make_datasette(path)
+    term = "门诊"
+    before = facets_of(ds, f"_search={quote(term)}&_table=1")
+    db = open_db(path)
+    (doc_id,) = db.execute(
+        "SELECT id FROM documents WHERE status = 'active'"
+        " AND id IN (SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?) LIMIT 1",
+        [build_query(term).match],
+    ).fetchone()
+    with write_transaction(db):  # withdrawn (as storage.withdrawals does), moved to another region, and
+        # a new document row above every id
+        db.execute("UPDATE documents SET status = 'withdrawn', withdrawn_at = 'x' WHERE id = ?", [doc_id])
+        db.execute("UPDATE documents SET region_code = '510100' WHERE id = ?", [doc_id])
+        db.execute(
+            "INSERT INTO documents (id, identity_key, title, kind, region_code, published_on, first_seen_at,"
+            " last_changed_at) VALUES (100000, 'k', 't', 'report', '110000', '2020-05-05', 'x', 'x')"
+        )
+        fts_insert(db, 100000, "门诊报销的答复", None, "关于门诊报销的答复。")
+    db.close()
+    after = facets_of(ds, f"_search={quote(term)}&_table=1")
+    where, params = _in_search(term)
+    assert after == expected(path, where, params)
+    assert after != before
+    assert ("withdrawn", 1, False) in after["status"]
+    with write_transaction(db := open_db(path)):  # deleted again
+        db.execute("DELETE FROM documents WHERE id = 100000")
+    db.close()
+    assert facets_of(ds, f"_search={quote(term)}&_table=1") == expected(path, where, params)
+
+
+def test_the_sql_reads_the_matches_again_when_its_token_is_gone(built_archive: Path) -> None:
+    """The table's SQL (its "View and edit SQL" link) is right on its own: an unknown token reads the
+    matches on the connection; an unusable query matches nothing, as ``yibao_match`` does."""
+    conn = sqlite3.connect(built_archive)
+    table_search.register_functions(conn)
+    truth = search_ids(open_db(built_archive, migrate=False), "门诊")
+    for sql in (table_search.LIST_FILTER, table_search.BITS_FILTER):
+        rows = conn.execute(f"SELECT id FROM documents WHERE {sql}", {"yibao_search": "门诊", "yibao_token": "gone"})
+        assert {i for (i,) in rows} == truth
+        rows = conn.execute(f"SELECT id FROM documents WHERE {sql}", {"yibao_search": "-门诊", "yibao_token": None})
+        assert rows.fetchall() == []
+    conn.close()
+
+
+def test_only_the_newest_match_sets_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    monkeypatch.setattr(table_search, "KEPT", 3)
+    tokens = [table_search.keep(table_search.Hits(np.arange(i + 1, dtype=np.int64))) for i in range(5)]
+    assert [table_search.kept(t) is not None for t in tokens] == [False, False, True, True, True]
+    assert table_search.kept(tokens[-1]).bits == b"\x01" * 5  # type: ignore[union-attr]
+    assert set(FACET_COLUMNS) >= {"province", "kind"}
