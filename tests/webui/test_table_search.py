@@ -39,6 +39,15 @@ def test_rows_count_and_facets_equal_the_search_in_sql(
         data = get(ds, f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=max").json()
         assert {row["id"] for row in data["rows"]} == truth, term
         assert data["filtered_table_rows_count"] == len(truth), term
+        # page by page, by id (Datasette's keyset pagination; by date: tests/webui/test_first_page.py)
+        paged: list[int] = []
+        url: str | None = f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=7&_sort=id"
+        while url:
+            page = get(ds, url).json()
+            paged += [row["id"] for row in page["rows"]]
+            url = page["next_url"] and page["next_url"].split("://", 1)[-1].split("/", 1)[-1]
+            url = url and "/" + url
+        assert paged == sorted(truth), term
         where, params = _in_search(term)
         assert facets_of(ds, f"_search={quote(term)}&_table=1") == expected(built_archive, where, params), term
         for column, value in (("province", "福建省"), ("kind", "suggestion_reply")):
