@@ -3,8 +3,9 @@
 ``make test-e2e`` runs this lane with ``--dist load``, which hands each worker a run of consecutive tests, first
 a quarter of its share, then smaller and smaller runs as tests finish, and never takes a test back from a busy
 worker. Collected in folder order, the longest tests (the scheduler's and the benchmarks') sat together near
-the end of the lane (nine of them, 171 s of a full run, within places 466 to 482 of 526): one worker got several of them in one of the
-last runs while the others ran out of work.
+the end of the lane (nine of them, 171 s of a full run, within places 466 to 482 of 526): one worker got
+several of them in one of the last runs while the others ran out of work.
+
 Here, when the lane runs on xdist workers, the tests named in ``SLOWEST`` (the longest of a full run, about
 10 to 35 s each) go first, dealt in turn to the start of each worker's first run; every other test keeps its
 place in the collection order (a module's tests stay together, so a module-scoped fixture is built once per
