@@ -24,20 +24,21 @@ takes about 19 GB; see docs/search.md for the build rate measured. ``--skip`` le
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import statistics
 import tempfile
 import time
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from core.records import Attachment, DocumentRecord, Meeting
-from storage import build_query, open_db, search, search_count
+from storage import build_query, open_db, rowid_ranges, search, search_count
 from storage.search import snippet
 
 SEED = 8
@@ -139,14 +140,29 @@ def _before(label: str) -> str:
     return f"  (before at 1M: {figures[0]:,} / {figures[1]:,})" if figures else ""
 
 
-def latency(db: sqlite_utils.Database, reps: int, *, bm25: bool = False) -> None:
+_COUNT_SQL = "SELECT COUNT(*) FROM documents_fts WHERE documents_fts MATCH ?"
+
+
+@contextlib.contextmanager
+def _one_connection() -> Iterator[None]:
+    """Exact counts on the caller's connection alone (``storage.rowid_ranges`` off), for comparison."""
+    kept = rowid_ranges.MIN_DOCUMENTS
+    rowid_ranges.MIN_DOCUMENTS = 1 << 62
+    try:
+        yield
+    finally:
+        rowid_ranges.MIN_DOCUMENTS = kept
+
+
+def latency(db: sqlite_utils.Database, reps: int, *, bm25: bool = False, filters: bool = True) -> None:
     """p50/p95 of each query class: the ranked first page (top 20 with snippets), newest first, the
     count as the CLI and web page show it (capped) and exact (``--exhaustive``), each without and with
     every filter set."""
     from storage.query import DocumentFilter, count_documents
     from storage.search import COUNT_CAP
 
-    sets = [(label, DocumentFilter(**facets)) for label, facets in filter_sets(db)]
+    sets = [(label, DocumentFilter(**facets)) for label, facets in filter_sets(db)] if filters else []
+    (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM documents").fetchone()
     for label, filters in sets:
         print(f"  filter {label}: {count_documents(db, filters):,} documents", flush=True)
     for label, queries in CLASSES:
@@ -161,6 +177,10 @@ def latency(db: sqlite_utils.Database, reps: int, *, bm25: bool = False) -> None
         p50, p95 = timed(lambda q: (search_count(db, q), search(db, q, limit=20)), queries, reps)
         hits = statistics.mean(search_count(db, q) for q in queries)
         line(f"{label} exhaustive (exact count + page)", p50, p95, f"  (mean {hits:,.0f} hits)" + _before(f"{label} exhaustive"))
+        if rowid_ranges.shards() > 1 and len(queries) and rowid_ranges.each_range(db, _COUNT_SQL, ["x"], top) is not None:
+            with _one_connection():
+                p50, p95 = timed(lambda q: (search_count(db, q), search(db, q, limit=20)), queries, reps)
+            line("  the same on one connection (no rowid ranges)", p50, p95)
         if bm25:
             p50, p95 = timed(lambda q: search(db, q, limit=20, sort="bm25"), queries, reps)
             line(f"{label} sort=bm25 (rank window)", p50, p95)
@@ -323,7 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="bulk_load tokenising processes (0: none)")
     parser.add_argument("--batch", type=int, default=5000, help="records per transaction")
     parser.add_argument("--reps", type=int, default=3, help="timed passes over each query list")
-    parser.add_argument("--skip", nargs="*", default=(), choices=("search", "alternatives", "export"))
+    parser.add_argument("--skip", nargs="*", default=(), choices=("search", "filters", "alternatives", "export"),
+                        help="filters: the query classes without the filter sets")
     parser.add_argument("--bm25", action="store_true", help="also time sort=bm25 (slow at 1M)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -335,7 +356,7 @@ def main(argv: list[str] | None = None) -> None:
             if "search" not in args.skip:
                 print(f"search over {count:,} documents ({args.reps} timed passes):", flush=True)
                 index_size(db)
-                latency(db, args.reps, bm25=args.bm25)
+                latency(db, args.reps, bm25=args.bm25, filters="filters" not in args.skip)
             if "alternatives" not in args.skip:
                 alternatives(db, args.reps)
             if "export" not in args.skip:

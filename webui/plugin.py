@@ -25,7 +25,7 @@ from markupsafe import Markup
 
 from core.fields import display
 from storage.search import QueryError, build_query, snippet
-from webui import first_page, pages, table_search
+from webui import pages, table_search
 from webui.document_view import document_context
 from webui.facets import CountedFacet
 from webui.metadata import DATABASE
@@ -140,10 +140,6 @@ def asgi_wrapper(datasette: Any) -> Any:
                                             (b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
                     await send({"type": "http.response.body", "body": b"See the search page."})
                     return
-            if scope.get("type") == "http":
-                query = first_page.with_cursor(scope.get("path", ""), scope.get("query_string", b""))
-                if query is not None:  # ordered as the pages after it (webui.first_page)
-                    scope = {**scope, "query_string": query}
             await app(scope, receive, send)
 
         return routed

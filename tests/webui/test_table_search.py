@@ -39,7 +39,7 @@ def test_rows_count_and_facets_equal_the_search_in_sql(
         data = get(ds, f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=max").json()
         assert {row["id"] for row in data["rows"]} == truth, term
         assert data["filtered_table_rows_count"] == len(truth), term
-        # page by page, by id (Datasette's keyset pagination; by date: tests/webui/test_first_page.py)
+        # page by page, by id (Datasette's keyset pagination; by date it is not exact: docs/web.md)
         paged: list[int] = []
         url: str | None = f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=7&_sort=id"
         while url:
