@@ -1,7 +1,9 @@
 """ArchiveRecordPipeline: store documents and fetch outcomes, several pages per write transaction.
 
-Items wait in memory until ``YIBAO_STORE_BATCH`` of them have arrived or the first of them has waited
-``YIBAO_STORE_BATCH_SECONDS``; then ``storage.archive.record_batch`` writes them in one ``BEGIN IMMEDIATE``
+Items wait in memory until ``YIBAO_STORE_BATCH`` of them have arrived, the first of them has waited
+``YIBAO_STORE_BATCH_SECONDS``, or the crawl has nothing else to do (no request downloading or scheduled,
+no response waiting to be parsed: every ``IDLE_CHECK_SECONDS`` while items wait; a crawl's last batch
+used to wait out the whole second); then ``storage.archive.record_batch`` writes them in one ``BEGIN IMMEDIATE``
 transaction, opened and committed within that one call (never across the reactor's turns, so another crawl
 in the process never waits on it). An item is passed on (to the feed exports) only once its batch is
 committed, and counted in the stats then.
@@ -31,6 +33,8 @@ from crawler.items import DocumentItem, FetchOutcome
 from crawler.runcontext import event_router, run_context
 from storage.archive import Fetched, record_batch
 from storage.events import Event
+
+IDLE_CHECK_SECONDS = 0.05
 
 
 class ArchiveRecordPipeline:
@@ -66,8 +70,31 @@ class ArchiveRecordPipeline:
         if len(self.pending) >= self.batch_size:
             self.flush()
         elif self.timer is None:
-            self.timer = loop.call_later(self.batch_seconds, self.flush)
+            self.timer = loop.call_later(min(IDLE_CHECK_SECONDS, self.batch_seconds), self.tick, loop.time())
         return await future
+
+    def tick(self, since: float) -> None:
+        """While items wait: write them once the oldest has waited ``batch_seconds``, or at once when
+        nothing else can bring another item soon."""
+        self.timer = None
+        loop = _running_loop()
+        if loop is None or loop.time() - since >= self.batch_seconds or self.crawl_is_idle():
+            self.flush()
+        elif self.pending:
+            self.timer = loop.call_later(IDLE_CHECK_SECONDS, self.tick, since)
+
+    def crawl_is_idle(self) -> bool:
+        """No request downloading or scheduled, no start request left, no response waiting for its
+        callback: the waiting items are all the crawl will bring until they are written. (Scrapy's own
+        ``spider_is_idle`` is False meanwhile: the waiting items' responses count as being scraped.)"""
+        engine = self.crawler.engine
+        if engine is None or engine.downloader.active or getattr(engine, "_start", None) is not None:
+            return False
+        scheduler = engine.scheduler
+        if scheduler is None or scheduler.has_pending_requests():
+            return False
+        slot = engine.scraper.slot
+        return slot is None or not slot.queue
 
     def flush(self) -> None:
         """Write the waiting items in one transaction; resolve each item's future with its outcome."""
