@@ -79,6 +79,9 @@ def test_kill_mid_crawl_then_rerun_equals_uninterrupted(make_replicas, tmp_path)
     clean_dir.mkdir()
     server = make_replicas(docs=300, seed=9)
     config = write_config(killed_dir, server)
+    # slow answers, so the crawl is still running when the poll below sees its first documents (the last
+    # batch is written as soon as the crawl is idle: a fast crawl could finish between two polls)
+    server.world.set_faults(PORTAL, slow=0.3)
     cmd = [sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", PORTAL]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     db = killed_dir / "archive.db"
@@ -97,6 +100,7 @@ def test_kill_mid_crawl_then_rerun_equals_uninterrupted(make_replicas, tmp_path)
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         partial = conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
     assert 0 < partial < len(server.world.docs(PORTAL))
+    server.world.clear_faults(PORTAL)
     crawl(config, PORTAL)
     crawl(write_config(clean_dir, server), PORTAL)
 
