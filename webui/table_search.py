@@ -34,7 +34,9 @@ import sqlite_utils
 from storage.search import QueryError, match_ids
 
 LIST_MAX = 20_000
-KEPT = 64  # requests' match sets kept at once (a million matches: 8 MB of ids, 1 MB of bits)
+KEPT = 8
+"""Match sets kept at once: a request needs its own only while its statements run (a million matches are
+8 MB of ids and 1 MB of bits); an evicted one is read again by the SQL functions (slower, still right)."""
 
 LIST_FILTER = "id IN (SELECT value FROM json_each(yibao_hit_list(:yibao_search, :yibao_token)))"
 BITS_FILTER = "substr(yibao_hit_bits(:yibao_search, :yibao_token), id + 1, 1) = x'01'"
