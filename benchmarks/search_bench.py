@@ -140,9 +140,6 @@ def _before(label: str) -> str:
     return f"  (before at 1M: {figures[0]:,} / {figures[1]:,})" if figures else ""
 
 
-_COUNT_SQL = "SELECT COUNT(*) FROM documents_fts WHERE documents_fts MATCH ?"
-
-
 @contextlib.contextmanager
 def _one_connection() -> Iterator[None]:
     """Exact counts on the caller's connection alone (``storage.rowid_ranges`` off), for comparison."""
@@ -177,7 +174,7 @@ def latency(db: sqlite_utils.Database, reps: int, *, bm25: bool = False, filters
         p50, p95 = timed(lambda q: (search_count(db, q), search(db, q, limit=20)), queries, reps)
         hits = statistics.mean(search_count(db, q) for q in queries)
         line(f"{label} exhaustive (exact count + page)", p50, p95, f"  (mean {hits:,.0f} hits)" + _before(f"{label} exhaustive"))
-        if rowid_ranges.shards() > 1 and len(queries) and rowid_ranges.each_range(db, _COUNT_SQL, ["x"], top) is not None:
+        if rowid_ranges.file_to_split(db, top) is not None:
             with _one_connection():
                 p50, p95 = timed(lambda q: (search_count(db, q), search(db, q, limit=20)), queries, reps)
             line("  the same on one connection (no rowid ranges)", p50, p95)

@@ -44,6 +44,15 @@ def open_db(
     return db
 
 
+def open_reader(path: str) -> sqlite3.Connection:
+    """A read-only connection to the archive file ``path`` (no migrations), usable from any thread, with
+    the archive's page cache: for readers beside the caller's connection (``storage.rowid_ranges``,
+    ``storage.facet_columns``)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
+    return conn
+
+
 @contextmanager
 def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on any exception).

@@ -15,6 +15,7 @@ background (``warm``) so that no request waits for it unless it comes first.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from storage.browse import FACET_COLUMNS, FacetCounts, summed_facets
+from storage.db import open_reader
 
 _NAMES = ", ".join(FACET_COLUMNS)
 _POSITION = {column: i for i, column in enumerate(FACET_COLUMNS)}
@@ -52,8 +54,7 @@ class FacetColumns:
         if self._conn is None or self._file != (stat.st_dev, stat.st_ino):  # first use, or a new file there
             if self._conn is not None:
                 self._conn.close()
-            self._conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._conn.execute("PRAGMA cache_size = -32000")
+            self._conn = open_reader(self.path)
             self._file = (stat.st_dev, stat.st_ino)
             self._reset()
         return self._conn
@@ -78,7 +79,7 @@ class FacetColumns:
                         self.codes[np.asarray(changed, dtype=np.int64)] = NO_DOCUMENT  # deleted unless read below
                         self._store(conn.execute(
                             f"SELECT id, {_NAMES} FROM documents WHERE id IN (SELECT value FROM json_each(?))",
-                            [_json_ids(changed)],
+                            [json.dumps(changed)],
                         ))  # fmt: skip
                     self._store(conn.execute(f"SELECT id, {_NAMES} FROM documents WHERE id > ?", [self.top]))
                 self.seq = seq
@@ -132,20 +133,10 @@ class FacetColumns:
         ]
         return summed_facets(columns, rows)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
 
 def _last_change(conn: sqlite3.Connection) -> int:
     row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'facet_changes'").fetchone()
     return int(row[0]) if row else 0
-
-
-def _json_ids(ids: Sequence[int]) -> str:
-    return "[" + ",".join(map(str, ids)) + "]"
 
 
 _KEPT: dict[str, FacetColumns] = {}

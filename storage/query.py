@@ -230,9 +230,9 @@ _EXPORT_SQL = (
 def _ids(db: sqlite_utils.Database, query: str | Query | None) -> list[int] | None:
     if query is None:
         return None
-    from storage.search import search_ids
+    from storage.search import match_ids
 
-    return sorted(search_ids(db, query))
+    return match_ids(db, query).tolist()  # ascending
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[Sequence[int]]:

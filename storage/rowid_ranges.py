@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.db import PAGE_CACHE_KIB
+from storage.db import open_reader
 
 MIN_DOCUMENTS = 200_000
 """Below this many ids one connection counts: opening more costs more than it saves."""
@@ -47,18 +47,25 @@ def archive_file(db: sqlite_utils.Database) -> str | None:
     return None
 
 
+def file_to_split(db: sqlite_utils.Database, top: int) -> str | None:
+    """The archive's file when its ids 1..``top`` are worth reading by ranges; None when they are not
+    (fewer than ``MIN_DOCUMENTS``, one core, an in-memory archive)."""
+    if shards() < 2 or top < MIN_DOCUMENTS:
+        return None
+    return archive_file(db)
+
+
 def each_range(db: sqlite_utils.Database, sql: str, params: list[Any], top: int) -> list[Any] | None:
     """The one value that ``sql`` (a statement whose WHERE clause ends it, over ``documents_fts``:
     ``SELECT COUNT(*) FROM documents_fts WHERE documents_fts MATCH ?``) gives for each range of the rowids
     1..``top``, the ranges read side by side, in rowid order.
 
-    None when it is not worth it (fewer than ``MIN_DOCUMENTS`` ids, one core, an in-memory archive):
-    the caller reads on its own connection then.
+    None when it is not worth it (``file_to_split``): the caller reads on its own connection then.
     """
-    n = shards()
-    path = archive_file(db)
-    if n < 2 or top < MIN_DOCUMENTS or path is None:
+    path = file_to_split(db, top)
+    if path is None:
         return None
+    n = shards()
     bounds = [top * i // n for i in range(n + 1)]
     ranged = f"{sql} AND documents_fts.rowid > ? AND documents_fts.rowid <= ?"
 
@@ -84,9 +91,7 @@ def _borrow(path: str) -> sqlite3.Connection:
         idle = _idle.get(path)
         if idle:
             return idle.pop()
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-    conn.execute(f"PRAGMA cache_size = -{PAGE_CACHE_KIB}")
-    return conn
+    return open_reader(path)
 
 
 def _give_back(path: str, conn: sqlite3.Connection) -> None:

@@ -13,7 +13,6 @@ from urllib.parse import quote
 import pytest
 
 from storage import build_query, open_db, search_ids, write_transaction
-from storage.browse import FACET_COLUMNS
 from storage.search import fts_insert
 from tests.webui.test_facets import expected, facets_of, get
 from webui import table_search
@@ -119,4 +118,3 @@ def test_only_the_newest_match_sets_are_kept(monkeypatch: pytest.MonkeyPatch) ->
     tokens = [table_search.keep(table_search.Hits(np.arange(i + 1, dtype=np.int64))) for i in range(5)]
     assert [table_search.kept(t) is not None for t in tokens] == [False, False, True, True, True]
     assert table_search.kept(tokens[-1]).bits == b"\x01" * 5  # type: ignore[union-attr]
-    assert set(FACET_COLUMNS) >= {"province", "kind"}
