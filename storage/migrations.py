@@ -22,6 +22,8 @@ Tables (``*_at`` = UTC ISO-8601 text, ``*_on`` = local ISO date):
 - ``deputy_names`` (m012): each deputy name and how many documents name it.
 - ``facet_changes`` (m013): documents whose facet columns changed (or that were deleted), for readers
   that keep the facet values in memory (``storage.facet_columns``).
+- ``documents_published_desc`` (m014): the documents newest first, a date's documents by id, which is how
+  the web UI's documents table pages them.
 """
 
 from __future__ import annotations
@@ -641,3 +643,17 @@ def m013_facet_changes(db: sqlite_utils.Database) -> None:
     of the archive's writers uses, would not be seen)."""
     for sql in _FACET_CHANGES:
         db.execute(sql)
+
+
+@migrations()
+def m014_published_desc(db: sqlite_utils.Database) -> None:
+    """``documents_published_desc``: the documents by ``published_on`` newest first and, within a date, by
+    id, the order in which Datasette's documents table (sorted newest first) pages them: a later page
+    (``_next=date,id``) is ``ORDER BY published_on DESC, id`` after ``published_on < date OR
+    (published_on = date AND id > id)``. With only m001's ``documents_published`` (read backwards: a
+    date's documents highest id first) SQLite answered that ``OR`` with three index searches and a sort
+    of every row past the cursor, 1.0 s per page at 1M documents, and the first page, read from that
+    index, ended inside a date in the other order than the next page continued it (documents repeated
+    or skipped). Read from this index, both are one walk in the same order: 0.2 ms per page. The search's
+    own newest-first walk (``published_on DESC, id DESC``) keeps ``documents_published``."""
+    db.execute("CREATE INDEX IF NOT EXISTS documents_published_desc ON documents (published_on DESC, id)")

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from core.fields import display
 from storage.search import QueryError, build_query, snippet
 from webui import pages, table_search
+from webui.date_order import hiding_cursor, with_first_page_cursor
 from webui.document_view import document_context
 from webui.facets import CountedFacet
 from webui.metadata import DATABASE
@@ -127,7 +128,9 @@ def render_cell(value: Any, column: str, table: str | None, database: str | None
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
     """The documents table's search box answered by the search page (``pages.search_page_for_table``):
-    an HTML table request with ``_search`` is redirected there; JSON/CSV and ``_table=1`` are not."""
+    an HTML table request with ``_search`` is redirected there; JSON/CSV and ``_table=1`` are not. A first
+    page of the table by date gets a cursor before every row (``webui.date_order``), so that it is ordered
+    as Datasette orders the pages after it."""
 
     def wrap(app: Any) -> Any:
         async def routed(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -140,6 +143,10 @@ def asgi_wrapper(datasette: Any) -> Any:
                                             (b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
                     await send({"type": "http.response.body", "body": b"See the search page."})
                     return
+            if scope.get("type") == "http":
+                query_string = with_first_page_cursor(scope.get("path", ""), scope.get("query_string", b""))
+                if query_string is not None:
+                    scope, send = {**scope, "query_string": query_string}, hiding_cursor(send, query_string)
             await app(scope, receive, send)
 
         return routed
