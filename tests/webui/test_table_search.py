@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -118,3 +119,91 @@ def test_only_the_newest_match_sets_are_kept(monkeypatch: pytest.MonkeyPatch) ->
     tokens = [table_search.keep(table_search.Hits(np.arange(i + 1, dtype=np.int64))) for i in range(5)]
     assert [table_search.kept(t) is not None for t in tokens] == [False, False, True, True, True]
     assert table_search.kept(tokens[-1]).bits == b"\x01" * 5  # type: ignore[union-attr]
+
+
+def _reads_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The searches whose matches are read from the index (``match_ids`` runs, not a reused set)."""
+    reads: list[str] = []
+    real = table_search.match_ids
+
+    def counted(db, query):  # type: ignore[no-untyped-def]
+        reads.append(query.match)
+        return real(db, query)
+
+    monkeypatch.setattr(table_search, "match_ids", counted)
+    return reads
+
+
+def _ids(ds: Any, term: str, extra: str = "") -> set[int]:
+    url = f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=max{extra}"
+    return {row["id"] for row in get(ds, url).json()["rows"]}
+
+
+def test_a_search_s_matches_are_reused_until_the_archive_changes(
+    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "archive.db"
+    shutil.copy(built_archive, path)
+    table_search.forget()
+    reads = _reads_counted(monkeypatch)
+    ds = make_datasette(path)
+    truth = search_ids(open_db(path, migrate=False), "门诊")
+    assert _ids(ds, "门诊") == truth
+    assert _ids(ds, "门诊", "&kind=suggestion_reply") <= truth  # another facet value, the next page: the same set
+    assert _ids(ds, " 门诊 ") == truth  # the same query written otherwise
+    assert len(reads) == 1
+    assert _ids(ds, "医保") == search_ids(open_db(path, migrate=False), "医保")
+    assert len(reads) == 2
+
+    db = open_db(path)  # another connection commits (as a crawl does): a new match
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO documents (id, identity_key, title, kind, region_code, published_on, first_seen_at,"
+            " last_changed_at) VALUES (100000, 'k', 't', 'report', '110000', '2020-05-05', 'x', 'x')"
+        )
+        fts_insert(db, 100000, "门诊报销的答复", None, "关于门诊报销的答复。")
+    db.close()
+    assert _ids(ds, "门诊") == truth | {100000}
+    assert len(reads) == 3
+    assert _ids(ds, "门诊") == truth | {100000}
+    assert len(reads) == 3
+
+    # another file put in the archive's place (a restored copy): a connection to it gets its matches, not
+    # the set kept for the file it replaced
+    replacement = tmp_path / "restored.db"
+    shutil.copy(built_archive, replacement)
+    replacement.replace(path)
+    for journal in ("-wal", "-shm"):  # a restore replaces the file whole
+        Path(f"{path}{journal}").unlink(missing_ok=True)
+    restored = open_db(path, migrate=False)
+    assert set(table_search.matches(restored, "门诊").ids.tolist()) == truth
+    assert len(reads) == 4
+    restored.close()
+
+
+def test_a_commit_while_the_matches_are_read_makes_them_stale(
+    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The archive's version is read before the matches: a set read across a commit is not reused."""
+    path = tmp_path / "archive.db"
+    shutil.copy(built_archive, path)
+    table_search.forget()
+    reads = _reads_counted(monkeypatch)
+    real = table_search.match_ids
+    commits = [True]
+
+    def committing(db, query):  # type: ignore[no-untyped-def]
+        if commits.pop() if commits else False:
+            writer = open_db(path)
+            with write_transaction(writer):
+                writer.execute("UPDATE documents SET title = title || '。' WHERE id = 1")
+            writer.close()
+        return real(db, query)
+
+    monkeypatch.setattr(table_search, "match_ids", committing)
+    reads.clear()
+    archive = open_db(path, migrate=False)
+    first = table_search.matches(archive, "门诊")
+    again = table_search.matches(archive, "门诊")
+    assert again is not first  # read again: the first set might have missed the commit
+    assert table_search.matches(archive, "门诊") is again  # and that one is reused
