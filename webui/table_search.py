@@ -134,7 +134,10 @@ def matches(db: sqlite_utils.Database, text: str) -> Hits:
     if path is None or query.match is None:
         return Hits(match_ids(db, query))
     key = (path, query.match)
-    version = _version(path)  # read before the matches: a commit while they are read makes them stale
+    try:
+        version = _version(path)  # read before the matches: a commit while they are read makes them stale
+    except (OSError, sqlite3.Error):  # the file gone from its path, or not readable there: nothing reused
+        return Hits(match_ids(db, query))
     with _recent_lock:
         found = _recent.get(key)
         if found is not None and found[0] == version:

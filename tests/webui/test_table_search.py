@@ -207,3 +207,19 @@ def test_a_commit_while_the_matches_are_read_makes_them_stale(
     again = table_search.matches(archive, "门诊")
     assert again is not first  # read again: the first set might have missed the commit
     assert table_search.matches(archive, "门诊") is again  # and that one is reused
+
+
+def test_an_archive_gone_from_its_path_is_searched_without_reuse(
+    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "archive.db"
+    shutil.copy(built_archive, path)
+    table_search.forget()
+    reads = _reads_counted(monkeypatch)
+    archive = open_db(path, migrate=False)
+    truth = search_ids(archive, "门诊")
+    path.unlink()  # the open connection still reads the file; nothing can tell whether it changes
+    assert set(table_search.matches(archive, "门诊").ids.tolist()) == truth
+    assert set(table_search.matches(archive, "门诊").ids.tolist()) == truth
+    assert len(reads) == 2
+    archive.close()
