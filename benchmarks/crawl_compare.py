@@ -17,7 +17,9 @@ Yibao runs too, as ``yibao@before``, in the same rounds, and its pipeline figure
 
 Pages are the list and detail pages a tool fetched (a PDF is a request, not a page). Then, at the smallest
 N, an unchanged cycle (the portal as it was): requests and CPU of a second ``yibao crawl`` and ``urlwatch``
-run. Then the start-up cost: ``yibao --help``, and a crawl process of an empty portal for each tool.
+run. Then the start-up cost: ``yibao --help``, ``yibao run --once`` with nothing due (a cron tick: its CPU and
+that of every process it starts, through ``benchmarks.reaper``), and a crawl process of an empty portal for each
+tool.
 Rounds rotate the tools' order; each figure is the median with its spread [min–max] over the rounds, and
 the ratios are taken within a round (the machine is shared: compare ratios, not absolute figures).
 
@@ -286,11 +288,18 @@ def startup(rounds: int, tools: Sequence[str], root: Path) -> None:
     print("\nstart-up: CPU s of a process that does (almost) nothing (a crawl: of an empty portal, the archive"
           " already created by an untimed first run)", flush=True)  # fmt: skip
     portal = BenchPortal(0)
-    with portal.serve():
+    crawled = BenchPortal(5)  # for the cron tick: a portal crawled once with success is not due again until its schedule
+    with portal.serve(), crawled.serve():
         cases: list[tuple[str, list[str], Path, Path]] = [
             ("python -c pass", [sys.executable, "-c", "pass"], root, ROOT),
             ("yibao --help", [*yibao_cmd(), "--help"], root, ROOT),
         ]
+        if "yibao" in tools:
+            idle = Workdir(root, crawled, "yibao")
+            idle.run()
+            cases.append(("yibao run --once, nothing due (a cron tick)",
+                          [sys.executable, "-m", "benchmarks.reaper", *yibao_cmd(), "--config",
+                           str(idle.path / "yibao.toml"), "run", "--once"], idle.path, ROOT))  # fmt: skip
         if BEFORE in tools and before_dir is not None:
             cases.append((f"{BEFORE} --help", [sys.executable, "-m", "cli.main", "--help"], root, before_dir))
         for tool in tools:

@@ -44,6 +44,7 @@ def test_crawl_compare_startup_section_runs_every_tool(capsys: pytest.CaptureFix
                (line[2:].rsplit(" ", 3) for line in out.splitlines() if line.endswith(" CPU s"))}  # fmt: skip
     assert "python -c pass" in figures, out
     assert "yibao --help" in figures, out
+    assert "yibao run --once, nothing due (a cron tick)" in figures, out
     for tool in tools():
         assert f"{tool}: crawl of an empty portal" in figures, (tool, out)
     # the daemon's way: the empty crawl forked warm
