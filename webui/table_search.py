@@ -21,14 +21,12 @@ per statement. A token no longer kept (the SQL reused from the page's "View and 
 The match sets of the last ``RECENT`` searches are reused by the next requests while the archive is
 unchanged (``matches``): paging through a search's rows, or choosing one of its facet values, reads its
 matches once, not on every request (the commonest 4-char term at 1,000,000 documents: about 0.45 s of
-each request). Unchanged means no connection has committed to the file since: ``PRAGMA data_version`` of
-a read-only connection kept for that purpose (it changes whenever another connection commits, a crawl's
-process included), read before the matches are.
+each request). Unchanged means that the file's state (``storage.file_state``: the same file, and no commit
+to it by any connection, a crawl's process included) is the one read before the matches were.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 import sqlite3
 import threading
@@ -39,7 +37,7 @@ from functools import cached_property
 import numpy as np
 import sqlite_utils
 
-from storage.db import open_reader
+from storage.file_state import file_state, main_file
 from storage.search import QueryError, build_query, match_ids
 
 LIST_MAX = 20_000
@@ -94,60 +92,32 @@ def kept(token: str | None) -> Hits | None:
 
 _recent: OrderedDict[tuple[str, str], tuple[tuple[int, ...], Hits]] = (
     OrderedDict()
-)  # (file, FTS query) -> (version, hits)
-_witnesses: OrderedDict[str, tuple[threading.Lock, sqlite3.Connection, tuple[int, int]]] = OrderedDict()
+)  # (file, FTS query) -> (state, hits)
 _recent_lock = threading.Lock()
-WITNESSES = 16  # archive files watched at once (a server has one; a test session opens many)
-
-
-def _archive_file(db: sqlite_utils.Database) -> str | None:
-    """The file of the connection's main database (None in memory: nothing to watch)."""
-    for _seq, name, file in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return file or None
-    return None
-
-
-def _version(path: str) -> tuple[int, ...]:
-    """The file's state: its ``PRAGMA data_version`` on this module's own connection to it (a new value
-    whenever another connection has committed to the file since the last call), and the file's identity (a
-    file put in its place, a restored copy, is another file: the connection is opened again)."""
-    stat = os.stat(path)
-    identity = (stat.st_dev, stat.st_ino)
-    with _recent_lock:
-        witness = _witnesses.get(path)
-        if witness is None or witness[2] != identity:  # a replaced one is closed when no thread uses it
-            witness = _witnesses[path] = (threading.Lock(), open_reader(path), identity)
-            while len(_witnesses) > WITNESSES:
-                _witnesses.popitem(last=False)
-        _witnesses.move_to_end(path)
-        lock, conn, _ = witness
-    with lock:
-        return (*identity, int(conn.execute("PRAGMA data_version").fetchone()[0]))
 
 
 def matches(db: sqlite_utils.Database, text: str) -> Hits:
     """The matches of the search ``text``: those read by an earlier request while no commit has been made to
     the archive since, else read now (``match_ids``) and kept for the next requests."""
     query = build_query(text)  # QueryError for a query that cannot be searched, as from match_ids
-    path = _archive_file(db)
+    path = main_file(db)
     if path is None or query.match is None:
         return Hits(match_ids(db, query))
     key = (path, query.match)
     try:
-        version = _version(path)  # read before the matches: a commit while they are read makes them stale
+        state = file_state(path)  # read before the matches: a commit while they are read makes them stale
     except (OSError, sqlite3.Error):  # the file gone from its path, or not readable there: nothing reused
         return Hits(match_ids(db, query))
     with _recent_lock:
         found = _recent.get(key)
-        if found is not None and found[0] == version:
+        if found is not None and found[0] == state:
             _recent.move_to_end(key)
             return found[1]
-        for stale in [k for k, (v, _) in _recent.items() if k[0] == path and v != version]:
+        for stale in [k for k, (v, _) in _recent.items() if k[0] == path and v != state]:
             del _recent[stale]
     hits = Hits(match_ids(db, query))
     with _recent_lock:
-        _recent[key] = (version, hits)
+        _recent[key] = (state, hits)
         while len(_recent) > RECENT:
             _recent.popitem(last=False)
     return hits
