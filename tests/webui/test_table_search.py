@@ -134,18 +134,24 @@ def _reads_counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return reads
 
 
+@pytest.fixture
+def copied(built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[str]]:
+    """A copy of the archive to change, no match set kept yet, and the searches read from the index since."""
+    path = tmp_path / "archive.db"
+    shutil.copy(built_archive, path)
+    table_search.forget()
+    return path, _reads_counted(monkeypatch)
+
+
 def _ids(ds: Any, term: str, extra: str = "") -> set[int]:
     url = f"/archive/documents.json?_search={quote(term)}&_table=1&_shape=objects&_size=max{extra}"
     return {row["id"] for row in get(ds, url).json()["rows"]}
 
 
 def test_a_search_s_matches_are_reused_until_the_archive_changes(
-    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    built_archive: Path, tmp_path: Path, copied: tuple[Path, list[str]]
 ) -> None:
-    path = tmp_path / "archive.db"
-    shutil.copy(built_archive, path)
-    table_search.forget()
-    reads = _reads_counted(monkeypatch)
+    path, reads = copied
     ds = make_datasette(path)
     truth = search_ids(open_db(path, migrate=False), "门诊")
     assert _ids(ds, "门诊") == truth
@@ -182,40 +188,30 @@ def test_a_search_s_matches_are_reused_until_the_archive_changes(
 
 
 def test_a_commit_while_the_matches_are_read_makes_them_stale(
-    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    copied: tuple[Path, list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The archive's version is read before the matches: a set read across a commit is not reused."""
-    path = tmp_path / "archive.db"
-    shutil.copy(built_archive, path)
-    table_search.forget()
-    reads = _reads_counted(monkeypatch)
-    real = table_search.match_ids
-    commits = [True]
+    """The archive's state is read before the matches: a set read across a commit is not reused."""
+    path, reads = copied
+    counted = table_search.match_ids
 
     def committing(db, query):  # type: ignore[no-untyped-def]
-        if commits.pop() if commits else False:
-            writer = open_db(path)
-            with write_transaction(writer):
+        if not reads:  # the first read: another connection commits while it runs
+            with write_transaction(writer := open_db(path)):
                 writer.execute("UPDATE documents SET title = title || '。' WHERE id = 1")
             writer.close()
-        return real(db, query)
+        return counted(db, query)
 
     monkeypatch.setattr(table_search, "match_ids", committing)
-    reads.clear()
     archive = open_db(path, migrate=False)
     first = table_search.matches(archive, "门诊")
     again = table_search.matches(archive, "门诊")
     assert again is not first  # read again: the first set might have missed the commit
     assert table_search.matches(archive, "门诊") is again  # and that one is reused
+    assert len(reads) == 2
 
 
-def test_an_archive_gone_from_its_path_is_searched_without_reuse(
-    built_archive: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = tmp_path / "archive.db"
-    shutil.copy(built_archive, path)
-    table_search.forget()
-    reads = _reads_counted(monkeypatch)
+def test_an_archive_gone_from_its_path_is_searched_without_reuse(copied: tuple[Path, list[str]]) -> None:
+    path, reads = copied
     archive = open_db(path, migrate=False)
     truth = search_ids(archive, "门诊")
     path.unlink()  # the open connection still reads the file; nothing can tell whether it changes
