@@ -13,6 +13,11 @@ id``). Datasette counts the rows and our facets count them without the cursor, s
 change. Datasette would also copy the cursor into the page's links (facets, the filter form);
 ``hiding_cursor`` takes it out of the HTML again. SQLite answers that ``OR`` from m014's ``documents_published_desc`` in one walk (0.1 ms at 1M
 documents), or from a facet's index with a sort of each date's few documents.
+
+A streamed CSV (``_stream=1``) is left alone: Datasette refuses a cursor there and pages the stream itself,
+its first page by date alone. Unfiltered, that page comes from ``documents_published_desc`` in the same order;
+with facet values selected, a date cut by a page boundary (every ``max_returned_rows``) can still be
+repeated or skipped in the stream: ``yibao export`` exports exactly.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ def with_first_page_cursor(path: str, query_string: bytes) -> bytes | None:
         return None
     pairs = parse_qsl(query_string.decode("utf-8", "replace"), keep_blank_values=True)
     keys = {key for key, _ in pairs}
-    if "_next" in keys:
+    if "_next" in keys or "_stream" in keys:  # Datasette refuses a cursor with a CSV stream (it pages it itself)
         return None
     sort = [value for key, value in pairs if key == "_sort"]
     sort_desc = [value for key, value in pairs if key == "_sort_desc"]
