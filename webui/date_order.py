@@ -14,6 +14,10 @@ change. Datasette would also copy the cursor into the page's links (facets, the 
 ``hiding_cursor`` takes it out of the HTML again. SQLite answers that ``OR`` from m014's ``documents_published_desc`` in one walk (0.1 ms at 1M
 documents), or from a facet's index with a sort of each date's few documents.
 
+The sort and filter forms' requests (``_sort_by_desc``, ``_filter_column``…) are left alone too: Datasette
+redirects them to their canonical URL, which would carry the cursor along (with the oldest-first cursor, a
+newest-first sort showed only the undated documents); the redirected request gets it.
+
 A streamed CSV (``_stream=1``) is left alone: Datasette refuses a cursor there and pages the stream itself,
 its first page by date alone. Unfiltered, that page comes from ``documents_published_desc`` in the same order;
 with facet values selected, a date cut by a page boundary (every ``max_returned_rows``) can still be
@@ -46,6 +50,8 @@ def with_first_page_cursor(path: str, query_string: bytes) -> bytes | None:
     keys = {key for key, _ in pairs}
     if "_next" in keys or "_stream" in keys:  # Datasette refuses a cursor with a CSV stream (it pages it itself)
         return None
+    if "_sort_by_desc" in keys or any(key.startswith("_filter_") for key in keys):
+        return None  # the sort and filter forms' requests: Datasette redirects them, the cursor would go along
     sort = [value for key, value in pairs if key == "_sort"]
     sort_desc = [value for key, value in pairs if key == "_sort_desc"]
     if sort == [DATE] and not sort_desc:

@@ -103,3 +103,24 @@ def test_a_streamed_csv_has_every_document_once_in_date_order(built_archive: Pat
     response = get(ds, "/archive/documents.csv?_stream=1")
     assert response.status_code == 200, response.text[:300]
     assert [int(row["id"]) for row in csv.DictReader(io.StringIO(response.text))] == truth
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "_sort=published_on&_sort_by_desc=on",  # the sort form, "descending" ticked
+        "_filter_column=kind&_filter_op=exact&_filter_value=policy",  # the filter form
+    ],
+)
+def test_the_sort_and_filter_forms_redirect_without_the_cursor(built_archive: Path, form: str) -> None:
+    ds = make_datasette(built_archive)
+    response = get(ds, f"/archive/documents?{form}")
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert "_next" not in location, location
+    with sqlite3.connect(built_archive) as conn:
+        where = "WHERE kind = 'policy'" if "policy" in form else ""
+        truth = [row[0] for row in conn.execute(
+            f"SELECT id FROM documents {where} ORDER BY published_on IS NULL, published_on DESC, id")]  # fmt: skip
+    path, _, query = location.partition("?")
+    assert paged_ids(ds, f"{path}.json?{query}&_shape=objects&_size=19") == truth
