@@ -63,24 +63,25 @@ def with_first_page_cursor(path: str, query_string: bytes) -> bytes | None:
     return urlencode([*pairs, ("_next", FIRST_PAGE[direction])]).encode("utf-8")
 
 
-def _cursor_in_html(direction: str) -> list[tuple[bytes, bytes]]:
-    """(as Datasette writes the cursor into a page's links and its filter form, what replaces it)."""
+def _cursor_written(direction: str, html: bool) -> list[tuple[bytes, bytes]]:
+    """(as Datasette writes the cursor into a page's links -- an HTML page's links and filter form, a JSON
+    answer's facet toggle URLs --, what replaces it)."""
     value = FIRST_PAGE[direction]
     param = f"_next={quote(value, safe='')}".encode()
-    return [
-        (b"&amp;" + param, b""),
-        (param + b"&amp;", b""),
-        (b"?" + param, b"?"),
-        (f'<input type="hidden" name="_next" value="{value}">'.encode(), b""),
-    ]
+    amp = b"&amp;" if html else b"&"
+    written = [(amp + param, b""), (param + amp, b""), (b"?" + param, b"?")]
+    if html:
+        written.append((f'<input type="hidden" name="_next" value="{value}">'.encode(), b""))
+    return written
 
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def hiding_cursor(send: Send, query_string: bytes) -> Send:
-    """``send`` for a request given the first-page cursor: an HTML page is held until its last chunk and
-    sent without the cursor in its links (every other response passes as it is)."""
+    """``send`` for a request given the first-page cursor: an HTML page or a JSON answer is held until its last
+    chunk and sent without the cursor in its links (a CSV passes as it is). A JSON answer's ``query`` still
+    shows the SQL that ran, the cursor's values among its parameters."""
     direction = "asc" if b"_next=%24null" in query_string else "desc"
     held: dict[str, Any] = {}
     body: list[bytes] = []
@@ -88,7 +89,9 @@ def hiding_cursor(send: Send, query_string: bytes) -> Send:
     async def sending(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":
             headers = dict(message.get("headers") or [])
-            if headers.get(b"content-type", b"").startswith(b"text/html"):
+            kind = headers.get(b"content-type", b"")
+            if kind.startswith((b"text/html", b"application/json")):
+                held["html"] = kind.startswith(b"text/html")
                 held["start"] = {**message, "headers": [(k, v) for k, v in message.get("headers") or []
                                                         if k.lower() != b"content-length"]}  # fmt: skip
                 return
@@ -97,7 +100,7 @@ def hiding_cursor(send: Send, query_string: bytes) -> Send:
             if message.get("more_body"):
                 return
             html = b"".join(body)
-            for written, replaced in _cursor_in_html(direction):
+            for written, replaced in _cursor_written(direction, held.pop("html")):
                 html = html.replace(written, replaced)
             await send(held.pop("start"))
             await send({"type": "http.response.body", "body": html})

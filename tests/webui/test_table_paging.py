@@ -86,6 +86,11 @@ def test_the_first_pages_cursor_stays_out_of_the_pages_links(built_archive: Path
     assert "%24null" not in html
     assert 'name="_next"' not in html
     assert "province=%E7%A6%8F%E5%BB%BA%E7%9C%81" in html  # a facet's link, written without the cursor
+    data = get(ds, f"/archive/documents.json?{query}").json()
+    toggles = [value["toggle_url"] for facet in data["facet_results"].values() for value in facet["results"]]
+    assert toggles, data["facet_results"]
+    assert not [url for url in toggles if "_next" in url]  # the JSON's facet links too
+    assert all(url.endswith(".json") or ".json?" in url for url in toggles)
 
 
 @pytest.mark.parametrize("rows_per_page", [7, 1000])
