@@ -102,7 +102,8 @@ def hiding_cursor(send: Send, query_string: bytes) -> Send:
             html = b"".join(body)
             for written, replaced in _cursor_written(direction, held.pop("html")):
                 html = html.replace(written, replaced)
-            await send(held.pop("start"))
+            start = held.pop("start")
+            await send({**start, "headers": [*start["headers"], (b"content-length", str(len(html)).encode())]})
             await send({"type": "http.response.body", "body": html})
             return
         await send(message)
