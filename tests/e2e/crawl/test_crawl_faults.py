@@ -267,7 +267,9 @@ def runs_of(tmp_path):
 def test_a_terminated_crawl_closes_its_run_as_interrupted(make_replicas, tmp_path):
     server = make_replicas(docs=120, seed=9)
     config = write_config(tmp_path, server)
-    server.world.set_faults(PORTAL, slow=0.3, path_prefix="/zwgk/")
+    # 1 s a detail page: the fast crawl (8 at a time) lasts about 15 s, so the kill lands inside it even on a loaded
+    # machine (at 0.3 s it lasted about 4.5 s, and a fresh clone's make test once saw it finish before the kill)
+    server.world.set_faults(PORTAL, slow=1.0, path_prefix="/zwgk/")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", PORTAL],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     wait_until(lambda: documents_stored(tmp_path) >= 3)
@@ -282,7 +284,9 @@ def test_a_killed_crawls_run_is_closed_at_the_next_start(make_replicas, tmp_path
 
     server = make_replicas(docs=120, seed=9)
     config = write_config(tmp_path, server)
-    server.world.set_faults(PORTAL, slow=0.3, path_prefix="/zwgk/")
+    # 1 s a detail page: the fast crawl (8 at a time) lasts about 15 s, so the kill lands inside it even on a loaded
+    # machine (at 0.3 s it lasted about 4.5 s, and a fresh clone's make test once saw it finish before the kill)
+    server.world.set_faults(PORTAL, slow=1.0, path_prefix="/zwgk/")
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--config", str(config), "crawl", "--fast", PORTAL],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     wait_until(lambda: documents_stored(tmp_path) >= 3)
