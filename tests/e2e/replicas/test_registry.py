@@ -93,16 +93,25 @@ def test_registry_toml_is_a_config_the_registry_loads(replicas, tmp_path):
     assert config.archive_path == str(tmp_path / "a.db")
 
 
+def _server_at_a_free_base(attempts: int = 8) -> tuple[ReplicaServer, int]:
+    """A replica server on a base port the system just handed out and the ports after it; another base when
+    one of those is taken meanwhile (the end-to-end lane's other workers bind ports too)."""
+    failures = []
+    for _ in range(attempts):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base > 65_000:
+            base -= 1_000
+        try:
+            return ReplicaServer(ReplicaWorld(docs=0), base_port=base).start(), base
+        except RuntimeError as exc:
+            failures.append(f"{base}: {exc}")
+    pytest.skip(f"no base port with {len(PORTALS)} free ports after it in {attempts} tries: {failures}")
+
+
 def test_the_server_assigns_ports_in_registry_order():
-    with socket.socket() as probe:  # a base port whose next five are (very likely) free
-        probe.bind(("127.0.0.1", 0))
-        base = probe.getsockname()[1]
-    if base > 65_000:
-        base -= 1_000
-    try:
-        server = ReplicaServer(ReplicaWorld(docs=0), base_port=base).start()
-    except RuntimeError as exc:
-        pytest.skip(f"ports {base}..{base + len(PORTALS)} not free: {exc}")
+    server, base = _server_at_a_free_base()
     try:
         assert server.admin_url == f"http://127.0.0.1:{base}"
         assert server.urls == {pid: f"http://127.0.0.1:{base + i}" for i, pid in enumerate(load_entries(), start=1)}
