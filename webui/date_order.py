@@ -10,11 +10,12 @@ by one that repeated some of that date's documents and skipped others (paging th
 The ASGI wrapper (``webui.plugin.asgi_wrapper``) therefore gives a first page by date a cursor that every
 row passes (``FIRST_PAGE``): Datasette then orders it as it orders the next ones (``published_on DESC,
 id``). Datasette counts the rows and our facets count them without the cursor, so the counts do not
-change. Datasette would also copy the cursor into the page's links (facets, the filter form);
-``hiding_cursor`` takes it out of the HTML again. SQLite answers that ``OR`` from m014's ``documents_published_desc`` in one walk (0.1 ms at 1M
-documents), or from a facet's index with a sort of each date's few documents.
+change. Datasette would also copy the cursor into the page's links (facets, the filter form, a JSON
+answer's facet toggles); ``hiding_cursor`` takes it out of the HTML and the JSON again. SQLite answers that
+``OR`` from m014's ``documents_published_desc`` in one walk (0.1 ms at 1M documents), or from a facet's
+index with a sort of each date's few documents.
 
-The sort and filter forms' requests (``_sort_by_desc``, ``_filter_column``…) are left alone too: Datasette
+The sort and filter forms' requests (``_sort_by_desc``, ``_filter_column``…) are left alone: Datasette
 redirects them to their canonical URL, which would carry the cursor along (with the oldest-first cursor, a
 newest-first sort showed only the undated documents); the redirected request gets it.
 
