@@ -38,9 +38,7 @@ def file_state(path: str) -> tuple[int, int, int]:
     identity = (stat.st_dev, stat.st_ino)
     with _lock:
         watcher = _watchers.get(path)
-        if (
-            watcher is None or watcher[2] != identity
-        ):  # a replaced connection is closed when no thread uses it
+        if watcher is None or watcher[2] != identity:  # a replaced connection closes when no thread uses it
             watcher = _watchers[path] = (threading.Lock(), open_reader(path), identity)
             while len(_watchers) > WATCHED:
                 _watchers.popitem(last=False)

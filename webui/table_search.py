@@ -90,9 +90,7 @@ def kept(token: str | None) -> Hits | None:
         return _kept.get(token or "")
 
 
-_recent: OrderedDict[tuple[str, str], tuple[tuple[int, ...], Hits]] = (
-    OrderedDict()
-)  # (file, FTS query) -> (state, hits)
+_recent: OrderedDict[tuple[str, str], tuple[tuple[int, ...], Hits]] = OrderedDict()  # (file, query) -> (state, hits)
 _recent_lock = threading.Lock()
 
 
@@ -148,7 +146,5 @@ def register_functions(conn: sqlite3.Connection) -> None:
                 found = Hits(np.zeros(0, dtype=np.int64))
         return found
 
-    conn.create_function(
-        "yibao_hit_list", 2, lambda text, token: hits(text, token).listed, deterministic=True
-    )
+    conn.create_function("yibao_hit_list", 2, lambda text, token: hits(text, token).listed, deterministic=True)
     conn.create_function("yibao_hit_bits", 2, lambda text, token: hits(text, token).bits, deterministic=True)

@@ -19,6 +19,15 @@ def get(ds: Any, url: str) -> httpx.Response:
     return asyncio.run(ds.client.get(url))
 
 
+NEWEST_FIRST = "published_on IS NULL, published_on DESC, id"  # the table's default order, undated last
+
+
+def ids_in_order(archive: Path, where: str = "1", order: str = NEWEST_FIRST) -> list[int]:
+    """The documents' ids in SQL, as the table should page them."""
+    with sqlite3.connect(archive) as conn:
+        return [row[0] for row in conn.execute(f"SELECT id FROM documents WHERE {where} ORDER BY {order}")]
+
+
 def paged_ids(ds: Any, first: str) -> list[int]:
     ids: list[int] = []
     url: str | None = first
@@ -33,9 +42,8 @@ def paged_ids(ds: Any, first: str) -> list[int]:
 
 @pytest.mark.parametrize("size", [7, 18, 19])
 def test_the_unfiltered_table_pages_by_date_without_repeats_or_gaps(built_archive: Path, size: int) -> None:
+    truth = ids_in_order(built_archive)
     with sqlite3.connect(built_archive) as conn:
-        truth = [row[0] for row in conn.execute(
-            "SELECT id FROM documents ORDER BY published_on IS NULL, published_on DESC, id")]  # fmt: skip
         dates = [row[0] for row in conn.execute("SELECT published_on FROM documents GROUP BY 1 HAVING COUNT(*) > 1")]
     assert dates, "the archive has no date shared by two documents: nothing to check"
     ds = make_datasette(built_archive)
@@ -58,17 +66,16 @@ def test_a_later_page_reads_the_date_index_in_order(built_archive: Path) -> None
 @pytest.mark.parametrize(
     ("query", "where", "order"),
     [
-        ("kind=suggestion_reply", "kind = 'suggestion_reply'", "published_on IS NULL, published_on DESC, id"),
-        ("province=%E7%A6%8F%E5%BB%BA%E7%9C%81", "province = '福建省'", "published_on IS NULL, published_on DESC, id"),
+        ("kind=suggestion_reply", "kind = 'suggestion_reply'", NEWEST_FIRST),
+        ("province=%E7%A6%8F%E5%BB%BA%E7%9C%81", "province = '福建省'", NEWEST_FIRST),
         ("status=active&_sort=published_on", "status = 'active'", "published_on IS NOT NULL, published_on, id"),
-        ("_sort_desc=published_on", "1", "published_on IS NULL, published_on DESC, id"),
+        ("_sort_desc=published_on", "1", NEWEST_FIRST),
     ],
 )
 def test_a_filtered_or_explicitly_sorted_table_pages_by_date_without_repeats_or_gaps(
     built_archive: Path, size: int, query: str, where: str, order: str
 ) -> None:
-    with sqlite3.connect(built_archive) as conn:
-        truth = [row[0] for row in conn.execute(f"SELECT id FROM documents WHERE {where} ORDER BY {order}")]
+    truth = ids_in_order(built_archive, where, order)
     assert len(truth) > size
     ds = make_datasette(built_archive)
     assert paged_ids(ds, f"/archive/documents.json?_shape=objects&_size={size}&{query}") == truth
@@ -101,9 +108,7 @@ def test_a_streamed_csv_has_every_document_once_in_date_order(built_archive: Pat
     import csv
     import io
 
-    with sqlite3.connect(built_archive) as conn:
-        truth = [row[0] for row in conn.execute(
-            "SELECT id FROM documents ORDER BY published_on IS NULL, published_on DESC, id")]  # fmt: skip
+    truth = ids_in_order(built_archive)
     ds = make_datasette(built_archive)
     ds._settings["max_returned_rows"] = rows_per_page  # each page of the stream ends inside a date (at 7)
     response = get(ds, "/archive/documents.csv?_stream=1")
@@ -124,9 +129,6 @@ def test_the_sort_and_filter_forms_redirect_without_the_cursor(built_archive: Pa
     assert response.status_code == 302
     location = response.headers["location"]
     assert "_next" not in location, location
-    with sqlite3.connect(built_archive) as conn:
-        where = "WHERE kind = 'policy'" if "policy" in form else ""
-        truth = [row[0] for row in conn.execute(
-            f"SELECT id FROM documents {where} ORDER BY published_on IS NULL, published_on DESC, id")]  # fmt: skip
+    truth = ids_in_order(built_archive, "kind = 'policy'" if "policy" in form else "1")
     path, _, query = location.partition("?")
     assert paged_ids(ds, f"{path}.json?{query}&_shape=objects&_size=19") == truth
